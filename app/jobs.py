@@ -1,0 +1,135 @@
+"""Denoising off the UI thread: one :class:`DenoiseJob` per run (no panel import).
+
+The worker thread only writes plain attributes of the job (floats and strings are assigned
+atomically under the GIL); the browser session *polls* the job from its own event loop and
+copies what it finds into param values, so no param event or Bokeh model is ever touched from
+the worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import xarray as xr
+
+__all__ = ["DenoiseJob"]
+
+log = logging.getLogger(__name__)
+
+
+class DenoiseJob:
+    """Run ``insar_ae.model.denoise`` on a daemon thread with progress and cancellation.
+
+    Parameters
+    ----------
+    ds
+        Canonical dataset to denoise (displacement in mm, positive toward the satellite).
+    model_name
+        Name of a shipped model, passed to ``insar_ae.model.load_model``.
+    device
+        Torch device name among ``insar_ae.model.available_devices()``.
+    """
+
+    def __init__(self, ds: xr.Dataset, *, model_name: str, device: str) -> None:
+        self.ds = ds
+        self.model_name = model_name
+        self.device = device
+        self.fraction = 0.0
+        self.message = "queued"
+        self.status = "idle"  # idle | running | done | cancelled | error
+        self.error: str = ""
+        self.result: xr.Dataset | None = None
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self._progress_at: float | None = None
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- control (session thread) -------------------------------------------------------
+    def start(self) -> DenoiseJob:
+        """Start the worker thread (returns self)."""
+        self.status = "running"
+        self.message = "loading model"
+        self.started_at = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="insar_ae-denoise", daemon=True)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the worker to stop at its next progress point (``denoise`` raises Cancelled)."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run ends (tests and scripts only); return True if it ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.finished
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {"done", "cancelled", "error"}
+
+    @property
+    def elapsed_s(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        end = self.finished_at if self.finished_at is not None else time.monotonic()
+        return end - self.started_at
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left, extrapolated linearly from the progress so far (None before any)."""
+        f = self.fraction
+        if self.status != "running" or f <= 0.0 or self._progress_at is None:
+            return None
+        spent = self._progress_at - (self.started_at or self._progress_at)
+        return max(spent * (1.0 - f) / f - (time.monotonic() - self._progress_at), 0.0)
+
+    # -- worker thread --------------------------------------------------------------------
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.fraction = min(max(float(fraction), 0.0), 1.0)
+        self.message = str(message)
+        self._progress_at = time.monotonic()
+
+    def _run(self) -> None:
+        from insar_ae.model import Cancelled, denoise, load_model
+
+        try:
+            model = load_model(self.model_name, device=self.device)
+            self.message = "denoising"
+            result = denoise(
+                self.ds,
+                model=model,
+                device=self.device,
+                progress=self._on_progress,
+                cancel=self._cancel,
+            )
+        except Cancelled:
+            self.message = "cancelled"
+            self.status = "cancelled"
+        except Exception as exc:  # shown in the page, never a dead page
+            log.exception("denoising failed")
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.message = "failed"
+            self.status = "error"
+        else:
+            self.result = result
+            self.fraction = 1.0
+            self.message = "done"
+            self.status = "done"
+        finally:
+            self.finished_at = time.monotonic()
+
+    def describe(self) -> dict[str, Any]:
+        """Snapshot of the job for display (status, fraction, message, eta_s, elapsed_s, error)."""
+        return {
+            "status": self.status,
+            "fraction": self.fraction,
+            "message": self.message,
+            "eta_s": self.eta_s,
+            "elapsed_s": self.elapsed_s,
+            "error": self.error,
+        }

@@ -1,0 +1,115 @@
+"""The insar_ae dashboard: ``panel serve app/main.py`` (``make serve``) or, in a notebook,
+``from app.main import Dashboard; Dashboard()``.
+
+Under ``panel serve`` this script runs once per browser session, so every session gets its own
+:class:`~app.state.DashboardState` (nothing is shared between sessions but imported code).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script by `panel serve app/main.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import holoviews as hv
+import panel as pn
+import param
+
+from app.state import DashboardState
+from app.views import (
+    DenoiseControls,
+    DisplayControls,
+    ExportPanel,
+    FramePicker,
+    MapGrid,
+    ProfileControls,
+    ProfileView,
+    ReferenceControls,
+    TimeControls,
+    TimeSeriesView,
+)
+
+__all__ = ["Dashboard", "create_app"]
+
+pn.extension(notifications=True, sizing_mode="stretch_width", throttled=True)
+hv.extension("bokeh", logo=False)
+
+_ACCENT = "#1565c0"
+
+
+class Dashboard(pn.viewable.Viewer):
+    """One dashboard: a fresh state and its views. Display it in a notebook, or ``.servable()``."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="Session state (a new one by default).")
+
+    def __init__(self, **params: Any) -> None:
+        if params.get("state") is None:
+            params["state"] = DashboardState()
+        super().__init__(**params)
+        s = self.state
+        self.frame = FramePicker(state=s)
+        self.denoise = DenoiseControls(state=s)
+        self.time = TimeControls(state=s)
+        self.display = DisplayControls(state=s)
+        self.reference = ReferenceControls(state=s)
+        self.profile_controls = ProfileControls(state=s)
+        self.export = ExportPanel(state=s)
+        self.maps = MapGrid(state=s)
+        self.timeseries = TimeSeriesView(state=s)
+        self.profiles = ProfileView(state=s)
+
+    def sidebar(self) -> list[pn.viewable.Viewable]:
+        """The control cards, top to bottom."""
+        card = {"sizing_mode": "stretch_width", "margin": (5, 0)}
+        return [
+            pn.Card(self.frame, title="Frame", **card),
+            pn.Card(self.denoise, title="Denoise", **card),
+            pn.Card(self.time, title="Time", **card),
+            pn.Card(self.reference, title="Reference & inspection", **card),
+            pn.Card(self.profile_controls, title="Profiles", **card),
+            pn.Card(self.display, title="Display", collapsed=True, **card),
+            pn.Card(self.export, title="Export", **card),
+        ]
+
+    def main(self) -> list[pn.viewable.Viewable]:
+        """Maps on top, then time series and profiles."""
+        return [
+            pn.Card(self.maps, title="Maps (linked: pan/zoom together)", sizing_mode="stretch_width"),
+            pn.Card(self.timeseries, title="Pixel time series", sizing_mode="stretch_width"),
+            pn.Card(self.profiles, title="Profiles and offsets", sizing_mode="stretch_width"),
+        ]
+
+    def template(self) -> pn.template.FastListTemplate:
+        """The page served by ``panel serve``: title, sidebar controls, maps in the main area."""
+        return pn.template.FastListTemplate(
+            title="insar_ae",
+            site="InSAR deformation explorer",
+            sidebar=self.sidebar(),
+            main=self.main(),
+            sidebar_width=340,
+            accent_base_color=_ACCENT,
+            header_background=_ACCENT,
+            main_layout=None,
+            theme_toggle=False,
+        )
+
+    def servable(self, title: str | None = None, **kwargs: Any) -> pn.template.FastListTemplate:
+        return self.template().servable(title=title or "insar_ae", **kwargs)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        """Notebook layout (no template): controls on the left, plots on the right."""
+        return pn.Row(pn.Column(*self.sidebar(), width=340, sizing_mode="fixed"),
+                      pn.Column(*self.main(), sizing_mode="stretch_width"),
+                      sizing_mode="stretch_width")
+
+
+def create_app() -> pn.template.FastListTemplate:
+    """A new dashboard page (new state) for one browser session."""
+    return Dashboard().template()
+
+
+if pn.state.served:
+    Dashboard().servable()

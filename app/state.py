@@ -1,0 +1,373 @@
+"""Session state of the dashboard: param classes only (no panel import, no science).
+
+One :class:`DashboardState` per browser session (or notebook cell). It owns the selected catalog
+frame, the dataset (lazy, one date computed at a time), the denoised results cached per
+(frame, model), the current date, the reference, the profile lines and the display settings.
+Every number shown by the views comes from ``insar_ae`` functions called here; the views only
+draw what these methods return.
+
+Conventions: displacement in millimetres, line of sight, positive toward the satellite;
+``x``/``y`` in the frame's coordinate units (metres or degrees).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import param
+import xarray as xr
+
+from app.jobs import DenoiseJob
+from app.profiling import ProfileAnalysis
+from insar_ae.analysis import reference_to_area, reference_to_point
+from insar_ae.catalog import DEFAULT_FRAME, list_frames, open_catalog_frame
+from insar_ae.datamodel import validate
+
+__all__ = ["LAYERS", "DashboardState"]
+
+log = logging.getLogger(__name__)
+
+#: Map layers in display order with their titles.
+LAYERS: dict[str, str] = {
+    "displacement": "Raw displacement",
+    "deformation": "Denoised deformation",
+    "noise": "Removed noise",
+    "deformation_true": "Truth",
+}
+_CLIM_SAMPLE = 250_000  # values used for the percentile auto-range
+_CACHE_SIZE = 4  # denoised results kept per session
+
+
+class DashboardState(ProfileAnalysis):
+    """Everything one dashboard session knows; views watch these parameters."""
+
+    # --- catalog -----------------------------------------------------------------------
+    frame = param.Selector(objects=[], doc="Catalog entry shown (never a file path).")
+    frames = param.DataFrame(default=None, allow_None=True, precedence=-1,
+                             doc="list_frames() table: description, dates, size, truth.")
+    dataset = param.ClassSelector(class_=xr.Dataset, allow_None=True, precedence=-1,
+                                  doc="The frame as read from the catalog (validated).")
+    denoised = param.ClassSelector(class_=xr.Dataset, allow_None=True, precedence=-1,
+                                   doc="dataset + deformation + noise, or None.")
+    view = param.ClassSelector(class_=xr.Dataset, allow_None=True, precedence=-1,
+                               doc="Denoised (else raw) data, referenced, lazy one date at a time.")
+    data_revision = param.Integer(default=0, precedence=-1,
+                                  doc="Bumped whenever `view` changes (cheap key for plot streams).")
+    # --- denoising ---------------------------------------------------------------------
+    model_name = param.Selector(default="default", objects=["default"], doc="Shipped model.")
+    device = param.Selector(default="cpu", objects=["cpu"], doc="Torch device for denoising.")
+    denoise_status = param.Selector(default="idle",
+                                    objects=["idle", "running", "done", "cancelled", "error"])
+    denoise_fraction = param.Number(default=0.0, bounds=(0.0, 1.0))
+    denoise_message = param.String(default="")
+    denoise_eta_s = param.Number(default=None, allow_None=True)
+    denoise_error = param.String(default="")
+    # --- time --------------------------------------------------------------------------
+    time_index = param.Integer(default=0, bounds=(0, None), doc="Index of the date shown.")
+    # --- reference and inspection --------------------------------------------------------
+    click_mode = param.Selector(default="inspect", objects=["inspect", "reference"],
+                                doc="What a click or box on a map does.")
+    reference = param.Dict(default=None, allow_None=True,
+                           doc="None (as delivered), {'kind': 'point', 'x', 'y'} or "
+                               "{'kind': 'area', 'box': (x0, y0, x1, y1)}.")
+    pixel = param.NumericTuple(default=None, length=2, allow_None=True,
+                               doc="(x, y) of the inspected pixel.")
+    pixel_radius = param.Number(default=0.0, bounds=(0.0, None),
+                                doc="Radius averaged around the pixel, coordinate units.")
+    # --- display -----------------------------------------------------------------------
+    clim_mode = param.Selector(default="auto (fixed over time)",
+                               objects=["auto (fixed over time)", "auto (per date)", "manual"])
+    clim_percentile = param.Number(default=98.0, bounds=(50.0, 100.0))
+    clim_symmetric = param.Boolean(default=True, doc="Colour limits symmetric about zero.")
+    clim_manual = param.Range(default=(-10.0, 10.0), doc="Manual colour limits, mm.")
+    show_hillshade = param.Boolean(default=True, doc="Hillshaded DEM under the maps.")
+    show_mask = param.Boolean(default=True, doc="Grey out masked (invalid) pixels.")
+
+    def __init__(self, *, catalog: str | None = None, frame: str | None = None,
+                 datasets: dict[str, xr.Dataset] | None = None, **params: Any) -> None:
+        """Build the state for one session.
+
+        Parameters
+        ----------
+        catalog
+            Catalog path or None for the default catalog (server-side setting only).
+        frame
+            Entry to show first; ``insar_ae.catalog.DEFAULT_FRAME`` when None.
+        datasets
+            In-memory frames by name, used *instead of* the catalog (notebooks, benchmarks).
+        """
+        super().__init__(**params)
+        self._catalog = catalog
+        self._datasets = dict(datasets or {})
+        self._cache: OrderedDict[tuple[str, str], xr.Dataset] = OrderedDict()
+        self._memo: dict[Any, Any] = {}
+        self._job: DenoiseJob | None = None
+        self._init_devices()
+        self.frames = self._frames_table()
+        names = list(self.frames.index)
+        self.param.frame.objects = names
+        first = frame or (DEFAULT_FRAME if DEFAULT_FRAME in names else names[0])
+        if first not in names:
+            raise ValueError(f"frame={first!r} is not a catalog entry; expected one of {names}")
+        with param.parameterized.discard_events(self):
+            self.frame = first
+        self._load_frame()
+
+    # ---------------------------------------------------------------- catalog and loading
+    def _frames_table(self) -> pd.DataFrame:
+        if not self._datasets:
+            return list_frames(self._catalog)
+        rows = {}
+        for name, ds in self._datasets.items():
+            t = pd.DatetimeIndex(ds["time"].values)
+            rows[name] = {
+                "description": ds.attrs.get("title", name), "region": "", "sensor": ds.attrs.get("sensor", ""),
+                "start": t[0], "end": t[-1], "n_dates": len(t), "shape": (ds.sizes["y"], ds.sizes["x"]),
+                "units": "mm", "has_truth": "deformation_true" in ds,
+                "reference_point": ds.attrs.get("reference_point"),
+            }
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def _open(self, name: str) -> xr.Dataset:
+        if name in self._datasets:
+            return validate(self._datasets[name])
+        return validate(open_catalog_frame(name, catalog=self._catalog))
+
+    @param.depends("frame", watch=True)
+    def _load_frame(self) -> None:
+        ds = self._open(self.frame)
+        n = ds.sizes["time"]
+        with param.parameterized.batch_call_watchers(self):
+            self.param.time_index.bounds = (0, n - 1)
+            self.time_index = n - 1  # cumulative deformation shows best at the last date
+            self.reference = None
+            self.pixel = (float(ds["x"][ds.sizes["x"] // 2]), float(ds["y"][ds.sizes["y"] // 2]))
+            self.pixel_radius = 0.0
+            self.profiles = []
+            self.profiles_revision += 1
+            self.active_profile = 0
+            self.swath_width = _default_swath(ds)
+            self.dataset = ds
+            self.denoised = self._cache_get()
+            self.denoise_status = "done" if self.denoised is not None else "idle"
+            self.denoise_fraction = 1.0 if self.denoised is not None else 0.0
+            self.denoise_message = "cached result" if self.denoised is not None else ""
+            self.denoise_error = ""
+
+    @param.depends("dataset", "denoised", "reference", watch=True, on_init=False)
+    def _update_view(self) -> None:
+        data = self.denoised if self.denoised is not None else self.dataset
+        if data is None:
+            self.view = None
+            return
+        lazy = data.chunk({"time": 1})  # one date computed at a time; no copy of numpy data
+        ref = self.reference
+        if ref is not None and ref["kind"] == "point":
+            lazy = reference_to_point(lazy, x=ref["x"], y=ref["y"])
+        elif ref is not None and ref["kind"] == "area":
+            lazy = reference_to_area(lazy, x=ref["x"], y=ref["y"], box=ref["box"])
+        self._memo.clear()
+        with param.parameterized.batch_call_watchers(self):
+            self.view = lazy
+            self.data_revision += 1
+
+    # ------------------------------------------------------------------------ derived
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(self.dataset["time"].values)
+
+    @param.depends("time_index", "dataset")
+    def date_label(self) -> str:
+        """'YYYY-MM-DD' of the date shown."""
+        return f"{self.dates[self.time_index]:%Y-%m-%d}"
+
+    @property
+    def frame_info(self) -> dict[str, Any]:
+        """The catalog row of the selected frame (description, start, end, n_dates, shape...)."""
+        return dict(self.frames.loc[self.frame])
+
+    @property
+    def units_xy(self) -> str:
+        return str(self.dataset["x"].attrs.get("units", ""))
+
+    def layers(self) -> list[str]:
+        """Cube variables to map, in display order."""
+        return [v for v in LAYERS if self.view is not None and v in self.view]
+
+    def map_slice(self, var: str, time_index: int | None = None) -> xr.DataArray:
+        """2-D (y, x) map of ``var`` at a date, referenced, masked pixels NaN when show_mask (mm)."""
+        i = self.time_index if time_index is None else time_index
+        key = ("slice", var, i, self.show_mask)
+        if key not in self._memo:
+            da = self.view[var].isel(time=i)
+            if self.show_mask and "mask" in self.view:
+                da = da.where(self.view["mask"])
+            self._memo[key] = da.compute()
+            self._trim_memo()
+        return self._memo[key]
+
+    def mask_map(self) -> xr.DataArray | None:
+        """(y, x) float map: 1 where masked (invalid), NaN elsewhere; None without a mask."""
+        if "mask" not in self.dataset:
+            return None
+        m = self.dataset["mask"]
+        return xr.where(m, np.nan, 1.0).astype(np.float32).compute()
+
+    @param.depends("clim_mode", "clim_percentile", "clim_symmetric", "clim_manual", "data_revision",
+                   "time_index", "show_mask")
+    def clim(self) -> tuple[float, float]:
+        """Shared colour limits of every map (mm)."""
+        if self.clim_mode == "manual":
+            lo, hi = self.clim_manual
+            return (float(lo), float(hi))
+        per_date = self.clim_mode == "auto (per date)"
+        i = self.time_index if per_date else self.dataset.sizes["time"] - 1
+        values = np.asarray(self.map_slice("displacement", i).values)
+        step = max(1, int(np.ceil(np.sqrt(values.size / _CLIM_SAMPLE))))
+        v = values[::step, ::step]
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            return (-1.0, 1.0)
+        p = self.clim_percentile
+        if self.clim_symmetric:
+            a = float(np.percentile(np.abs(v), p)) or 1.0
+            return (-a, a)
+        lo, hi = (float(q) for q in np.percentile(v, [100.0 - p, p]))
+        return (lo, hi) if hi > lo else (lo - 1.0, lo + 1.0)
+
+    def _trim_memo(self, keep: int = 64) -> None:
+        while len(self._memo) > keep:
+            self._memo.pop(next(iter(self._memo)))
+
+    # ------------------------------------------------------------- reference and pixel
+    def set_reference_point(self, x: float, y: float) -> None:
+        """Reference every date to the pixel nearest (x, y)."""
+        self.reference = {"kind": "point", "x": float(x), "y": float(y)}
+
+    def set_reference_area(self, box: tuple[float, float, float, float]) -> None:
+        """Reference every date to the mean of a box (x0, y0, x1, y1)."""
+        x0, y0, x1, y1 = (float(b) for b in box)
+        self.reference = {"kind": "area", "x": (x0 + x1) / 2, "y": (y0 + y1) / 2,
+                          "box": (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))}
+
+    def clear_reference(self) -> None:
+        """Back to the reference the data came with."""
+        self.reference = None
+
+    def reference_label(self) -> str:
+        ref = self.reference
+        if ref is None:
+            rp = self.dataset.attrs.get("reference_point") or self.dataset.attrs.get("reference_area")
+            return f"as delivered ({rp})" if rp else "as delivered"
+        if ref["kind"] == "point":
+            return f"point x={ref['x']:.6g}, y={ref['y']:.6g}"
+        x0, y0, x1, y1 = ref["box"]
+        return f"area x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g}"
+
+    def on_tap(self, x: float | None, y: float | None) -> None:
+        """A click on a map: inspect the pixel or set the reference point (click_mode)."""
+        if x is None or y is None:
+            return
+        if self.click_mode == "reference":
+            self.set_reference_point(x, y)
+        else:
+            self.pixel = (float(x), float(y))
+            self.pixel_radius = 0.0
+
+    def on_box(self, bounds: tuple[float, float, float, float] | None) -> None:
+        """A box drawn on a map: inspect its mean (inspect) or reference to it (reference)."""
+        if bounds is None:
+            return
+        x0, y0, x1, y1 = (float(b) for b in bounds)
+        if self.click_mode == "reference":
+            self.set_reference_area((x0, y0, x1, y1))
+        else:
+            self.pixel = ((x0 + x1) / 2, (y0 + y1) / 2)
+            self.pixel_radius = min(abs(x1 - x0), abs(y1 - y0)) / 2
+
+    # ------------------------------------------------------------------------ denoising
+    def _init_devices(self) -> None:
+        from insar_ae.model import available_devices
+
+        devices = list(available_devices()) or ["cpu"]
+        self.param.device.objects = devices
+        self.device = devices[0]
+
+    def _cache_get(self) -> xr.Dataset | None:
+        key = (self.frame, self.model_name)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        return None
+
+    @param.depends("model_name", watch=True)
+    def _model_changed(self) -> None:
+        self.denoised = self._cache_get()
+
+    @property
+    def is_cached(self) -> bool:
+        return (self.frame, self.model_name) in self._cache
+
+    def start_denoise(self) -> DenoiseJob | None:
+        """Denoise the current frame off the UI thread; instant when (frame, model) is cached.
+
+        Returns the running job (poll it with :meth:`poll_denoise`), or None on a cache hit.
+        """
+        if self._job is not None and not self._job.finished:
+            return self._job
+        cached = self._cache_get()
+        if cached is not None:
+            self.denoised = cached
+            self.denoise_status, self.denoise_fraction = "done", 1.0
+            self.denoise_message = "cached result"
+            return None
+        self._job = DenoiseJob(self.dataset, model_name=self.model_name, device=self.device)
+        self._job.frame = self.frame  # type: ignore[attr-defined]
+        self.denoise_error = ""
+        self._job.start()
+        self.poll_denoise()
+        return self._job
+
+    def cancel_denoise(self) -> None:
+        """Ask the running job to stop."""
+        if self._job is not None:
+            self._job.cancel()
+
+    def poll_denoise(self) -> bool:
+        """Copy the job's progress into params (session thread); True once it has ended."""
+        job = self._job
+        if job is None:
+            return True
+        info = job.describe()
+        with param.parameterized.batch_call_watchers(self):
+            self.denoise_fraction = info["fraction"]
+            self.denoise_message = info["message"]
+            self.denoise_eta_s = info["eta_s"]
+            self.denoise_error = info["error"]
+            self.denoise_status = info["status"]
+        if not job.finished:
+            return False
+        if job.status == "done" and job.result is not None:
+            key = (job.frame, job.model_name)  # type: ignore[attr-defined]
+            self._cache[key] = job.result
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+            if job.frame == self.frame:  # type: ignore[attr-defined]
+                self.denoised = job.result
+        self._job = None
+        return True
+
+    @property
+    def job(self) -> DenoiseJob | None:
+        return self._job
+
+
+def _default_swath(ds: xr.Dataset) -> float:
+    """Default full swath width: 1/50 of the frame width, at least 5 pixels (coordinate units)."""
+    x = np.asarray(ds["x"].values, dtype=float)
+    px = abs(x[1] - x[0]) if x.size > 1 else 1.0
+    return float(max(5 * px, abs(x[-1] - x[0]) / 50))

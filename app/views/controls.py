@@ -1,0 +1,287 @@
+"""Sidebar controls: frame picker, denoising, time player, display, reference and profiles.
+
+Widgets only: every action calls a :class:`~app.state.DashboardState` method or sets one of its
+parameters; nothing here computes a science value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+
+from app.state import DashboardState
+
+__all__ = [
+    "DenoiseControls",
+    "DisplayControls",
+    "FramePicker",
+    "ProfileControls",
+    "ReferenceControls",
+    "TimeControls",
+]
+
+_DEVICE_LABELS = {"cuda": "CUDA", "mps": "MPS", "cpu": "CPU"}
+_POLL_MS = 250
+
+
+class FramePicker(pn.viewable.Viewer):
+    """Catalog entry selector with the entry's description, dates, size and truth flag."""
+
+    state = param.ClassSelector(class_=DashboardState)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._select = pn.widgets.Select.from_param(self.state.param.frame, name="Frame (catalog entry)",
+                                                    sizing_mode="stretch_width")
+        self._info = pn.pane.Markdown(pn.bind(self._describe, self.state.param.frame),
+                                      sizing_mode="stretch_width", margin=(0, 10))
+
+    def _describe(self, frame: str) -> str:
+        info = self.state.frames.loc[frame]
+        shape = info.get("shape")
+        size = f"{shape[0]} x {shape[1]} px" if shape is not None and len(shape) == 2 else "?"
+        start, end = pd.Timestamp(info["start"]), pd.Timestamp(info["end"])
+        truth = "yes" if bool(info.get("has_truth")) else "no"
+        return (f"{info.get('description', '')}\n\n"
+                f"| | |\n|---|---|\n"
+                f"| dates | {start:%Y-%m-%d} → {end:%Y-%m-%d} ({int(info['n_dates'])}) |\n"
+                f"| size | {size} |\n"
+                f"| sensor | {info.get('sensor', '') or '—'} |\n"
+                f"| truth | {truth} |")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self._select, self._info, sizing_mode="stretch_width")
+
+
+class DenoiseControls(pn.viewable.Viewer):
+    """Denoise button, device choice, progress with an estimate, cancel, errors."""
+
+    state = param.ClassSelector(class_=DashboardState)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        s = self.state
+        devices = list(s.param.device.objects)
+        self._device = pn.widgets.RadioButtonGroup(
+            name="Device", options={_DEVICE_LABELS.get(d, d.upper()): d for d in devices},
+            value=s.device, button_type="primary", button_style="outline")
+        self._device.link(s, value="device")
+        missing = [lab for d, lab in _DEVICE_LABELS.items() if d not in devices]
+        self._device_note = pn.pane.Markdown(
+            f"Available: {', '.join(_DEVICE_LABELS.get(d, d) for d in devices)}"
+            + (f" (no {', '.join(missing)})" if missing else ""), margin=(0, 10),
+            styles={"font-size": "0.85em", "color": "#666"})
+        self._model = pn.widgets.Select.from_param(s.param.model_name, name="Model")
+        self._run = pn.widgets.Button(name="Denoise", button_type="primary", icon="wand",
+                                      sizing_mode="stretch_width")
+        self._cancel = pn.widgets.Button(name="Cancel", button_type="danger", button_style="outline",
+                                         disabled=True, width=90)
+        self._bar = pn.indicators.Progress(value=0, max=100, sizing_mode="stretch_width",
+                                           bar_color="primary", height=14)
+        self._text = pn.pane.Markdown("", margin=(0, 10), styles={"font-size": "0.9em"})
+        self._alert = pn.pane.Alert("", alert_type="danger", visible=False,
+                                    sizing_mode="stretch_width")
+        self._run.on_click(self._start)
+        self._cancel.on_click(lambda _: s.cancel_denoise())
+        self._callback: Any = None
+        s.param.watch(self._render, ["denoise_status", "denoise_fraction", "denoise_message",
+                                     "denoise_eta_s", "denoise_error", "frame", "model_name"])
+        self._render()
+
+    def _start(self, _: Any = None) -> None:
+        job = self.state.start_denoise()
+        if job is not None and self._callback is None:
+            self._callback = pn.state.add_periodic_callback(self._poll, period=_POLL_MS)
+
+    def _poll(self) -> None:
+        if self.state.poll_denoise() and self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+
+    def _render(self, *_: Any) -> None:
+        s = self.state
+        running = s.denoise_status == "running"
+        self._run.disabled = running
+        self._cancel.disabled = not running
+        self._device.disabled = running
+        self._run.name = "Show cached result" if (s.is_cached and s.denoised is None) else "Denoise"
+        self._bar.value = round(100 * s.denoise_fraction)
+        self._bar.bar_color = {"error": "danger", "cancelled": "warning"}.get(s.denoise_status, "primary")
+        eta = s.denoise_eta_s
+        parts = {
+            "idle": "Not denoised yet.",
+            "running": f"{100 * s.denoise_fraction:.0f} % · {s.denoise_message}"
+                       + (f" · about {_duration(eta)} left" if eta is not None else ""),
+            "done": "Denoised" + (" (cached result)" if s.denoise_message == "cached result" else "") + ".",
+            "cancelled": "Cancelled.",
+            "error": "Denoising failed.",
+        }
+        self._text.object = f"**Status:** {parts[s.denoise_status]}"
+        self._alert.object = f"**Denoising failed.** {s.denoise_error}" if s.denoise_error else ""
+        self._alert.visible = bool(s.denoise_error)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self._model, pn.pane.Markdown("Device", margin=(0, 10)), self._device,
+                         self._device_note, pn.Row(self._run, self._cancel), self._bar, self._text,
+                         self._alert, sizing_mode="stretch_width")
+
+
+class TimeControls(pn.viewable.Viewer):
+    """Player (play/pause/step/loop, speed), date slider and date label."""
+
+    state = param.ClassSelector(class_=DashboardState)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        s = self.state
+        self._label = pn.pane.Markdown("", css_classes=["insar-date"], margin=(0, 10),
+                                       styles={"font-size": "1.25em", "font-weight": "600"})
+        self._player = pn.widgets.Player(
+            name="Player", start=0, end=1, value=0, loop_policy="loop", interval=500,
+            show_value=False, show_loop_controls=True, scale_buttons=0.75,
+            visible_buttons=["first", "previous", "reverse", "pause", "play", "next", "last"],
+            sizing_mode="stretch_width")
+        self._speed = pn.widgets.Select(name="Speed", value=500, options={
+            "0.5 date/s": 2000, "1 date/s": 1000, "2 dates/s": 500, "4 dates/s": 250,
+            "8 dates/s": 125})
+        self._speed.link(self._player, value="interval")
+        self._slider = pn.widgets.DiscreteSlider(name="Date", options={"-": 0}, value=0,
+                                                 sizing_mode="stretch_width")
+        self._player.param.watch(self._from_widget, "value")
+        self._slider.param.watch(self._from_widget, "value")
+        s.param.watch(self._sync, ["time_index"])
+        s.param.watch(self._reset, ["dataset"])
+        self._reset()
+
+    def _reset(self, *_: Any) -> None:
+        s = self.state
+        labels = [f"{d:%Y-%m-%d}" for d in s.dates]
+        self._player.end = len(labels) - 1
+        self._slider.options = dict(zip(labels, range(len(labels)), strict=True))
+        self._sync()
+
+    def _from_widget(self, event: param.parameterized.Event) -> None:
+        if event.new is not None and event.new != self.state.time_index:
+            self.state.time_index = int(event.new)
+
+    def _sync(self, *_: Any) -> None:
+        s = self.state
+        i = s.time_index
+        if self._player.value != i:
+            self._player.value = i
+        if self._slider.value != i:
+            self._slider.value = i
+        self._label.object = f"{s.date_label()} · date {i + 1} of {len(s.dates)}"
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self._label, self._player, self._slider, self._speed,
+                         sizing_mode="stretch_width")
+
+
+class DisplayControls(pn.viewable.Viewer):
+    """Colour limits (symmetric, percentile auto-range, manual), hillshade and mask toggles."""
+
+    state = param.ClassSelector(class_=DashboardState)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        p = self.state.param
+        manual = pn.widgets.EditableRangeSlider.from_param(p.clim_manual, name="Manual limits (mm)",
+                                                           start=-50, end=50, step=0.5)
+        percentile = pn.widgets.FloatSlider.from_param(p.clim_percentile, name="Auto-range percentile",
+                                                       step=0.5)
+        mode = p.clim_mode.rx()
+        manual.visible = mode == "manual"
+        percentile.visible = mode != "manual"
+        return pn.Column(
+            pn.widgets.Select.from_param(p.clim_mode, name="Colour limits"),
+            percentile, manual,
+            pn.widgets.Checkbox.from_param(p.clim_symmetric, name="Symmetric about zero"),
+            pn.widgets.Checkbox.from_param(p.show_hillshade, name="Hillshade of the DEM"),
+            pn.widgets.Checkbox.from_param(p.show_mask, name="Show mask (grey)"),
+            pn.pane.Markdown(pn.bind(lambda *_: "Limits: {:.1f} … {:.1f} mm".format(*self.state.clim()),
+                                     p.clim_mode, p.clim_percentile, p.clim_symmetric,
+                                     p.clim_manual, p.data_revision, p.time_index),
+                             margin=(0, 10), styles={"color": "#666"}),
+            sizing_mode="stretch_width")
+
+
+class ReferenceControls(pn.viewable.Viewer):
+    """What a click does (inspect / reference), pixel box radius, reference shown and reset."""
+
+    state = param.ClassSelector(class_=DashboardState)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        mode = pn.widgets.RadioButtonGroup.from_param(
+            s.param.click_mode, options={"Inspect pixel": "inspect", "Set reference": "reference"},
+            button_type="primary", button_style="outline", sizing_mode="stretch_width")
+        reset = pn.widgets.Button(name="Reset reference", button_type="light", sizing_mode="stretch_width")
+        reset.on_click(lambda _: s.clear_reference())
+        label = pn.pane.Markdown(pn.bind(lambda *_: f"**Reference:** {s.reference_label()}",
+                                         s.param.reference, s.param.dataset),
+                                 css_classes=["insar-reference"], margin=(0, 10))
+        help_ = pn.pane.Markdown(
+            "Click a map (or use the box-select tool) to inspect a pixel or box; in *Set reference* "
+            "mode the click or box becomes the reference point or area.",
+            margin=(0, 10), styles={"font-size": "0.85em", "color": "#666"})
+        return pn.Column(mode, label, reset, help_, sizing_mode="stretch_width")
+
+
+class ProfileControls(pn.viewable.Viewer):
+    """Swath width, offset model, active profile, clear, candidate faults to profiles."""
+
+    state = param.ClassSelector(class_=DashboardState)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        s = self.state
+        self._active = pn.widgets.Select(name="Profile shown", options={"—": 0})
+        self._active.param.watch(lambda e: setattr(s, "active_profile", int(e.new)), "value")
+        s.param.watch(self._sync, ["profiles", "active_profile"])
+        self._sync()
+
+    def _sync(self, *_: Any) -> None:
+        s = self.state
+        opts = {f"P{k + 1}": k for k in range(len(s.profiles))} or {"—": 0}
+        self._active.options = opts
+        self._active.value = s.active_profile if s.active_profile in opts.values() else 0
+
+    def _candidates_to_profiles(self, _: Any) -> None:
+        s = self.state
+        n = s.add_profiles_across_candidates()
+        s.show_candidates = True
+        msg = f"{n} profile(s) added across candidate faults" if n else "No candidate fault found"
+        if pn.state.notifications is not None:
+            pn.state.notifications.info(msg, duration=3000)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        clear = pn.widgets.Button(name="Clear profiles", button_type="light", sizing_mode="stretch_width")
+        clear.on_click(lambda _: s.clear_profiles())
+        across = pn.widgets.Button(name="Profiles across candidate faults", button_type="primary",
+                                   button_style="outline", sizing_mode="stretch_width")
+        across.on_click(self._candidates_to_profiles)
+        width = pn.widgets.FloatInput.from_param(s.param.swath_width, name=f"Swath width ({s.units_xy})",
+                                                 step=100.0, start=0.0)
+        return pn.Column(
+            pn.pane.Markdown("Draw on the first map: **press and hold** for the first vertex, "
+                             "click more vertices, **double-click** to end. Drag to move; select and "
+                             "press Backspace to delete.", margin=(0, 10),
+                             styles={"font-size": "0.85em", "color": "#666"}),
+            width,
+            pn.widgets.RadioButtonGroup.from_param(s.param.offset_model, name="Offset model",
+                                                   options={"Step": "step", "Creep (arctan)": "creep"},
+                                                   button_type="primary", button_style="outline"),
+            self._active, clear,
+            pn.widgets.Checkbox.from_param(s.param.show_candidates, name="Show candidate faults"),
+            across, sizing_mode="stretch_width")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(int(round(seconds)), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min {seconds % 60:02d} s"

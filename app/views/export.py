@@ -1,0 +1,138 @@
+"""Downloads from the page: current map (PNG), profiles and time series (CSV), denoised cube
+(NetCDF / GeoTIFF via ``insar_ae.io.write_frame``). File names are made on the server from the
+catalog entry name and the date; nothing the browser sends is used as a path."""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import panel as pn
+import param
+
+from app.state import LAYERS, DashboardState
+from app.views.maps import CMAP
+
+__all__ = ["ExportPanel", "render_map_png"]
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "frame"
+
+
+def render_map_png(state: DashboardState, var: str, *, dpi: int = 120) -> bytes:
+    """The map of ``var`` at the current date as PNG bytes (same colour map and limits as shown)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    da = state.map_slice(var)
+    x, y = np.asarray(da["x"].values), np.asarray(da["y"].values)
+    lo, hi = state.clim()
+    fig = Figure(figsize=(7, 6), dpi=dpi, layout="constrained")
+    ax = fig.add_subplot()
+    extent = (x[0], x[-1], y[-1], y[0]) if y[0] > y[-1] else (x[0], x[-1], y[0], y[-1])
+    origin = "upper" if y[0] > y[-1] else "lower"
+    im = ax.imshow(np.asarray(da.values), extent=extent, origin=origin, cmap=ListedColormap(CMAP),
+                   vmin=lo, vmax=hi, interpolation="nearest")
+    for k, line in enumerate(state.profiles):
+        ax.plot(line[:, 0], line[:, 1], color="k", lw=2)
+        ax.annotate(f"P{k + 1}", line[0], fontweight="bold")
+    if state.reference is not None and state.reference["kind"] == "point":
+        ax.plot(state.reference["x"], state.reference["y"], "s", mfc="#ffeb3b", mec="k", ms=8)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"x ({state.units_xy})")
+    ax.set_ylabel(f"y ({state.units_xy})")
+    ax.set_title(f"{state.frame} · {LAYERS[var]} · {state.date_label()}\nreference: {state.reference_label()}",
+                 fontsize=9)
+    fig.colorbar(im, ax=ax, label="LOS displacement (mm, + toward satellite)", shrink=0.85)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+class ExportPanel(pn.viewable.Viewer):
+    """Download buttons (pn.widgets.FileDownload with callbacks)."""
+
+    state = param.ClassSelector(class_=DashboardState)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        s = self.state
+        self._layer = pn.widgets.Select(name="Map to export", options=self._layer_options())
+        s.param.watch(lambda *_: setattr(self._layer, "options", self._layer_options()), ["view"])
+        kw = {"button_type": "primary", "button_style": "outline", "sizing_mode": "stretch_width"}
+        self._png = pn.widgets.FileDownload(callback=self._png_bytes, filename="map.png",
+                                            label="Map (PNG)", icon="photo", **kw)
+        self._ts = pn.widgets.FileDownload(callback=self._ts_csv, filename="timeseries.csv",
+                                           label="Time series (CSV)", icon="chart-line", **kw)
+        self._prof = pn.widgets.FileDownload(callback=self._profiles_csv, filename="profiles.csv",
+                                             label="Profiles (CSV)", icon="route", **kw)
+        self._offs = pn.widgets.FileDownload(callback=self._offsets_csv, filename="offsets.csv",
+                                             label="Offsets through time (CSV)", icon="chart-dots", **kw)
+        self._nc = pn.widgets.FileDownload(callback=lambda: self._cube("netcdf", ".nc"),
+                                           filename="denoised.nc", label="Denoised cube (NetCDF)",
+                                           icon="database", **kw)
+        self._tif = pn.widgets.FileDownload(callback=lambda: self._cube("geotiff", ".tif"),
+                                            filename="denoised.tif", label="Denoised cube (GeoTIFF)",
+                                            icon="map", **kw)
+        s.param.watch(self._names, ["frame", "time_index", "view", "profiles"])
+        self._layer.param.watch(self._names, "value")
+        self._names()
+
+    def _layer_options(self) -> dict[str, str]:
+        return {LAYERS[v]: v for v in self.state.layers()}
+
+    def _names(self, *_: Any) -> None:
+        s = self.state
+        stem = f"{_safe(s.frame)}_{s.date_label()}"
+        self._png.filename = f"{stem}_{self._layer.value or 'displacement'}.png"
+        self._ts.filename = f"{_safe(s.frame)}_timeseries.csv"
+        self._prof.filename = f"{stem}_profiles.csv"
+        self._offs.filename = f"{_safe(s.frame)}_offsets.csv"
+        self._nc.filename = f"{_safe(s.frame)}_denoised.nc"
+        self._tif.filename = f"{_safe(s.frame)}_denoised.tif"
+        ready = s.denoised is not None
+        self._nc.disabled = self._tif.disabled = not ready
+        self._prof.disabled = self._offs.disabled = not s.profiles
+
+    # ------------------------------------------------------------------ callbacks
+    def _png_bytes(self) -> io.BytesIO:
+        return io.BytesIO(render_map_png(self.state, self._layer.value or "displacement"))
+
+    def _ts_csv(self) -> io.StringIO:
+        s = self.state
+        df = s.pixel_series()
+        x, y = s.pixel
+        head = (f"# frame={s.frame}; pixel x={x:.6g} y={y:.6g} radius={s.pixel_radius:.6g} "
+                f"{s.units_xy}; reference={s.reference_label()}; units=mm, LOS, positive toward the satellite\n")
+        return io.StringIO(head + df.add_suffix("_mm").to_csv(date_format="%Y-%m-%d"))
+
+    def _profiles_csv(self) -> io.StringIO:
+        s = self.state
+        head = (f"# frame={s.frame}; reference={s.reference_label()}; swath width={s.swath_width:.6g} "
+                f"{s.units_xy}; units=mm, LOS, positive toward the satellite\n")
+        return io.StringIO(head + s.profiles_table().to_csv(index=False))
+
+    def _offsets_csv(self) -> io.StringIO:
+        s = self.state
+        head = f"# frame={s.frame}; reference={s.reference_label()}; model={s.offset_model}; units=mm\n"
+        return io.StringIO(head + s.offsets_table().to_csv(index=False, date_format="%Y-%m-%d"))
+
+    def _cube(self, fmt: str, suffix: str) -> io.BytesIO:
+        from insar_ae.io import write_frame
+
+        s = self.state
+        with tempfile.TemporaryDirectory(prefix="insar_ae_export_") as tmp:
+            path = write_frame(s.view, Path(tmp) / f"export{suffix}", format=fmt)
+            return io.BytesIO(Path(path).read_bytes())
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self._layer, self._png, self._ts, self._prof, self._offs, self._nc, self._tif,
+                         sizing_mode="stretch_width")

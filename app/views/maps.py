@@ -1,0 +1,249 @@
+"""Linked maps of the current date: raw, denoised, removed noise, truth (HoloViews + datashader).
+
+Each map is a ``hv.DynamicMap`` whose image is rasterized by datashader to the plot's current
+range and pixel size (``RangeXY`` + ``PlotSize`` streams), so a 2000 x 2000 frame sends only a
+screen-sized image to the browser and zooming re-rasterizes at full resolution. The rasterizing
+is done in the DynamicMap callback (``datashader.Canvas.raster``, mean aggregation) rather than
+by wrapping the map in ``holoviews.operation.datashader.rasterize``: same result, but a date
+switch then costs one regrid and one small ``hv.Image`` per map instead of cloning the full
+frame through the operation pipeline (see bench/results/app.md).
+
+Maps share their axes (pan/zoom together) and the state's colour limits. Layers: hillshade of
+the DEM (optional), the data, masked pixels in grey, profile lines, candidate faults, the
+inspected pixel and the reference.
+
+Mouse: a click inspects a pixel (or sets the reference, per ``state.click_mode``); the box-select
+tool does the same for a box; on the first map the poly-draw tool (active by default) draws
+profile lines: press and hold 300 ms for the first vertex, click further vertices,
+double-click to end; drag a line to move it; select it and press Backspace to delete it.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import colorcet as cc
+import datashader
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+import xarray as xr
+
+from app.state import LAYERS, DashboardState
+
+__all__ = ["CMAP", "MapGrid", "hillshade", "rasterize_to_screen"]
+
+#: Diverging, perceptually uniform blue-white-red (colorcet CET-D1A); red = toward the satellite.
+CMAP = cc.CET_D1A
+_FRAME_WIDTH = 400
+_PROFILE_COLOR = "#111111"
+_CANDIDATE_COLOR = "#d81b60"
+_REFERENCE_COLOR = "#ffeb3b"
+
+
+def hillshade(height: xr.DataArray, azimuth_deg: float = 315.0, altitude_deg: float = 45.0) -> xr.DataArray:
+    """Shaded relief of a DEM (display only), 0 (dark) .. 1 (lit), same grid as ``height``."""
+    z = np.asarray(height.values, dtype=np.float64)
+    fill = float(np.nanmean(z)) if np.isfinite(z).any() else 0.0
+    x = np.asarray(height["x"].values, dtype=float)
+    y = np.asarray(height["y"].values, dtype=float)
+    scale = 111_000.0 if str(height["x"].attrs.get("units", "m")).startswith("deg") else 1.0
+    dzdy, dzdx = np.gradient(np.nan_to_num(z, nan=fill), y * scale, x * scale)
+    slope = np.arctan(np.hypot(dzdx, dzdy))
+    aspect = np.arctan2(-dzdx, dzdy)
+    az, alt = np.radians(azimuth_deg), np.radians(altitude_deg)
+    shade = np.sin(alt) * np.cos(slope) + np.cos(alt) * np.sin(slope) * np.cos(az - aspect)
+    return height.copy(data=np.clip(shade, 0.0, 1.0).astype(np.float32))
+
+
+def _extent(da: xr.DataArray) -> tuple[float, float, float, float]:
+    x = np.asarray(da["x"].values, dtype=float)
+    y = np.asarray(da["y"].values, dtype=float)
+    dx = abs(x[1] - x[0]) / 2 if x.size > 1 else 0.5
+    dy = abs(y[1] - y[0]) / 2 if y.size > 1 else 0.5
+    return (x.min() - dx, y.min() - dy, x.max() + dx, y.max() + dy)
+
+
+def rasterize_to_screen(da: xr.DataArray, x_range: tuple | None, y_range: tuple | None,
+                        width: int | None, height: int | None) -> xr.DataArray:
+    """Mean-aggregate a (y, x) grid onto a screen raster of the visible range (datashader).
+
+    Never upsamples beyond the data's own resolution inside the range (zooming far in shows
+    the native pixels).
+    """
+    l, b, r, t = _extent(da)
+    xr_ = tuple(x_range) if x_range else (l, r)
+    yr_ = tuple(y_range) if y_range else (b, t)
+    ny, nx = da.sizes["y"], da.sizes["x"]
+    fx = max(min((xr_[1] - xr_[0]) / max(r - l, 1e-300), 1.0), 0.0)
+    fy = max(min((yr_[1] - yr_[0]) / max(t - b, 1e-300), 1.0), 0.0)
+    w = int(max(min(width or _FRAME_WIDTH, max(nx * fx, 2)), 2))
+    h = int(max(min(height or _FRAME_WIDTH, max(ny * fy, 2)), 2))
+    cvs = datashader.Canvas(plot_width=w, plot_height=h, x_range=xr_, y_range=yr_)
+    return cvs.raster(da, agg="mean")
+
+
+def _register_styles() -> None:
+    """Options of every map layer, by element group, set once per process (cheap updates)."""
+    import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh option keywords)
+
+    o = hv.opts
+    hv.opts.defaults(
+        o.Image("Data", cmap=CMAP, colorbar=True, clabel="mm", tools=["hover", "tap", "box_select"],
+                clipping_colors={"NaN": "#00000000"}),
+        o.Image("Shade", cmap="gray", colorbar=False, clim=(0.0, 1.0), tools=[]),
+        o.Image("Mask", cmap=["#7a7a7a"], alpha=0.6, colorbar=False,
+                clipping_colors={"NaN": "#00000000"}, tools=[]),
+        o.Path("Profile", color=_PROFILE_COLOR, line_width=3),
+        o.Labels("Profile", text_color=_PROFILE_COLOR, text_font_size="11pt",
+                 text_font_style="bold", text_align="right", text_baseline="bottom"),
+        o.Path("Candidate", color=_CANDIDATE_COLOR, line_width=2, line_dash="dashed"),
+        o.Polygons("Pixel", fill_alpha=0.0, line_color="black", line_width=2.5),
+        o.Polygons("Reference", fill_color=_REFERENCE_COLOR, fill_alpha=0.4, line_color="black",
+                   line_width=2),
+        backend="bokeh",
+    )
+
+
+class MapGrid(pn.viewable.Viewer):
+    """The linked maps of one session."""
+
+    state = param.ClassSelector(class_=DashboardState)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        _register_styles()
+        s = self.state
+        self._content = hv.streams.Params(s, ["time_index", "data_revision", "show_mask", "clim_mode",
+                                              "clim_percentile", "clim_symmetric", "clim_manual"])
+        self._lines = hv.streams.Params(s, ["profiles"])
+        self._markers = hv.streams.Params(s, ["pixel", "pixel_radius", "reference"])
+        self._cands = hv.streams.Params(s, ["show_candidates", "data_revision"])
+        self._key: tuple | None = None
+        self._pane = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=400, linked_axes=True)
+        s.param.watch(self._maybe_rebuild, ["view", "show_hillshade", "show_mask", "profiles_revision",
+                                            "frame"])
+        self._maybe_rebuild()
+
+    # ------------------------------------------------------------------------ building
+    def _maybe_rebuild(self, *_: Any) -> None:
+        s = self.state
+        key = (s.frame, tuple(s.layers()), s.show_hillshade, s.show_mask, s.profiles_revision)
+        if key != self._key:
+            self._key = key
+            self._pane.object = self._layout()
+
+    def _layout(self) -> hv.Layout:
+        s = self.state
+        ds = s.dataset
+        self._extent = _extent(ds["height"])
+        self._aspect = 1.0
+        if str(ds["x"].attrs.get("units", "m")).startswith("deg"):
+            self._aspect = 1.0 / max(np.cos(np.radians(float(ds["y"].mean()))), 0.1)
+        self._shade = hillshade(ds["height"]) if s.show_hillshade else None
+        self._mask = s.mask_map() if s.show_mask else None
+        maps = [self._map(var, draw=(i == 0)) for i, var in enumerate(s.layers())]
+        return hv.Layout(maps).cols(2).opts(shared_axes=True)
+
+    def _screen_dmap(self, callback: Any, streams: list) -> hv.DynamicMap:
+        return hv.DynamicMap(callback, streams=[*streams, hv.streams.RangeXY(), hv.streams.PlotSize()])
+
+    def _map(self, var: str, *, draw: bool) -> hv.DynamicMap:
+        """One map: layers are option-free DynamicMaps styled by group (see _register_styles),
+        collated into one DynamicMap, so a date switch re-runs and re-styles only the data."""
+        s = self.state
+        title = LAYERS[var]
+        layers = []
+        if self._shade is not None:
+            layers.append(self._screen_dmap(partial(self._static_image, self._shade, "Shade"), []))
+        data = self._screen_dmap(partial(self._image, var), [self._content])
+        layers.append(data)
+        if self._mask is not None:
+            layers.append(self._screen_dmap(partial(self._static_image, self._mask, "Mask"), []))
+        if draw:
+            layers.append(self._editable_lines())
+        else:
+            layers.append(hv.DynamicMap(self._lines_element, streams=[self._lines]))
+        layers.append(hv.DynamicMap(self._labels_element, streams=[self._lines]))
+        layers.append(hv.DynamicMap(self._candidates_element, streams=[self._cands]))
+        layers.append(hv.DynamicMap(self._pixel_element, streams=[self._markers]))
+        layers.append(hv.DynamicMap(self._reference_element, streams=[self._markers]))
+        overlay = hv.Overlay(layers).collate()
+        tap = hv.streams.Tap(source=overlay, x=None, y=None)
+        tap.add_subscriber(lambda x, y: s.on_tap(x, y))
+        box = hv.streams.BoundsXY(source=overlay, bounds=None)
+        box.add_subscriber(lambda bounds: s.on_box(bounds))
+        return overlay.opts(
+            hv.opts.Overlay(title=title, frame_width=_FRAME_WIDTH, data_aspect=self._aspect,
+                            xlabel=f"x ({s.units_xy})", ylabel=f"y ({s.units_xy})",
+                            active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"]),
+            hv.opts.Image("Data", alpha=0.8 if self._shade is not None else 1.0))
+
+    def _editable_lines(self) -> hv.Path:
+        s = self.state
+        path = hv.Path(list(s.profiles), group="Profile")
+        draw = hv.streams.PolyDraw(source=path, drag=True, show_vertices=True,
+                                   vertex_style={"size": 8, "fill_color": "white",
+                                                 "line_color": _PROFILE_COLOR})
+        edit = hv.streams.PolyEdit(source=path, shared=True,
+                                   vertex_style={"size": 8, "fill_color": _REFERENCE_COLOR})
+
+        def _sync(data: dict | None) -> None:
+            if data is not None:
+                s.set_profiles_from_drawing(data.get("xs", []), data.get("ys", []))
+
+        draw.add_subscriber(_sync)
+        edit.add_subscriber(_sync)
+        return path
+
+    # ------------------------------------------------------------------------ elements
+    def _image(self, var: str, x_range: tuple | None = None, y_range: tuple | None = None,
+               width: int | None = None, height: int | None = None, **_: Any) -> hv.Image:
+        s = self.state
+        agg = rasterize_to_screen(s.map_slice(var), x_range, y_range, width, height)
+        vdim = hv.Dimension(var, label=LAYERS[var], unit="mm", range=s.clim())
+        return hv.Image(agg, kdims=["x", "y"], vdims=[vdim], extents=self._extent, group="Data")
+
+    def _static_image(self, da: xr.DataArray, group: str, x_range: tuple | None = None,
+                      y_range: tuple | None = None, width: int | None = None,
+                      height: int | None = None, **_: Any) -> hv.Image:
+        agg = rasterize_to_screen(da, x_range, y_range, width, height)
+        return hv.Image(agg, kdims=["x", "y"], vdims=[group.lower()], extents=self._extent, group=group)
+
+    def _lines_element(self, profiles: list, **_: Any) -> hv.Path:
+        return hv.Path(list(profiles), group="Profile")
+
+    def _labels_element(self, profiles: list, **_: Any) -> hv.Labels:
+        pts = [(float(p[0, 0]), float(p[0, 1]), f"P{k + 1}") for k, p in enumerate(profiles)]
+        return hv.Labels(pts, kdims=["x", "y"], vdims=["text"], group="Profile")
+
+    def _candidates_element(self, show_candidates: bool, **_: Any) -> hv.Path:
+        return hv.Path(self.state.candidates() if show_candidates else [], group="Candidate")
+
+    def _pixel_element(self, pixel: tuple | None, pixel_radius: float, **_: Any) -> hv.Polygons:
+        if pixel is None:
+            return hv.Polygons([], group="Pixel")
+        r = pixel_radius if pixel_radius > 0 else self._marker_half()
+        x, y = pixel
+        return hv.Polygons([{"x": [x - r, x + r, x + r, x - r], "y": [y - r, y - r, y + r, y + r]}],
+                           group="Pixel")
+
+    def _reference_element(self, reference: dict | None, **_: Any) -> hv.Polygons:
+        if reference is None:
+            return hv.Polygons([], group="Reference")
+        if reference["kind"] == "area":
+            x0, y0, x1, y1 = reference["box"]
+        else:
+            h = self._marker_half()
+            x0, y0, x1, y1 = reference["x"] - h, reference["y"] - h, reference["x"] + h, reference["y"] + h
+        box = {"x": [x0, x1, x1, x0], "y": [y0, y0, y1, y1]}
+        return hv.Polygons([box], group="Reference")
+
+    def _marker_half(self) -> float:
+        l, b, r, t = self._extent
+        return max(r - l, t - b) / 120  # markers about 1.7 % of the frame across
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._pane

@@ -1,0 +1,50 @@
+"""Analysis toolkit: pure functions on the canonical Dataset (native resolution, never images).
+
+- reference: :func:`reference_to_point`, :func:`reference_to_area`, :func:`reference_to_date`
+- profiles: :func:`swath_profile`, :func:`point_timeseries`
+- offsets: :func:`fit_step`, :func:`fit_creep` (:class:`OffsetFit`), :func:`locate_fault`,
+  :func:`offset_series`, :func:`detect_transient` (:class:`Transient`), :func:`background_rate`
+- detection: :func:`detection_map`, :func:`fault_candidates`
+- stats: :func:`rms_per_date`, :func:`structure_function`, :func:`fit_covariance`,
+  :func:`noise_summary`
+- geometry: :func:`crossing_line` (a profile line across a candidate trace)
+
+Units and signs: values in mm, LOS positive toward the satellite; distances in the dataset's
+x/y units (metres, or arc degrees for degree datasets; see ``docs/analysis.md``).
+"""
+
+from __future__ import annotations
+
+from insar_ae.analysis._geometry import crossing_line
+from insar_ae.analysis.detection import detection_map, fault_candidates
+from insar_ae.analysis.offset_series import offset_series
+from insar_ae.analysis.offsets import OffsetFit, creep_curve, fit_creep, fit_step, locate_fault
+from insar_ae.analysis.profiles import point_timeseries, swath_profile
+from insar_ae.analysis.reference import reference_to_area, reference_to_date, reference_to_point
+from insar_ae.analysis.stats import fit_covariance, noise_summary, rms_per_date, structure_function
+from insar_ae.analysis.transients import Transient, background_rate, detect_transient, transient_curve
+
+__all__ = [
+    "OffsetFit",
+    "Transient",
+    "background_rate",
+    "creep_curve",
+    "crossing_line",
+    "detect_transient",
+    "detection_map",
+    "fault_candidates",
+    "fit_covariance",
+    "fit_creep",
+    "fit_step",
+    "locate_fault",
+    "noise_summary",
+    "offset_series",
+    "point_timeseries",
+    "reference_to_area",
+    "reference_to_date",
+    "reference_to_point",
+    "rms_per_date",
+    "structure_function",
+    "swath_profile",
+    "transient_curve",
+]

@@ -1,0 +1,41 @@
+"""Out-of-core and many-frame denoising on Dask (``dask.distributed``).
+
+- :func:`denoise_blocks`: one frame, in spatial blocks with halos, streamed to Zarr; the
+  result equals whole-frame :func:`insar_ae.model.denoise` (``halo="auto"``).
+- :func:`run_batch`: many frames (a catalog or a glob) on a cluster, with a JSON-lines status
+  log and restart of only the frames that failed or did not finish (``insar-ae batch``).
+- :func:`make_client`: a LocalCluster (one GPU per worker where CUDA exists) or an existing
+  scheduler.
+
+Names are imported lazily (``import insar_ae.distributed`` loads neither dask nor torch).
+See docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "Block": "insar_ae.distributed.layout",
+    "plan_blocks": "insar_ae.distributed.layout",
+    "DenoiseOptions": "insar_ae.distributed.blocks",
+    "denoise_blocks": "insar_ae.distributed.blocks",
+    "FrameSpec": "insar_ae.distributed.batch",
+    "discover_frames": "insar_ae.distributed.batch",
+    "read_status": "insar_ae.distributed.batch",
+    "run_batch": "insar_ae.distributed.batch",
+    "make_client": "insar_ae.distributed.cluster",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'insar_ae.distributed' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,407 @@
+"""Denoise many frames on a Dask cluster: ``insar-ae batch CATALOG_OR_GLOB --out DIR``.
+
+Every frame is cut into blocks (:mod:`insar_ae.distributed.blocks`) and all blocks of the
+frames in flight share the cluster. Each frame's output ``DIR/<frame>.zarr`` appears only when
+complete (temp store, then an atomic rename), so:
+
+- a rerun skips frames whose output exists (and was made with the same parameters);
+- a frame that failed or was interrupted is redone, resuming from its finished blocks;
+- a killed run loses nothing that was done.
+
+A JSON-lines status log (``DIR/status.jsonl``, appended, one object per event) records for each
+frame ``frame``, ``status`` (``started``/``done``/``failed``/``skipped``), ``start``, ``end``
+(ISO-8601 UTC), ``error`` (``null`` unless failed) plus ``output``, ``blocks``, ``seconds``
+and the ``run`` id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import glob
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from insar_ae.distributed.blocks import DenoiseOptions, FrameRun, process_block
+from insar_ae.distributed.cluster import gpu_resources, make_client
+from insar_ae.errors import CatalogError, ParameterError
+
+__all__ = ["FrameSpec", "discover_frames", "main", "read_status", "run_batch", "run_from_args"]
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "status.jsonl"
+_CATALOG_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """One frame of a batch: a file/directory, or an entry of an intake catalog."""
+
+    name: str
+    path: str | None = None
+    entry: str | None = None
+    catalog: str | None = None
+
+    def data(self) -> Any:
+        """What :class:`FrameRun` reads: the path, or the catalog entry opened (lazily)."""
+        if self.path is not None:
+            return self.path
+        from insar_ae.catalog import open_catalog_frame
+
+        return open_catalog_frame(self.entry, catalog=self.catalog)
+
+
+def discover_frames(spec: str, *, select: str | None = None) -> list[FrameSpec]:
+    """Frames named by ``spec``: a catalog file (``*.yaml``), ``"catalog"`` (the default
+    catalog) or a glob of frame files/directories (``"data/*.zarr"``, ``"*/timeseries.h5"``).
+
+    ``select`` (a shell pattern) keeps only frames whose name matches it.
+    """
+    import fnmatch
+
+    if spec in ("catalog", "default") or spec.lower().endswith(_CATALOG_SUFFIXES):
+        from insar_ae.catalog import list_frames
+
+        catalog = None if spec in ("catalog", "default") else os.fspath(Path(spec).absolute())
+        if catalog is not None and not Path(catalog).is_file():
+            raise CatalogError(f"catalog file {spec!r} does not exist")
+        frames = [FrameSpec(_safe_name(str(n)), entry=str(n), catalog=catalog)
+                  for n in list_frames(catalog).index]
+    else:
+        paths = sorted(glob.glob(os.path.expanduser(spec), recursive=True))
+        if not paths:
+            raise ParameterError(f"CATALOG_OR_GLOB {spec!r} matches no file and is not a catalog "
+                                 "(*.yaml); expected e.g. 'frames/*.zarr' or 'catalog.yaml'")
+        names = _names_for(paths)
+        frames = [FrameSpec(n, path=os.fspath(Path(p).absolute())) for n, p in zip(names, paths,
+                                                                                  strict=True)]
+    if select:
+        frames = [f for f in frames if fnmatch.fnmatchcase(f.name, select)]
+        if not frames:
+            raise ParameterError(f"select={select!r} matches none of the frames of {spec!r}")
+    return frames
+
+
+def _names_for(paths: Sequence[str]) -> list[str]:
+    """File stems, or parent-qualified paths when stems collide (``a/timeseries.h5``...)."""
+    stems = [Path(p).name.split(".")[0] or Path(p).name for p in paths]
+    if len(set(stems)) == len(stems):
+        return [_safe_name(s) for s in stems]
+    common = os.path.commonpath([os.path.abspath(p) for p in paths]) if len(paths) > 1 else ""
+    rel = [os.path.relpath(os.path.abspath(p), common) if common else p for p in paths]
+    return [_safe_name(r.rsplit(".", 1)[0].replace(os.sep, "__")) for r in rel]
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "frame"
+
+
+# -- status log -------------------------------------------------------------------------------
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class _StatusLog:
+    def __init__(self, path: Path, run_id: str) -> None:
+        self.path, self.run_id = path, run_id
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, **record: Any) -> None:
+        record = {"frame": None, "status": None, "start": None, "end": None, "error": None,
+                  **record, "run": self.run_id}
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def read_status(path: str | os.PathLike[str], *, latest: bool = True) -> pd.DataFrame:
+    """The status log as a table (the last record of each frame when ``latest``).
+
+    A torn last line (a run killed while writing) is ignored.
+    """
+    rows = []
+    p = Path(path)
+    if p.is_dir():
+        p = p / STATUS_FILE
+    if p.is_file():
+        for line in p.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    df = pd.DataFrame(rows, columns=None if rows else ["frame", "status", "start", "end", "error"])
+    if latest and len(df):
+        df = df.groupby("frame", sort=False).tail(1).set_index("frame")
+    return df
+
+
+# -- the run ------------------------------------------------------------------------------------
+@dataclass
+class _InFlight:
+    spec: FrameSpec
+    run: FrameRun
+    start: str
+    t0: float
+    futures: dict[str, Any]
+    n_blocks: int
+
+
+def run_batch(
+    frames: str | Sequence[FrameSpec],
+    out_dir: str | os.PathLike[str],
+    *,
+    client: Any = None,
+    scheduler: str = "local",
+    workers: int | None = None,
+    threads_per_worker: int = 1,
+    memory_limit: str | int | None = "auto",
+    block: int = 512,
+    halo: int | str = "auto",
+    model: Any = "default",
+    device: str = "auto",
+    tile: int = 128,
+    overlap: int = 32,
+    batch_size: int = 8,
+    time_stride: int = 1,
+    retries: int = 0,
+    overwrite: bool = False,
+    select: str | None = None,
+    max_frames_in_flight: int | None = None,
+    progress: bool | Callable[[float, str], None] = True,
+    status_file: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Denoise many frames on a Dask cluster into ``out_dir/<frame>.zarr``.
+
+    Parameters
+    ----------
+    frames
+        A catalog/glob spec (see :func:`discover_frames`) or a list of :class:`FrameSpec`.
+    out_dir
+        Output directory (shared by client and workers); holds ``status.jsonl``.
+    client
+        A ``distributed.Client``; ``None`` connects per ``scheduler`` (``"local"`` starts a
+        LocalCluster of ``workers`` processes, closed at the end; an address connects to it).
+    block, halo, model, device, tile, overlap, batch_size, time_stride, retries
+        As :func:`insar_ae.distributed.denoise_blocks`.
+    overwrite
+        Redo frames whose output exists (default: skip them).
+    max_frames_in_flight
+        Frames opened and submitted at once (default 2 x workers): bounds client memory.
+    progress
+        ``True`` for a tqdm bar on stderr, ``False`` for none, or ``progress(fraction, msg)``.
+    status_file
+        Status log path (default ``out_dir/status.jsonl``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per frame of this run (index ``frame``): status, start, end, error, output.
+    """
+    specs = discover_frames(frames, select=select) if isinstance(frames, str) else list(frames)
+    out_dir = Path(out_dir).absolute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    status = _StatusLog(Path(status_file) if status_file else out_dir / STATUS_FILE,
+                        uuid.uuid4().hex[:12])
+    options = DenoiseOptions(model=model, device=device, tile=tile, overlap=overlap,
+                             batch_size=batch_size, time_stride=time_stride)
+    own = None
+    if client is None:
+        client, own = make_client(scheduler, workers=workers,
+                                  threads_per_worker=threads_per_worker, memory_limit=memory_limit)
+    try:
+        return _Batch(client, specs, out_dir, status, options, block=block, halo=halo,
+                      retries=retries, overwrite=overwrite, progress=progress,
+                      max_in_flight=max_frames_in_flight).run()
+    finally:
+        if own is not None:
+            client.close()
+            own.close()
+
+
+class _Batch:
+    """The scheduling loop of :func:`run_batch` (client side)."""
+
+    def __init__(self, client: Any, specs: list[FrameSpec], out_dir: Path, status: _StatusLog,
+                 options: DenoiseOptions, *, block: int, halo: int, retries: int,
+                 overwrite: bool, progress: bool | Callable[[float, str], None],
+                 max_in_flight: int | None) -> None:
+        self.client, self.specs, self.out_dir, self.status = client, specs, out_dir, status
+        self.options, self.block, self.halo = options, block, halo
+        self.retries, self.overwrite = retries, overwrite
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
+        self.max_in_flight = max_in_flight or max(2, 2 * n_workers)
+        self.resources = gpu_resources(client)
+        self.results: dict[str, dict[str, Any]] = {}
+        self.flight: dict[str, _InFlight] = {}
+        self.owner: dict[str, str] = {}  # future key -> frame name
+        self.bar = None
+        self.callback = progress if callable(progress) else None
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(specs), desc="frames", unit="frame")
+
+    def run(self) -> pd.DataFrame:
+        from distributed import as_completed
+
+        queue = list(self.specs)
+        ac = as_completed([])
+        self._fill(queue, ac)
+        for fut in ac:
+            name = self.owner.pop(fut.key, None)
+            if name is None or name not in self.flight:
+                continue  # a cancelled block of a frame that already failed
+            fl = self.flight[name]
+            fl.futures.pop(fut.key, None)
+            if fut.status == "finished":
+                fl.run.record(fut.result())
+                if not fl.futures:
+                    self._finish(fl)
+            else:
+                self._fail(fl, _describe(fut))
+            self._fill(queue, ac)
+        if self.bar is not None:
+            self.bar.close()
+        order = [s.name for s in self.specs]
+        return pd.DataFrame([self.results[n] for n in order]).set_index("frame")
+
+    def _fill(self, queue: list[FrameSpec], ac: Any) -> None:
+        while queue and len(self.flight) < self.max_in_flight:
+            spec = queue.pop(0)
+            out = self.out_dir / f"{spec.name}.zarr"
+            if out.exists() and not self.overwrite:
+                self._skip(spec, out)
+                continue
+            start, t0 = _now(), time.perf_counter()
+            try:
+                run = FrameRun(spec.data(), out, block=self.block, halo=self.halo,
+                               options=self.options, overwrite=self.overwrite)
+                pending = run.prepare()
+            except Exception as exc:  # a bad frame fails alone, the batch goes on
+                log.warning("frame %s failed to open: %s", spec.name, exc)
+                self._record(spec.name, "failed", start, error=f"{type(exc).__name__}: {exc}",
+                             output=os.fspath(out))
+                continue
+            fl = _InFlight(spec, run, start, t0, {}, len(run.blocks))
+            self.flight[spec.name] = fl
+            self.status.write(frame=spec.name, status="started", start=start,
+                              output=os.fspath(out), blocks=len(run.blocks),
+                              blocks_pending=len(pending))
+            for b in pending:
+                fut = self.client.submit(process_block, *run.task_args(b), pure=False,
+                                         key=f"insar-block-{spec.name}-{b.key}-{uuid.uuid4().hex[:6]}",
+                                         resources=self.resources, retries=self.retries)
+                fl.futures[fut.key] = fut
+                self.owner[fut.key] = spec.name
+                ac.add(fut)
+            if not pending:  # everything was done by an interrupted run
+                self._finish(fl)
+
+    def _finish(self, fl: _InFlight) -> None:
+        try:
+            path = fl.run.finish()
+        except Exception as exc:
+            self._fail(fl, f"{type(exc).__name__}: {exc}")
+            return
+        self.flight.pop(fl.spec.name, None)
+        self._record(fl.spec.name, "done", fl.start, output=os.fspath(path), blocks=fl.n_blocks,
+                     seconds=round(time.perf_counter() - fl.t0, 3))
+
+    def _fail(self, fl: _InFlight, error: str) -> None:
+        self.client.cancel(list(fl.futures.values()))
+        for key in fl.futures:
+            self.owner.pop(key, None)
+        self.flight.pop(fl.spec.name, None)
+        log.warning("frame %s failed: %s", fl.spec.name, error)
+        self._record(fl.spec.name, "failed", fl.start, error=error,
+                     output=os.fspath(fl.run.out), blocks=fl.n_blocks,
+                     seconds=round(time.perf_counter() - fl.t0, 3))
+
+    def _skip(self, spec: FrameSpec, out: Path) -> None:
+        now = _now()
+        previous = _output_options(out)
+        if previous is not None and previous != self.options.identity():
+            self._record(spec.name, "failed", now, error=(
+                f"output {out} exists but was made with other parameters {previous}; "
+                "rerun with --overwrite to redo it"), output=os.fspath(out))
+            return
+        self._record(spec.name, "skipped", now, output=os.fspath(out),
+                     reason="output exists (complete)")
+
+    def _record(self, name: str, status: str, start: str, **extra: Any) -> None:
+        rec = {"frame": name, "status": status, "start": start, "end": _now(),
+               "error": extra.pop("error", None), **extra}
+        self.status.write(**rec)
+        self.results[name] = rec
+        n = len(self.results)
+        if self.bar is not None:
+            self.bar.update(1)
+            failed = sum(r["status"] == "failed" for r in self.results.values())
+            self.bar.set_postfix(failed=failed)
+        if self.callback is not None:
+            self.callback(n / max(1, len(self.specs)), f"{name}: {status}")
+
+
+def _output_options(out: Path) -> dict[str, Any] | None:
+    """The denoise options recorded in an existing output (``None`` if not recorded)."""
+    try:
+        import zarr
+
+        raw = zarr.open_group(os.fspath(out), mode="r").attrs.get("insar_ae_denoise")
+        return json.loads(raw) if raw else None
+    except Exception:  # unreadable output: treat as unknown provenance
+        return None
+
+
+def _describe(fut: Any) -> str:
+    if fut.status == "cancelled":
+        return "CancelledError: block task cancelled"
+    try:
+        exc = fut.exception()
+    except Exception as e:  # pragma: no cover - defensive
+        exc = e
+    return f"{type(exc).__name__}: {exc}"
+
+
+# -- command line --------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """``insar-ae batch``: returns 0 when no frame failed, 1 otherwise."""
+    from insar_ae.distributed.cli_args import build_parser
+
+    return run_from_args(build_parser().parse_args(argv))
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run a parsed ``insar-ae batch`` command line (see :func:`build_parser`)."""
+    import sys
+
+    memory_limit: Any = args.memory_limit
+    if isinstance(memory_limit, str) and memory_limit.isdigit():
+        memory_limit = int(memory_limit)
+    table = run_batch(
+        args.frames, args.out, scheduler=args.scheduler, workers=args.workers,
+        threads_per_worker=args.threads_per_worker, memory_limit=memory_limit,
+        block=args.block, halo=args.halo, model=args.model, device=args.device, tile=args.tile,
+        overlap=args.overlap, batch_size=args.batch_size, time_stride=args.time_stride,
+        retries=args.retries,
+        overwrite=args.overwrite, select=args.select, progress=not args.no_progress,
+        status_file=args.status_file,
+    )
+    counts = table["status"].value_counts().to_dict()
+    sys.stdout.write(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) +
+                     f"  (status log: {args.status_file or Path(args.out) / STATUS_FILE})\n")
+    for name, row in table[table["status"] == "failed"].iterrows():
+        sys.stdout.write(f"FAILED {name}: {row['error']}\n")
+    return 1 if counts.get("failed") else 0

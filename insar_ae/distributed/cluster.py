@@ -1,0 +1,136 @@
+"""Dask clusters for insar_ae: a LocalCluster (one GPU per worker where CUDA exists) or an
+existing scheduler, and the per-worker choice of torch device and model."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from insar_ae.errors import ParameterError
+
+__all__ = ["gpu_resources", "make_client", "worker_device", "worker_model"]
+
+log = logging.getLogger(__name__)
+
+_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _cuda_count() -> int:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def make_client(
+    scheduler: str = "local",
+    *,
+    workers: int | None = None,
+    threads_per_worker: int = 1,
+    memory_limit: str | int | float | None = "auto",
+    host: str = "127.0.0.1",
+    dashboard_address: str | None = None,
+) -> tuple[Any, Any]:
+    """Connect to a Dask cluster; return ``(client, cluster)``.
+
+    Parameters
+    ----------
+    scheduler
+        ``"local"``: start a ``LocalCluster`` of worker processes bound to ``host``;
+        otherwise the address of a running scheduler (``tcp://host:8786``), then ``cluster`` is
+        ``None`` and ``workers``/``memory_limit`` are ignored (the cluster owns them).
+    workers
+        Local workers. Default: one per visible CUDA GPU, else one per CPU core.
+    threads_per_worker
+        Threads per local worker (1 is best for torch inference).
+    memory_limit
+        Per-worker memory limit of the local cluster (bytes or "2GiB"; "auto" = RAM / workers).
+    dashboard_address
+        ``None`` (default) starts no dashboard; e.g. ``"127.0.0.1:8787"`` starts one.
+
+    When CUDA is visible each local worker advertises the resource ``{"GPU": 1}`` and block
+    tasks ask for it, so each GPU runs one block at a time.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler != "local":
+        if "://" not in scheduler and ":" not in scheduler:
+            raise ParameterError(f"scheduler must be 'local' or an address like "
+                                 f"'tcp://host:8786', got {scheduler!r}")
+        return Client(scheduler), None
+    n_gpu = _cuda_count()
+    if workers is None:
+        workers = n_gpu or (os.cpu_count() or 1)
+    if workers < 1:
+        raise ParameterError(f"workers must be >= 1, got {workers}")
+    if threads_per_worker < 1:
+        raise ParameterError(f"threads_per_worker must be >= 1, got {threads_per_worker}")
+    kw: dict[str, Any] = {}
+    if n_gpu:
+        kw["resources"] = {"GPU": 1}
+        if workers > n_gpu:
+            log.warning("%d workers for %d GPUs: GPUs are shared (resource GPU=1 per worker)",
+                        workers, n_gpu)
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
+        memory_limit=memory_limit, host=host, dashboard_address=dashboard_address, **kw,
+    )
+    return Client(cluster), cluster
+
+
+def gpu_resources(client: Any) -> dict[str, float] | None:
+    """``{"GPU": 1}`` when some worker of ``client`` advertises a GPU resource, else ``None``."""
+    info = client.scheduler_info(n_workers=-1) if _accepts_n_workers(client) else \
+        client.scheduler_info()
+    workers: Mapping[str, Any] = info.get("workers", {})
+    if any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers.values()):
+        return {"GPU": 1}
+    return None
+
+
+def _accepts_n_workers(client: Any) -> bool:
+    import inspect
+
+    return "n_workers" in inspect.signature(client.scheduler_info).parameters
+
+
+def worker_device(device: str = "auto") -> str:
+    """Torch device for this process: ``"auto"`` -> one CUDA GPU per worker, else ``"cpu"``.
+
+    On a LocalCluster the workers are named 0..n-1 and worker ``i`` takes GPU ``i % n_gpu``;
+    on clusters that pin one GPU per worker (``CUDA_VISIBLE_DEVICES``) that is ``cuda:0``.
+    An explicit device (``"cpu"``, ``"cuda:1"``) is returned unchanged.
+    """
+    if device != "auto":
+        return device
+    n_gpu = _cuda_count()
+    if not n_gpu:
+        return "cpu"
+    index = 0
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+        index = int(name) % n_gpu if str(name).lstrip("-").isdigit() else 0
+    except (ImportError, ValueError):
+        index = 0
+    return f"cuda:{index}"
+
+
+def worker_model(model: Any, device: str) -> Any:
+    """The model to run here: ``model`` itself if it is a module (``denoise`` places it on
+    ``device``), else ``load_model(model)`` loaded once per process and device (cached)."""
+    if not isinstance(model, str):
+        return model
+    key = (model, device)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            from insar_ae.model import load_model
+
+            _MODELS[key] = load_model(model, device=device)
+        return _MODELS[key]

@@ -1,0 +1,229 @@
+"""The output Zarr store of a block-wise run: template, per-block region writes, atomic finish.
+
+A run writes into a hidden *state directory* beside the requested output::
+
+    <parent>/.<name>.insar_ae-partial/
+        store.zarr/         the output store, filled block by block (region writes)
+        done/<iy>-<ix>      one empty marker per block whose region write completed
+        fingerprint.json    what the store is being computed from (input, block layout, model...)
+
+Only when every block is done is ``store.zarr`` renamed onto ``<parent>/<name>`` (same
+directory, so the rename is atomic): a killed run never leaves a half-written output under the
+final name, and a rerun with the same fingerprint resumes from the blocks already done.
+
+Output blocks are aligned with the Zarr chunks in ``y`` and ``x`` (chunk = block size), so
+concurrent writers never touch the same chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from insar_ae.errors import ParameterError
+
+__all__ = ["OUTPUT_CUBES", "PartialStore", "output_template", "write_region"]
+
+log = logging.getLogger(__name__)
+
+#: Variables the model adds, (time, y, x) mm, same sign convention as ``displacement``.
+OUTPUT_CUBES: dict[str, dict[str, str]] = {
+    "deformation": {"units": "mm", "long_name": "deformation (auto-encoder estimate)",
+                    "positive": "toward the satellite"},
+    "noise": {"units": "mm", "long_name": "noise = displacement - deformation",
+              "positive": "toward the satellite"},
+}
+#: Zarr format of the outputs (v2, like ``insar_ae.io``'s canonical Zarr).
+ZARR_FORMAT = 2
+#: Target size of one Zarr chunk of a cube (bytes); the time chunk is chosen to stay near it.
+_CHUNK_BYTES = 32 * 2**20
+
+
+def _chunks_for(dims: tuple[str, ...], sizes: Mapping[str, int], block: int, itemsize: int
+                ) -> tuple[int, ...]:
+    """Zarr chunks: ``block`` in y/x (aligned with the blocks), time chunked to ~32 MiB."""
+    out = []
+    for d in dims:
+        if d in ("y", "x"):
+            out.append(max(1, min(block, sizes[d])))
+        elif d == "time":
+            per_date = itemsize * min(block, sizes.get("y", 1)) * min(block, sizes.get("x", 1))
+            out.append(max(1, min(sizes[d], _CHUNK_BYTES // max(per_date, 1))))
+        else:
+            out.append(sizes[d])
+    return tuple(out)
+
+
+def output_template(ds: xr.Dataset, *, block: int) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
+    """Lazy all-empty template of the output and its Zarr encoding (nothing is computed).
+
+    The output holds every data variable of ``ds`` with ``y``/``x`` dims (copied block by block)
+    plus ``deformation`` and ``noise`` (float32, (time, y, x), mm). Coordinates are computed
+    (they are 1-D or small); data variables are ``dask.array.empty`` so that
+    ``to_zarr(compute=False)`` writes metadata and coordinates only.
+    """
+    import dask.array as dsa
+
+    sizes = dict(ds.sizes)
+    data_vars: dict[str, Any] = {}
+    encoding: dict[str, dict[str, Any]] = {}
+    dropped = [k for k, v in ds.data_vars.items() if not {"y", "x"} & set(v.dims)]
+    if dropped:
+        log.warning("variables without y/x dims are not carried to the block-wise output: %s",
+                    dropped)
+    specs: list[tuple[str, tuple[str, ...], np.dtype, dict[str, Any]]] = [
+        (k, v.dims, v.dtype, dict(v.attrs)) for k, v in ds.data_vars.items() if k not in dropped
+    ]
+    for name, attrs in OUTPUT_CUBES.items():
+        if name not in ds.data_vars:
+            specs.append((name, ("time", "y", "x"), np.dtype(np.float32), dict(attrs)))
+    for name, dims, dtype, attrs in specs:
+        chunks = _chunks_for(dims, sizes, block, dtype.itemsize)
+        shape = tuple(sizes[d] for d in dims)
+        data_vars[name] = (dims, dsa.empty(shape, dtype=dtype, chunks=chunks), attrs)
+        enc: dict[str, Any] = {"chunks": chunks}
+        if np.issubdtype(dtype, np.floating):
+            enc["_FillValue"] = np.nan
+        encoding[name] = enc
+    coords = ds.coords.to_dataset().compute()
+    template = xr.Dataset(data_vars, coords=coords.coords, attrs=dict(ds.attrs))
+    return template, encoding
+
+
+def write_region(part: xr.Dataset, store: str | os.PathLike[str], *, y: slice, x: slice) -> None:
+    """Write the data variables of ``part`` (already cropped to the block core) into ``store``.
+
+    Coordinates and variables without ``y``/``x`` are not rewritten (the template has them).
+    """
+    keep = {k: v.variable for k, v in part.data_vars.items() if {"y", "x"} <= set(v.dims)}
+    xr.Dataset(keep).to_zarr(os.fspath(store), region={"y": y, "x": x}, mode="r+",
+                             zarr_format=ZARR_FORMAT, consolidated=True)
+
+
+class PartialStore:
+    """State directory of one output (see the module docstring).
+
+    Parameters
+    ----------
+    out
+        Final output path (a Zarr directory store).
+    fingerprint
+        JSON-serialisable description of what is computed; a state directory with another
+        fingerprint is discarded rather than resumed.
+    """
+
+    def __init__(self, out: str | os.PathLike[str], fingerprint: Mapping[str, Any]) -> None:
+        self.out = Path(out).absolute()
+        self.fingerprint = json.loads(json.dumps(dict(fingerprint), sort_keys=True, default=str))
+        self.state = self.out.parent / f".{self.out.name}.insar_ae-partial"
+        self.store = self.state / "store.zarr"
+        self.done_dir = self.state / "done"
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self, template: xr.Dataset, encoding: Mapping[str, Any], *, resume: bool = True
+             ) -> set[str]:
+        """Create (or resume) the state directory; return the keys of blocks already done."""
+        if resume and self._matches():
+            done = {p.name for p in self.done_dir.iterdir()}
+            log.info("resuming %s: %d blocks already done", self.out, len(done))
+            return done
+        if self.state.exists():
+            log.info("discarding stale partial output %s", self.state)
+            shutil.rmtree(self.state)
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.state.mkdir()
+        self.done_dir.mkdir()
+        template.to_zarr(os.fspath(self.store), mode="w", compute=False,
+                         encoding=dict(encoding), zarr_format=ZARR_FORMAT, consolidated=True)
+        _atomic_write_text(self.state / "fingerprint.json",
+                           json.dumps(self.fingerprint, sort_keys=True, indent=1))
+        return set()
+
+    def _matches(self) -> bool:
+        f = self.state / "fingerprint.json"
+        if not (f.is_file() and self.store.is_dir() and self.done_dir.is_dir()):
+            return False
+        try:
+            return json.loads(f.read_text()) == self.fingerprint
+        except (OSError, ValueError):
+            return False
+
+    def mark_done(self, key: str) -> None:
+        """Record that block ``key`` has been written (called after its region write)."""
+        (self.done_dir / key).touch()
+
+    def done(self) -> set[str]:
+        """Keys of the blocks recorded as written."""
+        return {p.name for p in self.done_dir.iterdir()} if self.done_dir.is_dir() else set()
+
+    def finish(self, *, attrs: Mapping[str, Any] | None = None,
+               var_attrs: Mapping[str, Mapping[str, Any]] | None = None,
+               expected: Iterable[str] = (), overwrite: bool = False) -> Path:
+        """Update attributes, consolidate metadata and rename the store onto the output path.
+
+        Raises
+        ------
+        ParameterError
+            Some ``expected`` block is not marked done, or the output exists and not
+            ``overwrite``.
+        """
+        import zarr
+
+        missing = set(expected) - self.done()
+        if missing:
+            raise ParameterError(f"cannot finish {self.out}: {len(missing)} blocks not written "
+                                 f"(e.g. {sorted(missing)[:3]})")
+        group = zarr.open_group(os.fspath(self.store), mode="r+", zarr_format=ZARR_FORMAT)
+        if attrs:
+            group.attrs.update(_jsonable(attrs))
+        for name, va in (var_attrs or {}).items():
+            if name in group and va:
+                group[name].attrs.update(_jsonable(va))
+        zarr.consolidate_metadata(os.fspath(self.store), zarr_format=ZARR_FORMAT)
+        old = None
+        if self.out.exists():
+            if not overwrite:
+                raise ParameterError(f"output {self.out} already exists; pass overwrite=True "
+                                     "(CLI: --overwrite) to replace it")
+            old = self.out.parent / f".{self.out.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(self.out, old)
+        os.replace(self.store, self.out)
+        shutil.rmtree(self.state, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return self.out
+
+    def discard(self) -> None:
+        """Remove the state directory (the final output, if any, is left alone)."""
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+def _jsonable(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes as JSON-compatible values (numpy scalars/arrays to Python, others to str)."""
+    out: dict[str, Any] = {}
+    for k, v in attrs.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        elif isinstance(v, np.ndarray):
+            v = v.tolist()
+        try:
+            json.dumps(v)
+        except TypeError:
+            v = str(v)
+        out[str(k)] = v
+    return out
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,29 @@
+"""The deformation auto-encoder: network, normalising wrapper, weights, training, inference.
+
+Public API (see ``docs/api.md``): :func:`load_model`, :func:`denoise`, :func:`train`,
+:func:`available_devices`, :class:`Cancelled`, :class:`Denoiser`; classical yardsticks in
+:mod:`insar_ae.model.baselines`.
+"""
+
+from __future__ import annotations
+
+from insar_ae.model.devices import available_devices, resolve_device
+from insar_ae.model.infer import Cancelled, denoise
+from insar_ae.model.network import SpaceTimeAE
+from insar_ae.model.normalize import Denoiser
+from insar_ae.model.train import TrainConfig, train
+from insar_ae.model.weights import load_model, read_registry, save_weights
+
+__all__ = [
+    "Cancelled",
+    "Denoiser",
+    "SpaceTimeAE",
+    "TrainConfig",
+    "available_devices",
+    "denoise",
+    "load_model",
+    "read_registry",
+    "resolve_device",
+    "save_weights",
+    "train",
+]

@@ -1,0 +1,216 @@
+"""``denoise(ds) -> ds``: run the Denoiser over a whole frame, tile by tile, window by window.
+
+Order of work: for each T-date window (lazily loaded, one window-stack in memory), the frame is
+cut into overlapping tiles, tiles are batched through the model and blended back
+(``tiling.blend_weights``), and the window's estimate is folded into an
+``IncrementStitcher``. Peak memory: the output cube, one window of frames, one batch of tiles.
+
+NaN handling: a date's NaN pixels are zero-filled and flagged invalid (mask channel) for every
+window containing that date; the output is NaN exactly where the input displacement is NaN
+(or +-inf, which is treated as NaN with a warning), where ``height`` is not finite, or where the
+optional ``mask`` is False. A NaN never spreads to valid neighbours.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import xarray as xr
+
+from insar_ae.datamodel import MM, validate
+from insar_ae.errors import DataModelError, InsarAEError, ParameterError
+from insar_ae.model.devices import autocast_context, resolve_device
+from insar_ae.model.normalize import Denoiser
+from insar_ae.model.tiling import (
+    IncrementStitcher,
+    blend_weights,
+    check_tiling,
+    tile_origins,
+    window_starts,
+)
+
+__all__ = ["Cancelled", "denoise"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+
+class Cancelled(InsarAEError):
+    """Raised by :func:`denoise` when its ``cancel`` event is set (nothing is returned)."""
+
+
+def denoise(
+    ds: xr.Dataset,
+    *,
+    model: Denoiser | str | None = None,
+    device: str | torch.device = "auto",
+    tile: int = 128,
+    overlap: int = 32,
+    batch_size: int = 8,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    time_stride: int = 1,
+) -> xr.Dataset:
+    """Estimate the deformation of every date of ``ds``; return ``ds`` + ``deformation``, ``noise``.
+
+    Parameters
+    ----------
+    ds
+        Canonical Dataset (``insar_ae.datamodel``): ``displacement`` (time, y, x) mm, LOS,
+        positive toward the satellite, relative to the first date; ``height`` (y, x) m. At least
+        T = 9 dates, any frame size; numpy- or dask-backed (read one window at a time).
+    model
+        A :class:`Denoiser`, a registry name / weights path for ``load_model``, or None for the
+        shipped default.
+    device
+        "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps".
+    tile, overlap
+        Square tile size in pixels (multiple of 8, >= 16) and overlap (<= tile // 2) of the
+        raised-cosine blending. Frames smaller than a tile are reflect-padded and cropped.
+    batch_size
+        Tiles per forward pass (bounds memory).
+    progress
+        ``progress(fraction, message)`` called after every batch.
+    cancel
+        When set, the next batch raises :class:`Cancelled`.
+    time_stride
+        Step between the first dates of successive windows (1 = every window, best quality;
+        up to T - 1 = least compute). The last window always ends on the last date.
+
+    Returns
+    -------
+    xarray.Dataset
+        A new Dataset (inputs untouched) with ``deformation`` (mm, same convention, 0 at the
+        first date) and ``noise = displacement - deformation``.
+    """
+    validate(ds)
+    check_tiling(tile, overlap)
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ParameterError(f"batch_size={batch_size!r} must be a positive integer")
+    dev = resolve_device(device)
+    net = _prepare_model(model, dev)
+    T = net.T
+    disp = ds["displacement"]
+    n = disp.sizes["time"]
+    if n < T:
+        raise ParameterError(f"ds has {n} dates; denoise needs at least T={T} consecutive dates "
+                             "(the model's window); no padding in time is attempted")
+    starts = window_starts(n, T, time_stride)
+    h, w = disp.sizes["y"], disp.sizes["x"]
+    dem = np.asarray(ds["height"].values, dtype=np.float32)
+    static_valid = np.isfinite(dem)
+    if "mask" in ds:
+        static_valid &= np.asarray(ds["mask"].values, dtype=bool)
+    origins = tile_origins((max(h, tile), max(w, tile)), tile, overlap)
+    n_batches = -(-len(origins) // batch_size)
+    total = len(starts) * n_batches
+    stitcher = IncrementStitcher(n, (h, w), T)
+    finite = np.zeros((n, h, w), dtype=bool)
+    frames: dict[int, np.ndarray] = {}
+    done = 0
+    for wi, k in enumerate(starts):
+        for i in range(k, k + T):
+            if i not in frames:
+                frames[i] = _load_date(disp, i, ds)
+                finite[i] = np.isfinite(frames[i])
+        for i in [i for i in frames if i < k]:
+            del frames[i]
+        slab = np.stack([frames[i] for i in range(k, k + T)]) - frames[k]
+        acc = None
+        for bi, est_part in enumerate(_run_tiles(net, slab, dem, static_valid, origins, tile,
+                                                 overlap, batch_size, dev, cancel)):
+            acc = est_part
+            done += 1
+            if progress is not None:
+                progress(done / total, f"window {wi + 1}/{len(starts)}, tile batch "
+                                       f"{bi + 1}/{n_batches}")
+        stitcher.add(k, acc)
+    deformation = stitcher.result()
+    deformation[~(finite & static_valid)] = np.nan
+    return _assemble(ds, deformation, net, tile, overlap, time_stride)
+
+
+def _prepare_model(model: Denoiser | str | None, dev: torch.device) -> Denoiser:
+    from insar_ae.model.weights import load_model
+
+    if model is None or isinstance(model, str):
+        return load_model(model or "default", device=dev)
+    if not isinstance(model, Denoiser):
+        raise ParameterError(f"model must be a Denoiser, a weights name/path or None, "
+                             f"got {type(model).__name__}")
+    current = next(model.parameters()).device
+    if current != dev and not (current.type == dev.type and dev.index is None):
+        model = copy.deepcopy(model).to(dev)  # never move the caller's module
+    return model
+
+
+def _load_date(disp: xr.DataArray, i: int, ds: xr.Dataset) -> np.ndarray:
+    a = np.asarray(disp.isel(time=i).values, dtype=np.float32)
+    if np.isinf(a).any():
+        warnings.warn(f"displacement at date index {i} has {int(np.isinf(a).sum())} infinite "
+                      "values; treated as NaN (no data)", RuntimeWarning, stacklevel=3)
+        a = np.where(np.isinf(a), np.float32(np.nan), a)
+    if not np.isfinite(a).any():
+        date = str(ds["time"].values[i])[:10]
+        raise DataModelError(f"displacement at date {date} (index {i}) is all NaN; drop that "
+                             f"date (ds.drop_isel(time=[{i}])) before denoising")
+    return a
+
+
+def _pad_to(a: np.ndarray, tile: int) -> np.ndarray:
+    ph, pw = max(0, tile - a.shape[-2]), max(0, tile - a.shape[-1])
+    if not (ph or pw):
+        return a
+    pad = [(0, 0)] * (a.ndim - 2) + [(0, ph), (0, pw)]
+    return np.pad(a, pad, mode="reflect" if a.dtype != bool else "symmetric")
+
+
+def _run_tiles(net: Denoiser, slab: np.ndarray, dem: np.ndarray, valid: np.ndarray,
+               origins: list[tuple[int, int]], tile: int, overlap: int, batch_size: int,
+               dev: torch.device, cancel: threading.Event | None):
+    """Yield after every batch; the last yield is the blended (T, H, W) window estimate."""
+    t, h, w = slab.shape
+    slab_p, dem_p, valid_p = _pad_to(slab, tile), _pad_to(dem, tile), _pad_to(valid, tile)
+    hp, wp = slab_p.shape[-2:]
+    wgt = blend_weights(tile, overlap)
+    acc = np.zeros((t, hp, wp), dtype=np.float32)
+    wsum = np.zeros((hp, wp), dtype=np.float32)
+    for b0 in range(0, len(origins), batch_size):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("denoise cancelled by the caller")
+        batch = origins[b0:b0 + batch_size]
+        win = np.stack([slab_p[:, y:y + tile, x:x + tile] for y, x in batch])
+        dm = np.stack([dem_p[y:y + tile, x:x + tile] for y, x in batch])
+        mk = np.stack([valid_p[y:y + tile, x:x + tile] for y, x in batch])
+        with torch.inference_mode(), autocast_context(dev):
+            out = net(torch.from_numpy(win).to(dev), torch.from_numpy(dm).to(dev),
+                      torch.from_numpy(mk).to(dev))
+        out = out.float().cpu().numpy()
+        for (y, x), o in zip(batch, out, strict=True):
+            acc[:, y:y + tile, x:x + tile] += o * wgt
+            wsum[y:y + tile, x:x + tile] += wgt
+        yield None if b0 + batch_size < len(origins) else (acc / wsum)[:, :h, :w]
+
+
+def _assemble(ds: xr.Dataset, deformation: np.ndarray, net: Denoiser, tile: int, overlap: int,
+              time_stride: int) -> xr.Dataset:
+    disp = ds["displacement"]
+    attrs = {"units": MM, "long_name": "deformation estimated by insar_ae",
+             "positive": "toward the satellite", "reference_date": str(ds["time"].values[0])[:10],
+             "model": str(getattr(net, "weights_name", "custom")),
+             "model_sha256": str(getattr(net, "weights_sha256", "")),
+             "tile": tile, "overlap": overlap, "time_stride": time_stride}
+    deform = xr.DataArray(deformation, dims=disp.dims, coords=disp.coords, attrs=attrs)
+    noise = (disp - deform).astype(np.float32)
+    noise.attrs = {"units": MM, "long_name": "displacement - deformation",
+                   "positive": "toward the satellite"}
+    out = ds.copy()
+    out["deformation"] = deform
+    out["noise"] = noise
+    return validate(out)

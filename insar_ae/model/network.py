@@ -1,0 +1,169 @@
+"""The space-time auto-encoder (an ``nn.Module`` on normalised tensors).
+
+Layout (``T`` frames of one window, shared spatial filters, then mixing across time)::
+
+    input per frame t: [d_t, dem, mask]  (3 channels, normalised; d_0 = 0)
+    |  Encoder, the SAME weights for every frame (B*T images):
+    |    e0  H      conv3x3 3->c0, conv3x3 c0->c0                        -> skip0
+    |    e1  H/2    conv3x3/2 c0->c1, conv3x3 c1->c1, TimeMix(c1)        -> skip1
+    |    e2  H/4    conv3x3/2 c1->c2, conv3x3 c2->c2, TimeMix(c2)        -> skip2
+    |    e3  H/8    conv3x3/2 c2->c3, conv3x3 dil2 c3->c3
+    |  Bottleneck  n_mix x [TimeMix(c3) + conv3x3 dil2 (residual)]
+    |  Decoder (per frame, shared):  up x2 + 1x1 reduce + skip (add) + conv3x3, to H
+    |  Head: conv1x1 c0->1  -> deformation of frame t (normalised), frame 0 forced to 0
+
+``TimeMix`` is a learned dense T x T linear map across the frames of the window, one per
+channel (plus a per-frame bias), applied residually: every frame sees every other frame at
+each scale where it is used, at negligible cost. Receptive field ~ 100 px (dilated convs at
+H/8), enough to see atmospheric structure tens of pixels wide. Fully convolutional: any H, W
+divisible by 8 (the wrapper pads).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["SpaceTimeAE", "count_parameters", "flops_per_pixel"]
+
+
+def _conv(cin: int, cout: int, *, stride: int = 1, dilation: int = 1, k: int = 3) -> nn.Conv2d:
+    pad = dilation * (k // 2)
+    return nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dilation,
+                     padding_mode="zeros")
+
+
+class TimeMix(nn.Module):
+    """Residual dense mixing across the T frames of a window, one T x T matrix per channel."""
+
+    def __init__(self, channels: int, T: int) -> None:
+        super().__init__()
+        self.T = T
+        self.weight = nn.Parameter(torch.zeros(channels, T, T))
+        self.bias = nn.Parameter(torch.zeros(T, channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B*T, C, h, w)
+        bt, c, h, w = x.shape
+        y = x.view(bt // self.T, self.T, c, h, w)
+        mixed = torch.einsum("cst,btchw->bschw", self.weight, y)
+        mixed = mixed + self.bias.view(1, self.T, c, 1, 1)
+        return x + F.leaky_relu(mixed, 0.1).reshape(bt, c, h, w)
+
+
+class _Block(nn.Module):
+    """conv3x3 -> act -> conv3x3 -> act (first conv may downsample)."""
+
+    def __init__(self, cin: int, cout: int, *, stride: int = 1, dilation: int = 1) -> None:
+        super().__init__()
+        self.a = _conv(cin, cout, stride=stride)
+        self.b = _conv(cout, cout, dilation=dilation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.a(x), 0.1)
+        return F.leaky_relu(self.b(x), 0.1)
+
+
+class _Up(nn.Module):
+    """Bilinear x2 upsampling, 1x1 channel reduction, add the skip, conv3x3."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.reduce = nn.Conv2d(cin, cout, 1)
+        self.conv = _conv(cout, cout)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        x = self.reduce(x) + skip
+        return F.leaky_relu(self.conv(x), 0.1)
+
+
+class SpaceTimeAE(nn.Module):
+    """Space-time U-Net auto-encoder on normalised inputs.
+
+    Parameters
+    ----------
+    T
+        Frames per window (9 for the shipped model).
+    widths
+        Channels at scales 1, 1/2, 1/4, 1/8.
+    n_mix
+        Residual [TimeMix + dilated conv] blocks at the bottleneck.
+
+    ``forward(x)`` takes ``x`` of shape (B, T, 3, H, W) (normalised displacement, normalised
+    DEM, mask) with H and W divisible by 8, and returns (B, T, H, W), frame 0 exactly 0.
+    """
+
+    def __init__(self, T: int = 9, widths: tuple[int, ...] = (16, 32, 48, 64), n_mix: int = 2) -> None:
+        super().__init__()
+        c0, c1, c2, c3 = (int(w) for w in widths)
+        self.T = int(T)
+        self.widths = (c0, c1, c2, c3)
+        self.n_mix = int(n_mix)
+        self.e0 = _Block(3, c0)
+        self.e1 = _Block(c0, c1, stride=2)
+        self.e2 = _Block(c1, c2, stride=2)
+        self.e3 = _Block(c2, c3, stride=2, dilation=2)
+        self.mix1 = TimeMix(c1, self.T)
+        self.mix2 = TimeMix(c2, self.T)
+        self.mixes = nn.ModuleList(TimeMix(c3, self.T) for _ in range(self.n_mix))
+        self.convs = nn.ModuleList(_conv(c3, c3, dilation=2) for _ in range(self.n_mix))
+        self.up2 = _Up(c3, c2)
+        self.up1 = _Up(c2, c1)
+        self.up0 = _Up(c1, c0)
+        self.head = nn.Conv2d(c0, 1, 1)
+
+    def arch(self) -> dict[str, object]:
+        """The constructor kwargs (stored with the weights)."""
+        return {"T": self.T, "widths": list(self.widths), "n_mix": self.n_mix}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, c, h, w = x.shape
+        z = x.reshape(b * t, c, h, w).contiguous(memory_format=torch.channels_last)
+        s0 = self.e0(z)
+        s1 = self.mix1(self.e1(s0))
+        s2 = self.mix2(self.e2(s1))
+        y = self.e3(s2)
+        for mix, conv in zip(self.mixes, self.convs, strict=True):
+            y = mix(y)
+            y = y + F.leaky_relu(conv(y), 0.1)
+        y = self.up2(y, s2)
+        y = self.up1(y, s1)
+        y = self.up0(y, s0)
+        out = self.head(y).view(b, t, h, w)
+        keep = torch.ones(t, device=out.device, dtype=out.dtype)
+        keep[0] = 0.0
+        return out * keep.view(1, t, 1, 1)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def flops_per_pixel(model: SpaceTimeAE, size: int = 64) -> float:
+    """Forward FLOPs (2 x multiply-adds) per pixel per frame, counted from conv/einsum shapes."""
+    macs = 0.0
+    hooks = []
+
+    def conv_hook(mod: nn.Conv2d, _inp: tuple[torch.Tensor], out: torch.Tensor) -> None:
+        nonlocal macs
+        k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+        macs += float(out.numel()) * k
+
+    def mix_hook(mod: TimeMix, inp: tuple[torch.Tensor], _out: torch.Tensor) -> None:
+        nonlocal macs
+        macs += float(inp[0].numel()) * mod.T
+
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, TimeMix):
+            hooks.append(m.register_forward_hook(mix_hook))
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, model.T, 3, size, size))
+    finally:
+        for hk in hooks:
+            hk.remove()
+    return 2.0 * macs / (model.T * size * size)

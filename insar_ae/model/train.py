@@ -1,0 +1,302 @@
+"""On-the-fly training of the Denoiser on generator batches (``insar-ae train``).
+
+Every step draws a fresh batch from ``insar_ae.synthetic.sample_batch`` on the training
+device (seeded ``torch.Generator``; no dataset on disk). Validation uses a fixed seeded set drawn
+once from a seed never used for training. Adam with a one-cycle cosine schedule (warm-up then
+cosine decay); the schedule's progress is ``max(step / steps, elapsed / max_minutes)``, so a
+wall-clock budget still ends on a fully annealed learning rate. Mixed precision (bf16/fp16) on
+CUDA. A checkpoint (model, optimiser, step, RNG state, samples seen, wall time) is written every
+``checkpoint_every`` steps and at the end; rerunning with the same ``out`` resumes from it.
+
+Outputs in ``out``: ``checkpoint.pt``, ``train.log`` (one JSON line per log/validation event),
+``model.safetensors`` + ``model.safetensors.json`` (sha256, config, meta).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from insar_ae.errors import ParameterError
+from insar_ae.model.devices import autocast_context, resolve_device
+from insar_ae.model.normalize import Denoiser
+
+__all__ = ["TrainConfig", "evaluate", "export_checkpoint", "masked_loss", "train"]
+
+log = logging.getLogger(__name__)
+LOSSES = ("l1", "huber", "mse")
+#: Seeds: training batches use ``seed``; validation uses ``VAL_SEED_OFFSET + seed``.
+VAL_SEED_OFFSET = 1_000_003
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Training recipe (all fields have CPU-sized defaults)."""
+
+    out: str = "runs/default"
+    steps: int = 2000
+    batch_size: int = 8
+    patch: int = 64
+    T: int = 9
+    widths: tuple[int, ...] = (16, 32, 48, 64)
+    n_mix: int = 2
+    loss: str = "huber"
+    huber_delta: float = 0.5
+    lr: float = 2e-3
+    warmup_fraction: float = 0.05
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    max_minutes: float | None = None
+    noise_only_fraction: float = 0.2
+    n_val: int = 32
+    val_size: int = 96
+    val_every: int = 200
+    checkpoint_every: int = 100
+    log_every: int = 20
+    num_threads: int | None = None
+    progress_bar: bool = True
+
+    def validate(self) -> TrainConfig:
+        """Raise ParameterError on out-of-range fields; return self."""
+        if self.loss not in LOSSES:
+            raise ParameterError(f"loss={self.loss!r} must be one of {LOSSES}")
+        for name in ("steps", "batch_size", "n_val", "val_every", "checkpoint_every", "log_every"):
+            if int(getattr(self, name)) < 1:
+                raise ParameterError(f"{name}={getattr(self, name)!r} must be >= 1")
+        if self.patch < 16 or self.patch % 8:
+            raise ParameterError(f"patch={self.patch!r} must be a multiple of 8, >= 16")
+        if not 0 < self.lr < 1:
+            raise ParameterError(f"lr={self.lr!r} must be in (0, 1)")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ParameterError(f"max_minutes={self.max_minutes!r} must be > 0 or None")
+        return self
+
+
+def masked_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, kind: str,
+                delta: float = 0.5) -> torch.Tensor:
+    """Mean loss over valid pixels of frames 1..T-1 (normalised units)."""
+    p, t = pred[:, 1:], target[:, 1:]
+    if kind == "l1":
+        err = (p - t).abs()
+    elif kind == "mse":
+        err = (p - t) ** 2
+    else:
+        err = F.huber_loss(p, t, reduction="none", delta=delta)
+    wgt = valid.unsqueeze(1).to(err.dtype).expand_as(err)
+    return (err * wgt).sum() / wgt.sum().clamp_min(1.0)
+
+
+def _sampler_default() -> Callable[..., Any]:
+    from insar_ae.synthetic import sample_batch
+
+    return sample_batch
+
+
+@torch.no_grad()
+def evaluate(model: Denoiser, batches: list[Any], device: torch.device, border: int = 8
+             ) -> dict[str, float]:
+    """RMSE (mm) over valid pixels, frames 1..T-1; last-frame RMSE; all-zeros RMSE; amplitude
+    gain (least-squares slope of estimate on truth where |truth| > 1 mm); RMSE in the
+    ``border``-pixel rim vs the interior (edge artefacts)."""
+    se = se_last = se_zero = n = n_last = 0.0
+    se_rim = n_rim = se_in = n_in = 0.0
+    sxy = sxx = 0.0
+    for b in batches:
+        with autocast_context(device):
+            est = model(b.windows, b.dem, b.mask).float()
+        tr = b.truth.float()
+        valid = b.mask & torch.isfinite(b.windows).all(dim=1)
+        v = valid.unsqueeze(1).expand_as(tr).clone()
+        v[:, 0] = False
+        err2 = (est - tr) ** 2
+        se += float(err2[v].sum())
+        se_zero += float((tr ** 2)[v].sum())
+        n += float(v.sum())
+        se_last += float(err2[:, -1][valid].sum())
+        n_last += float(valid.sum())
+        rim = torch.zeros_like(v)
+        rim[..., :border, :] = rim[..., -border:, :] = True
+        rim[..., :, :border] = rim[..., :, -border:] = True
+        se_rim += float(err2[v & rim].sum())
+        n_rim += float((v & rim).sum())
+        se_in += float(err2[v & ~rim].sum())
+        n_in += float((v & ~rim).sum())
+        sig = v & (tr.abs() > 1.0)
+        sxy += float((est * tr)[sig].sum())
+        sxx += float((tr * tr)[sig].sum())
+    return {"rmse_mm": math.sqrt(se / max(n, 1)), "rmse_last_mm": math.sqrt(se_last / max(n_last, 1)),
+            "rmse_zero_mm": math.sqrt(se_zero / max(n, 1)), "gain": sxy / sxx if sxx else float("nan"),
+            "rmse_rim_mm": math.sqrt(se_rim / max(n_rim, 1)),
+            "rmse_interior_mm": math.sqrt(se_in / max(n_in, 1))}
+
+
+def _lr_factor(progress: float, warmup: float) -> float:
+    if progress < warmup:
+        return 0.05 + 0.95 * progress / warmup
+    x = min(1.0, (progress - warmup) / max(1e-9, 1.0 - warmup))
+    return 0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * x))
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU ({cpu}), {torch.get_num_threads()} threads, no GPU"
+
+
+def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] | None = None) -> Path:
+    """Train (or resume) and return the path of the final ``model.safetensors``.
+
+    ``sampler`` defaults to ``insar_ae.synthetic.sample_batch`` (same signature); tests may pass
+    a cheaper one.
+    """
+    from insar_ae.model.weights import save_weights
+
+    cfg = config if isinstance(config, TrainConfig) else TrainConfig(**dict(config))
+    cfg.validate()
+    if cfg.num_threads:
+        torch.set_num_threads(int(cfg.num_threads))
+    sample = sampler or _sampler_default()
+    device = resolve_device(cfg.device)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logf = open(out / "train.log", "a", buffering=1)  # noqa: SIM115 - closed in finally
+    model = Denoiser(T=cfg.T, widths=tuple(cfg.widths), n_mix=cfg.n_mix).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    use_amp = cfg.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and not torch.cuda.is_bf16_supported())
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    state = {"step": 0, "samples_seen": 0, "wall_s": 0.0}
+    ckpt = out / "checkpoint.pt"
+    if ckpt.is_file():
+        saved = torch.load(ckpt, map_location=device, weights_only=True)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        gen.set_state(saved["generator"].cpu() if device.type == "cpu" else saved["generator"])
+        state = {k: saved[k] for k in state}
+        log.info("resumed from %s at step %d", ckpt, state["step"])
+    val_gen = torch.Generator(device=device).manual_seed(VAL_SEED_OFFSET + cfg.seed)
+    val = [sample(min(8, cfg.n_val - i), cfg.T, cfg.val_size, val_gen, device,
+                  noise_only_fraction=cfg.noise_only_fraction) for i in range(0, cfg.n_val, 8)]
+
+    def write(event: dict[str, Any]) -> None:
+        logf.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **event}) + "\n")
+
+    def checkpoint() -> None:
+        _atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                            "generator": gen.get_state(), "config": dataclasses.asdict(cfg),
+                            **state}, ckpt)
+
+    write({"event": "start", "config": dataclasses.asdict(cfg), **state})
+    bar = None
+    if cfg.progress_bar:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=state["step"], desc="train", unit="step")
+    t_start = time.monotonic() - state["wall_s"]
+    budget_s = cfg.max_minutes * 60.0 if cfg.max_minutes else None
+    metrics: dict[str, float] = {}
+    try:
+        if state["step"] == 0:
+            write({"event": "val", **evaluate(model, val, device), **state})
+        while state["step"] < cfg.steps:
+            elapsed = time.monotonic() - t_start
+            if budget_s is not None and elapsed >= budget_s:
+                write({"event": "budget", "reason": "max_minutes reached", **state})
+                break
+            progress = max(state["step"] / cfg.steps, elapsed / budget_s if budget_s else 0.0)
+            for g in opt.param_groups:
+                g["lr"] = cfg.lr * _lr_factor(progress, cfg.warmup_fraction)
+            b = sample(cfg.batch_size, cfg.T, cfg.patch, gen, device,
+                       noise_only_fraction=cfg.noise_only_fraction)
+            with autocast_context(device, use_amp):
+                prep = model.prepare(b.windows, b.dem, b.mask)
+                pred = model.forward_normalised(prep).float()
+                target = b.truth.float() / prep.scale.view(-1, 1, 1, 1)
+                loss = masked_loss(pred, target, prep.valid, cfg.loss, cfg.huber_delta)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(opt)
+            scaler.update()
+            state["step"] += 1
+            state["samples_seen"] += cfg.batch_size
+            state["wall_s"] = time.monotonic() - t_start
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+            if state["step"] % cfg.log_every == 0:
+                write({"event": "step", "loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"], **state})
+            if state["step"] % cfg.val_every == 0:
+                metrics = evaluate(model, val, device)
+                write({"event": "val", **metrics, **state})
+            if state["step"] % cfg.checkpoint_every == 0:
+                checkpoint()
+        checkpoint()
+        metrics = evaluate(model, val, device)
+        write({"event": "end", **metrics, **state})
+        meta = {"samples_seen": state["samples_seen"], "steps": state["step"],
+                "wall_time_s": round(state["wall_s"], 1), "hardware": _hardware(device),
+                "torch": torch.__version__, "train_config": dataclasses.asdict(cfg),
+                "validation": {k: round(v, 4) for k, v in metrics.items()},
+                "validation_set": f"{cfg.n_val} samples of {cfg.val_size} px, seed "
+                                  f"{VAL_SEED_OFFSET + cfg.seed}"}
+        final = out / "model.safetensors"
+        save_weights(model, final, meta=meta)
+        return final
+    finally:
+        if bar is not None:
+            bar.close()
+        logf.close()
+
+
+def export_checkpoint(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``model.safetensors`` (+ sidecar) from a run's ``checkpoint.pt`` (e.g. a run stopped
+    before its end); meta records the steps/samples/wall time reached."""
+    from insar_ae.model.weights import save_weights
+
+    run = Path(run)
+    saved = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    cfg = TrainConfig(**{**saved["config"], "widths": tuple(saved["config"]["widths"])})
+    model = Denoiser(T=cfg.T, widths=cfg.widths, n_mix=cfg.n_mix)
+    model.load_state_dict(saved["model"])
+    meta = {"samples_seen": saved["samples_seen"], "steps": saved["step"],
+            "wall_time_s": round(saved["wall_s"], 1), "hardware": _hardware(torch.device("cpu")),
+            "torch": torch.__version__, "train_config": saved["config"],
+            "validation": {}, "note": "exported from checkpoint"}
+    path = Path(out) if out else run / "model.safetensors"
+    save_weights(model, path, meta=meta)
+    return path

@@ -1,0 +1,93 @@
+"""The insar-ae command line end to end on a small canonical NetCDF."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from insar_ae.cli import COMMANDS, build_parser, main
+from insar_ae.model import Denoiser, save_weights
+from insar_ae.testing import tiny_frame
+
+
+@pytest.fixture()
+def files(tmp_path):
+    src = tmp_path / "in.nc"
+    tiny_frame(0, n_time=10, ny=24, nx=32).to_netcdf(src, engine="h5netcdf")
+    torch.manual_seed(0)
+    weights = tmp_path / "tiny.safetensors"
+    save_weights(Denoiser(widths=(4, 4, 8, 8), n_mix=1), weights)
+    return src, weights
+
+
+def _sha(p):
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_denoise_writes_deformation_and_noise_and_leaves_input_untouched(files, tmp_path, capsys):
+    src, weights = files
+    before = _sha(src)
+    out = tmp_path / "out.nc"
+    rc = main(["denoise", str(src), "-o", str(out), "--model", str(weights), "--device", "cpu",
+               "--tile", "32", "--overlap", "8", "--quiet"])
+    assert rc == 0
+    assert _sha(src) == before
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert {"deformation", "noise", "displacement", "height"} <= set(ds.data_vars)
+        assert ds["deformation"].attrs["units"] == "mm"
+        np.testing.assert_allclose(ds["noise"] + ds["deformation"], ds["displacement"], atol=1e-4)
+    assert not list(tmp_path.glob(".*tmp"))  # no temp file left behind
+
+
+def test_denoise_refuses_to_overwrite_output_or_input(files, tmp_path, capsys):
+    src, weights = files
+    out = tmp_path / "out.nc"
+    out.write_bytes(b"precious")
+    rc = main(["denoise", str(src), "-o", str(out), "--model", str(weights), "--quiet"])
+    assert rc == 2 and out.read_bytes() == b"precious"
+    assert "already exists" in capsys.readouterr().err
+    before = _sha(src)
+    rc = main(["denoise", str(src), "-o", str(src), "--model", str(weights), "--overwrite",
+               "--quiet"])
+    assert rc == 2 and _sha(src) == before
+    assert "input" in capsys.readouterr().err
+
+
+def test_denoise_bad_input_fails_cleanly_and_writes_nothing(files, tmp_path, capsys):
+    src, weights = files
+    short = tmp_path / "short.nc"
+    tiny_frame(0, n_time=5).to_netcdf(short, engine="h5netcdf")
+    out = tmp_path / "never.nc"
+    assert main(["denoise", str(short), "-o", str(out), "--model", str(weights), "--quiet"]) == 2
+    assert "at least T=9" in capsys.readouterr().err and not out.exists()
+    missing = tmp_path / "missing.nc"
+    assert main(["denoise", str(missing), "-o", str(out), "--quiet"]) == 2
+    assert not out.exists()
+    tampered = tmp_path / "bad.safetensors"
+    tampered.write_bytes(weights.read_bytes()[:-1] + b"\x00")
+    (tmp_path / "bad.safetensors.json").write_text(
+        (tmp_path / "tiny.safetensors.json").read_text())
+    assert main(["denoise", str(src), "-o", str(out), "--model", str(tampered), "--quiet"]) == 2
+    assert "SHA-256" in capsys.readouterr().err and not out.exists()
+
+
+def test_command_table_and_lazy_imports():
+    assert {"denoise", "train", "models"} <= set(COMMANDS)
+    args = build_parser().parse_args(["train", "--steps", "3", "--loss", "l1"])
+    assert args.steps == 3 and args.loss == "l1"
+    code = ("import sys; import insar_ae.cli as c; c.build_parser(); "
+            "print('torch' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "False"
+
+
+def test_models_lists_the_shipped_default(capsys):
+    assert main(["models", "--verify"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("default:") and "[verified]" in out
