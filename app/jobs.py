@@ -31,10 +31,13 @@ class DenoiseJob:
         Name of a shipped model, passed to ``insar_ae.model.load_model``.
     device
         Torch device name among ``insar_ae.model.available_devices()``.
+    frame
+        Catalog entry the dataset came from (bookkeeping for the result cache).
     """
 
-    def __init__(self, ds: xr.Dataset, *, model_name: str, device: str) -> None:
+    def __init__(self, ds: xr.Dataset, *, model_name: str, device: str, frame: str = "") -> None:
         self.ds = ds
+        self.frame = frame
         self.model_name = model_name
         self.device = device
         self.fraction = 0.0

@@ -1,13 +1,17 @@
 """Session state of the dashboard: param classes only (no panel import, no science).
 
 One :class:`DashboardState` per browser session (or notebook cell). It owns the selected catalog
-frame, the dataset (lazy, one date computed at a time), the denoised results cached per
-(frame, model), the current date, the reference, the profile lines and the display settings.
-Every number shown by the views comes from ``insar_ae`` functions called here; the views only
-draw what these methods return.
+frame, the dataset, the denoised results cached per (frame, model), the current date, the
+reference, the profile lines and the display settings. Every number shown by the views comes
+from ``insar_ae`` functions called here or in :mod:`app.profiling`; the views only draw.
 
-Conventions: displacement in millimetres, line of sight, positive toward the satellite;
-``x``/``y`` in the frame's coordinate units (metres or degrees).
+Data flow: ``dataset`` (as read, validated) or ``denoised`` (dataset + deformation + noise) is
+re-referenced with ``insar_ae.analysis.reference_to_point/area``: lazily for whole-cube uses
+(``view``: time series, offsets through time) and one date at a time for the maps
+(:meth:`DashboardState.date_slice`; re-referencing acts date by date, so both agree exactly).
+
+Conventions: millimetres, line of sight, positive toward the satellite; ``x``/``y`` in the
+frame's coordinate units (metres or degrees).
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from app.profiling import ProfileAnalysis
 from insar_ae.analysis import reference_to_area, reference_to_point
 from insar_ae.catalog import DEFAULT_FRAME, list_frames, open_catalog_frame
 from insar_ae.datamodel import validate
+from insar_ae.errors import InsarAEError
 
-__all__ = ["LAYERS", "DashboardState"]
+__all__ = ["EAGER_BYTES", "LAYERS", "DashboardState"]
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +43,14 @@ LAYERS: dict[str, str] = {
     "noise": "Removed noise",
     "deformation_true": "Truth",
 }
+#: Variables the app keeps from a frame (synthetic noise components are dropped).
+_KEEP = ("displacement", "height", "mask", "deformation", "noise", "deformation_true")
+#: Frames whose kept cubes total at most this many bytes are read into memory; larger ones
+#: stay lazy (dask) and are read one date / one window at a time.
+EAGER_BYTES = 1_000_000_000
 _CLIM_SAMPLE = 250_000  # values used for the percentile auto-range
 _CACHE_SIZE = 4  # denoised results kept per session
+_SLICES = 3  # referenced dates kept per session
 
 
 class DashboardState(ProfileAnalysis):
@@ -54,9 +65,10 @@ class DashboardState(ProfileAnalysis):
     denoised = param.ClassSelector(class_=xr.Dataset, allow_None=True, precedence=-1,
                                    doc="dataset + deformation + noise, or None.")
     view = param.ClassSelector(class_=xr.Dataset, allow_None=True, precedence=-1,
-                               doc="Denoised (else raw) data, referenced, lazy one date at a time.")
+                               doc="Denoised (else raw) data, referenced, lazy (dask).")
     data_revision = param.Integer(default=0, precedence=-1,
                                   doc="Bumped whenever `view` changes (cheap key for plot streams).")
+    notice = param.String(default="", precedence=-1, doc="Last warning for the user (shown once).")
     # --- denoising ---------------------------------------------------------------------
     model_name = param.Selector(default="default", objects=["default"], doc="Shipped model.")
     device = param.Selector(default="cpu", objects=["cpu"], doc="Torch device for denoising.")
@@ -73,11 +85,11 @@ class DashboardState(ProfileAnalysis):
                                 doc="What a click or box on a map does.")
     reference = param.Dict(default=None, allow_None=True,
                            doc="None (as delivered), {'kind': 'point', 'x', 'y'} or "
-                               "{'kind': 'area', 'box': (x0, y0, x1, y1)}.")
+                               "{'kind': 'area', 'x', 'y', 'box': (x0, y0, x1, y1)}.")
     pixel = param.NumericTuple(default=None, length=2, allow_None=True,
-                               doc="(x, y) of the inspected pixel.")
-    pixel_radius = param.Number(default=0.0, bounds=(0.0, None),
-                                doc="Radius averaged around the pixel, coordinate units.")
+                               doc="(x, y) of the inspected pixel (or box centre).")
+    pixel_box = param.NumericTuple(default=None, length=2, allow_None=True,
+                                   doc="Half sides (x, y) of the inspected box; None = one pixel.")
     # --- display -----------------------------------------------------------------------
     clim_mode = param.Selector(default="auto (fixed over time)",
                                objects=["auto (fixed over time)", "auto (per date)", "manual"])
@@ -94,7 +106,7 @@ class DashboardState(ProfileAnalysis):
         Parameters
         ----------
         catalog
-            Catalog path or None for the default catalog (server-side setting only).
+            Catalog path or None for the default catalog (a server-side setting only).
         frame
             Entry to show first; ``insar_ae.catalog.DEFAULT_FRAME`` when None.
         datasets
@@ -104,9 +116,10 @@ class DashboardState(ProfileAnalysis):
         self._catalog = catalog
         self._datasets = dict(datasets or {})
         self._cache: OrderedDict[tuple[str, str], xr.Dataset] = OrderedDict()
+        self._slices: OrderedDict[tuple, xr.Dataset] = OrderedDict()
         self._memo: dict[Any, Any] = {}
         self._job: DenoiseJob | None = None
-        self._init_devices()
+        self._init_models()
         self.frames = self._frames_table()
         names = list(self.frames.index)
         self.param.frame.objects = names
@@ -120,59 +133,74 @@ class DashboardState(ProfileAnalysis):
     # ---------------------------------------------------------------- catalog and loading
     def _frames_table(self) -> pd.DataFrame:
         if not self._datasets:
-            return list_frames(self._catalog)
+            df = list_frames(self._catalog)
+            return df[df["available"].astype(bool)] if "available" in df else df
         rows = {}
         for name, ds in self._datasets.items():
             t = pd.DatetimeIndex(ds["time"].values)
             rows[name] = {
-                "description": ds.attrs.get("title", name), "region": "", "sensor": ds.attrs.get("sensor", ""),
-                "start": t[0], "end": t[-1], "n_dates": len(t), "shape": (ds.sizes["y"], ds.sizes["x"]),
-                "units": "mm", "has_truth": "deformation_true" in ds,
-                "reference_point": ds.attrs.get("reference_point"),
+                "description": ds.attrs.get("description", ds.attrs.get("title", name)),
+                "region": "", "sensor": ds.attrs.get("sensor", ""), "start": t[0], "end": t[-1],
+                "n_dates": len(t), "shape": (ds.sizes["y"], ds.sizes["x"]), "units": "mm",
+                "has_truth": "deformation_true" in ds, "reference_point": ds.attrs.get("reference_point"),
             }
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def _open(self, name: str) -> xr.Dataset:
-        if name in self._datasets:
-            return validate(self._datasets[name])
-        return validate(open_catalog_frame(name, catalog=self._catalog))
+        ds = self._datasets[name] if name in self._datasets else open_catalog_frame(name, catalog=self._catalog)
+        ds = ds[[v for v in _KEEP if v in ds]]
+        cubes = sum(ds[v].nbytes for v in ds.data_vars if "time" in ds[v].dims)
+        if cubes <= EAGER_BYTES and any(ds[v].chunks is not None for v in ds.data_vars):
+            ds = ds.load()
+        return validate(ds)
 
     @param.depends("frame", watch=True)
     def _load_frame(self) -> None:
         ds = self._open(self.frame)
         n = ds.sizes["time"]
+        cached = self._cache_get()
         with param.parameterized.batch_call_watchers(self):
             self.param.time_index.bounds = (0, n - 1)
             self.time_index = n - 1  # cumulative deformation shows best at the last date
             self.reference = None
             self.pixel = (float(ds["x"][ds.sizes["x"] // 2]), float(ds["y"][ds.sizes["y"] // 2]))
-            self.pixel_radius = 0.0
+            self.pixel_box = None
             self.profiles = []
             self.profiles_revision += 1
             self.active_profile = 0
+            self.show_candidates = False
             self.swath_width = _default_swath(ds)
             self.dataset = ds
-            self.denoised = self._cache_get()
-            self.denoise_status = "done" if self.denoised is not None else "idle"
-            self.denoise_fraction = 1.0 if self.denoised is not None else 0.0
-            self.denoise_message = "cached result" if self.denoised is not None else ""
+            self.denoised = cached
+            self.denoise_status = "done" if cached is not None else "idle"
+            self.denoise_fraction = 1.0 if cached is not None else 0.0
+            self.denoise_message = "cached result" if cached is not None else ""
             self.denoise_error = ""
 
-    @param.depends("dataset", "denoised", "reference", watch=True, on_init=False)
+    @property
+    def data(self) -> xr.Dataset:
+        """Denoised data when available, else the raw frame (not re-referenced)."""
+        return self.denoised if self.denoised is not None else self.dataset
+
+    def _referenced(self, obj: xr.Dataset, ref: dict | None = None) -> xr.Dataset:
+        ref = self.reference if ref is None else ref
+        if ref is None:
+            return obj
+        if ref["kind"] == "point":
+            return reference_to_point(obj, x=ref["x"], y=ref["y"])
+        x0, y0, x1, y1 = ref["box"]
+        return reference_to_area(obj, x=(x0 + x1) / 2, y=(y0 + y1) / 2,
+                                 box=(abs(x1 - x0) / 2, abs(y1 - y0) / 2))
+
+    @param.depends("dataset", "denoised", "reference", watch=True)
     def _update_view(self) -> None:
-        data = self.denoised if self.denoised is not None else self.dataset
-        if data is None:
-            self.view = None
-            return
-        lazy = data.chunk({"time": 1})  # one date computed at a time; no copy of numpy data
-        ref = self.reference
-        if ref is not None and ref["kind"] == "point":
-            lazy = reference_to_point(lazy, x=ref["x"], y=ref["y"])
-        elif ref is not None and ref["kind"] == "area":
-            lazy = reference_to_area(lazy, x=ref["x"], y=ref["y"], box=ref["box"])
+        data = self.data
+        lazy = data if any(data[v].chunks is not None for v in data.data_vars) else \
+            data.chunk({"y": 512, "x": 512})  # dask over the numpy arrays: no copy
         self._memo.clear()
+        self._slices.clear()
         with param.parameterized.batch_call_watchers(self):
-            self.view = lazy
+            self.view = self._referenced(lazy)
             self.data_revision += 1
 
     # ------------------------------------------------------------------------ derived
@@ -180,10 +208,9 @@ class DashboardState(ProfileAnalysis):
     def dates(self) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(self.dataset["time"].values)
 
-    @param.depends("time_index", "dataset")
-    def date_label(self) -> str:
-        """'YYYY-MM-DD' of the date shown."""
-        return f"{self.dates[self.time_index]:%Y-%m-%d}"
+    def date_label(self, time_index: int | None = None) -> str:
+        """'YYYY-MM-DD' of the date shown (or of ``time_index``)."""
+        return f"{self.dates[self.time_index if time_index is None else time_index]:%Y-%m-%d}"
 
     @property
     def frame_info(self) -> dict[str, Any]:
@@ -198,34 +225,49 @@ class DashboardState(ProfileAnalysis):
         """Cube variables to map, in display order."""
         return [v for v in LAYERS if self.view is not None and v in self.view]
 
+    def date_slice(self, time_index: int | None = None) -> xr.Dataset:
+        """All layers at one date, referenced, computed, masked pixels NaN when show_mask (mm)."""
+        i = self.time_index if time_index is None else int(time_index)
+        key = (i, self.show_mask)
+        if key not in self._slices:
+            one = self.data.isel(time=[i])
+            one = one.compute() if any(one[v].chunks is not None for v in one.data_vars) else one
+            one = self._referenced(one).isel(time=0)
+            if self.show_mask and "mask" in one:
+                mask = one["mask"].values
+                one = one.assign({v: one[v].where(mask) for v in self.layers()})
+            self._slices[key] = one
+            while len(self._slices) > _SLICES:
+                self._slices.popitem(last=False)
+        self._slices.move_to_end(key)
+        return self._slices[key]
+
     def map_slice(self, var: str, time_index: int | None = None) -> xr.DataArray:
-        """2-D (y, x) map of ``var`` at a date, referenced, masked pixels NaN when show_mask (mm)."""
-        i = self.time_index if time_index is None else time_index
-        key = ("slice", var, i, self.show_mask)
-        if key not in self._memo:
-            da = self.view[var].isel(time=i)
-            if self.show_mask and "mask" in self.view:
-                da = da.where(self.view["mask"])
-            self._memo[key] = da.compute()
-            self._trim_memo()
-        return self._memo[key]
+        """2-D (y, x) map of ``var`` at a date (see :meth:`date_slice`), mm."""
+        return self.date_slice(time_index)[var]
 
     def mask_map(self) -> xr.DataArray | None:
         """(y, x) float map: 1 where masked (invalid), NaN elsewhere; None without a mask."""
         if "mask" not in self.dataset:
             return None
-        m = self.dataset["mask"]
-        return xr.where(m, np.nan, 1.0).astype(np.float32).compute()
+        return xr.where(self.dataset["mask"], np.nan, 1.0).astype(np.float32).compute()
 
     @param.depends("clim_mode", "clim_percentile", "clim_symmetric", "clim_manual", "data_revision",
                    "time_index", "show_mask")
     def clim(self) -> tuple[float, float]:
-        """Shared colour limits of every map (mm)."""
+        """Shared colour limits of every map (mm): manual, or a percentile of the raw
+        displacement at the last date (fixed over time) or at the current date."""
         if self.clim_mode == "manual":
             lo, hi = self.clim_manual
             return (float(lo), float(hi))
         per_date = self.clim_mode == "auto (per date)"
         i = self.time_index if per_date else self.dataset.sizes["time"] - 1
+        key = ("clim", i, self.clim_percentile, self.clim_symmetric, self.show_mask)
+        if key not in self._memo:
+            self._memo[key] = self._auto_clim(i)
+        return self._memo[key]
+
+    def _auto_clim(self, i: int) -> tuple[float, float]:
         values = np.asarray(self.map_slice("displacement", i).values)
         step = max(1, int(np.ceil(np.sqrt(values.size / _CLIM_SAMPLE))))
         v = values[::step, ::step]
@@ -239,20 +281,25 @@ class DashboardState(ProfileAnalysis):
         lo, hi = (float(q) for q in np.percentile(v, [100.0 - p, p]))
         return (lo, hi) if hi > lo else (lo - 1.0, lo + 1.0)
 
-    def _trim_memo(self, keep: int = 64) -> None:
-        while len(self._memo) > keep:
-            self._memo.pop(next(iter(self._memo)))
-
     # ------------------------------------------------------------- reference and pixel
-    def set_reference_point(self, x: float, y: float) -> None:
-        """Reference every date to the pixel nearest (x, y)."""
-        self.reference = {"kind": "point", "x": float(x), "y": float(y)}
+    def _set_reference(self, ref: dict) -> bool:
+        try:  # check it on the first date only: the reference window must hold valid data
+            self._referenced(self.data.isel(time=[0, -1]), ref)
+        except InsarAEError as err:
+            self.notice = f"Reference not changed: {err}"
+            return False
+        self.reference = ref
+        return True
 
-    def set_reference_area(self, box: tuple[float, float, float, float]) -> None:
-        """Reference every date to the mean of a box (x0, y0, x1, y1)."""
+    def set_reference_point(self, x: float, y: float) -> bool:
+        """Reference every date to the pixel nearest (x, y); False (and a notice) if invalid."""
+        return self._set_reference({"kind": "point", "x": float(x), "y": float(y)})
+
+    def set_reference_area(self, box: tuple[float, float, float, float]) -> bool:
+        """Reference every date to the median of a box (x0, y0, x1, y1); False if invalid."""
         x0, y0, x1, y1 = (float(b) for b in box)
-        self.reference = {"kind": "area", "x": (x0 + x1) / 2, "y": (y0 + y1) / 2,
-                          "box": (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))}
+        return self._set_reference({"kind": "area", "x": (x0 + x1) / 2, "y": (y0 + y1) / 2,
+                                    "box": (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))})
 
     def clear_reference(self) -> None:
         """Back to the reference the data came with."""
@@ -262,11 +309,11 @@ class DashboardState(ProfileAnalysis):
         ref = self.reference
         if ref is None:
             rp = self.dataset.attrs.get("reference_point") or self.dataset.attrs.get("reference_area")
-            return f"as delivered ({rp})" if rp else "as delivered"
+            return f"as delivered (y,x = {rp})" if rp else "as delivered"
         if ref["kind"] == "point":
             return f"point x={ref['x']:.6g}, y={ref['y']:.6g}"
         x0, y0, x1, y1 = ref["box"]
-        return f"area x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g}"
+        return f"area median, x {x0:.6g}…{x1:.6g}, y {y0:.6g}…{y1:.6g}"
 
     def on_tap(self, x: float | None, y: float | None) -> None:
         """A click on a map: inspect the pixel or set the reference point (click_mode)."""
@@ -275,8 +322,9 @@ class DashboardState(ProfileAnalysis):
         if self.click_mode == "reference":
             self.set_reference_point(x, y)
         else:
-            self.pixel = (float(x), float(y))
-            self.pixel_radius = 0.0
+            with param.parameterized.batch_call_watchers(self):
+                self.pixel = (float(x), float(y))
+                self.pixel_box = None
 
     def on_box(self, bounds: tuple[float, float, float, float] | None) -> None:
         """A box drawn on a map: inspect its mean (inspect) or reference to it (reference)."""
@@ -286,16 +334,20 @@ class DashboardState(ProfileAnalysis):
         if self.click_mode == "reference":
             self.set_reference_area((x0, y0, x1, y1))
         else:
-            self.pixel = ((x0 + x1) / 2, (y0 + y1) / 2)
-            self.pixel_radius = min(abs(x1 - x0), abs(y1 - y0)) / 2
+            with param.parameterized.batch_call_watchers(self):
+                self.pixel = ((x0 + x1) / 2, (y0 + y1) / 2)
+                self.pixel_box = (abs(x1 - x0) / 2, abs(y1 - y0) / 2)
 
     # ------------------------------------------------------------------------ denoising
-    def _init_devices(self) -> None:
-        from insar_ae.model import available_devices
+    def _init_models(self) -> None:
+        from insar_ae.model import available_devices, read_registry
 
         devices = list(available_devices()) or ["cpu"]
         self.param.device.objects = devices
         self.device = devices[0]
+        models = list(read_registry()) or ["default"]
+        self.param.model_name.objects = models
+        self.model_name = "default" if "default" in models else models[0]
 
     def _cache_get(self) -> xr.Dataset | None:
         key = (self.frame, self.model_name)
@@ -321,19 +373,20 @@ class DashboardState(ProfileAnalysis):
             return self._job
         cached = self._cache_get()
         if cached is not None:
-            self.denoised = cached
-            self.denoise_status, self.denoise_fraction = "done", 1.0
-            self.denoise_message = "cached result"
+            with param.parameterized.batch_call_watchers(self):
+                self.denoised = cached
+                self.denoise_status, self.denoise_fraction = "done", 1.0
+                self.denoise_message, self.denoise_error = "cached result", ""
             return None
-        self._job = DenoiseJob(self.dataset, model_name=self.model_name, device=self.device)
-        self._job.frame = self.frame  # type: ignore[attr-defined]
+        self._job = DenoiseJob(self.dataset, model_name=self.model_name, device=self.device,
+                               frame=self.frame)
         self.denoise_error = ""
         self._job.start()
         self.poll_denoise()
         return self._job
 
     def cancel_denoise(self) -> None:
-        """Ask the running job to stop."""
+        """Ask the running job to stop (at its next tile batch)."""
         if self._job is not None:
             self._job.cancel()
 
@@ -351,14 +404,14 @@ class DashboardState(ProfileAnalysis):
             self.denoise_status = info["status"]
         if not job.finished:
             return False
+        self._job = None
         if job.status == "done" and job.result is not None:
-            key = (job.frame, job.model_name)  # type: ignore[attr-defined]
-            self._cache[key] = job.result
+            result = job.result[[v for v in _KEEP if v in job.result]]
+            self._cache[(job.frame, job.model_name)] = result
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
-            if job.frame == self.frame:  # type: ignore[attr-defined]
-                self.denoised = job.result
-        self._job = None
+            if job.frame == self.frame and job.model_name == self.model_name:
+                self.denoised = result
         return True
 
     @property
@@ -367,7 +420,8 @@ class DashboardState(ProfileAnalysis):
 
 
 def _default_swath(ds: xr.Dataset) -> float:
-    """Default full swath width: 1/50 of the frame width, at least 5 pixels (coordinate units)."""
+    """Default full swath width: 1/25 of the frame width, at least 5 pixels (coordinate units)."""
     x = np.asarray(ds["x"].values, dtype=float)
     px = abs(x[1] - x[0]) if x.size > 1 else 1.0
-    return float(max(5 * px, abs(x[-1] - x[0]) / 50))
+    return float(max(5 * px, abs(x[-1] - x[0]) / 25))
+

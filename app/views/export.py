@@ -76,10 +76,11 @@ class ExportPanel(pn.viewable.Viewer):
                                              label="Profiles (CSV)", icon="route", **kw)
         self._offs = pn.widgets.FileDownload(callback=self._offsets_csv, filename="offsets.csv",
                                              label="Offsets through time (CSV)", icon="chart-dots", **kw)
-        self._nc = pn.widgets.FileDownload(callback=lambda: self._cube("netcdf", ".nc"),
+        self._nc = pn.widgets.FileDownload(callback=lambda: self._cube("netcdf", ".nc", {}),
                                            filename="denoised.nc", label="Denoised cube (NetCDF)",
                                            icon="database", **kw)
-        self._tif = pn.widgets.FileDownload(callback=lambda: self._cube("geotiff", ".tif"),
+        self._tif = pn.widgets.FileDownload(callback=lambda: self._cube("geotiff", ".tif", {
+                                            "what": "stack", "variable": "deformation"}),
                                             filename="denoised.tif", label="Denoised cube (GeoTIFF)",
                                             icon="map", **kw)
         s.param.watch(self._names, ["frame", "time_index", "view", "profiles"])
@@ -110,8 +111,10 @@ class ExportPanel(pn.viewable.Viewer):
         s = self.state
         df = s.pixel_series()
         x, y = s.pixel
-        head = (f"# frame={s.frame}; pixel x={x:.6g} y={y:.6g} radius={s.pixel_radius:.6g} "
-                f"{s.units_xy}; reference={s.reference_label()}; units=mm, LOS, positive toward the satellite\n")
+        where = (f"box half sides {s.pixel_box[0]:.6g} x {s.pixel_box[1]:.6g} {s.units_xy} (mean)"
+                 if s.pixel_box is not None else "nearest pixel")
+        head = (f"# frame={s.frame}; x={x:.6g} y={y:.6g} {s.units_xy}; {where}; "
+                f"reference={s.reference_label()}; units=mm, LOS, positive toward the satellite\n")
         return io.StringIO(head + df.add_suffix("_mm").to_csv(date_format="%Y-%m-%d"))
 
     def _profiles_csv(self) -> io.StringIO:
@@ -125,12 +128,14 @@ class ExportPanel(pn.viewable.Viewer):
         head = f"# frame={s.frame}; reference={s.reference_label()}; model={s.offset_model}; units=mm\n"
         return io.StringIO(head + s.offsets_table().to_csv(index=False, date_format="%Y-%m-%d"))
 
-    def _cube(self, fmt: str, suffix: str) -> io.BytesIO:
+    def _cube(self, fmt: str, suffix: str, kw: dict[str, Any]) -> io.BytesIO:
+        """The denoised cube as shown (current reference) written by insar_ae.io.write_frame:
+        NetCDF with every layer, GeoTIFF with one band per date of ``deformation``."""
         from insar_ae.io import write_frame
 
         s = self.state
         with tempfile.TemporaryDirectory(prefix="insar_ae_export_") as tmp:
-            path = write_frame(s.view, Path(tmp) / f"export{suffix}", format=fmt)
+            path = write_frame(s.view, Path(tmp) / f"export{suffix}", format=fmt, **kw)
             return io.BytesIO(Path(path).read_bytes())
 
     def __panel__(self) -> pn.viewable.Viewable:

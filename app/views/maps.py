@@ -93,6 +93,8 @@ def _register_styles() -> None:
     hv.opts.defaults(
         o.Image("Data", cmap=CMAP, colorbar=True, clabel="mm", tools=["hover", "tap", "box_select"],
                 clipping_colors={"NaN": "#00000000"}),
+        o.Image("DataOverRelief", cmap=CMAP, colorbar=True, clabel="mm", alpha=0.8,
+                tools=["hover", "tap", "box_select"], clipping_colors={"NaN": "#00000000"}),
         o.Image("Shade", cmap="gray", colorbar=False, clim=(0.0, 1.0), tools=[]),
         o.Image("Mask", cmap=["#7a7a7a"], alpha=0.6, colorbar=False,
                 clipping_colors={"NaN": "#00000000"}, tools=[]),
@@ -119,7 +121,7 @@ class MapGrid(pn.viewable.Viewer):
         self._content = hv.streams.Params(s, ["time_index", "data_revision", "show_mask", "clim_mode",
                                               "clim_percentile", "clim_symmetric", "clim_manual"])
         self._lines = hv.streams.Params(s, ["profiles"])
-        self._markers = hv.streams.Params(s, ["pixel", "pixel_radius", "reference"])
+        self._markers = hv.streams.Params(s, ["pixel", "pixel_box", "reference"])
         self._cands = hv.streams.Params(s, ["show_candidates", "data_revision"])
         self._key: tuple | None = None
         self._pane = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=400, linked_axes=True)
@@ -145,7 +147,7 @@ class MapGrid(pn.viewable.Viewer):
         self._shade = hillshade(ds["height"]) if s.show_hillshade else None
         self._mask = s.mask_map() if s.show_mask else None
         maps = [self._map(var, draw=(i == 0)) for i, var in enumerate(s.layers())]
-        return hv.Layout(maps).cols(2).opts(shared_axes=True)
+        return hv.Layout(maps).cols(2)  # axes are shared by default (linked pan/zoom)
 
     def _screen_dmap(self, callback: Any, streams: list) -> hv.DynamicMap:
         return hv.DynamicMap(callback, streams=[*streams, hv.streams.RangeXY(), hv.streams.PlotSize()])
@@ -170,16 +172,18 @@ class MapGrid(pn.viewable.Viewer):
         layers.append(hv.DynamicMap(self._candidates_element, streams=[self._cands]))
         layers.append(hv.DynamicMap(self._pixel_element, streams=[self._markers]))
         layers.append(hv.DynamicMap(self._reference_element, streams=[self._markers]))
+        # Per-map plot options ride on a static, empty element (propagated to the overlay plot):
+        # options on the DynamicMap itself would re-style the whole overlay on every date.
+        layers.append(hv.Path([], group="Frame").opts(
+            title=title, frame_width=_FRAME_WIDTH, data_aspect=self._aspect,
+            xlabel=f"x ({s.units_xy})", ylabel=f"y ({s.units_xy})",
+            active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"]))
         overlay = hv.Overlay(layers).collate()
         tap = hv.streams.Tap(source=overlay, x=None, y=None)
         tap.add_subscriber(lambda x, y: s.on_tap(x, y))
         box = hv.streams.BoundsXY(source=overlay, bounds=None)
         box.add_subscriber(lambda bounds: s.on_box(bounds))
-        return overlay.opts(
-            hv.opts.Overlay(title=title, frame_width=_FRAME_WIDTH, data_aspect=self._aspect,
-                            xlabel=f"x ({s.units_xy})", ylabel=f"y ({s.units_xy})",
-                            active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"]),
-            hv.opts.Image("Data", alpha=0.8 if self._shade is not None else 1.0))
+        return overlay
 
     def _editable_lines(self) -> hv.Path:
         s = self.state
@@ -204,7 +208,8 @@ class MapGrid(pn.viewable.Viewer):
         s = self.state
         agg = rasterize_to_screen(s.map_slice(var), x_range, y_range, width, height)
         vdim = hv.Dimension(var, label=LAYERS[var], unit="mm", range=s.clim())
-        return hv.Image(agg, kdims=["x", "y"], vdims=[vdim], extents=self._extent, group="Data")
+        group = "Data" if self._shade is None else "DataOverRelief"
+        return hv.Image(agg, kdims=["x", "y"], vdims=[vdim], extents=self._extent, group=group)
 
     def _static_image(self, da: xr.DataArray, group: str, x_range: tuple | None = None,
                       y_range: tuple | None = None, width: int | None = None,
@@ -222,12 +227,12 @@ class MapGrid(pn.viewable.Viewer):
     def _candidates_element(self, show_candidates: bool, **_: Any) -> hv.Path:
         return hv.Path(self.state.candidates() if show_candidates else [], group="Candidate")
 
-    def _pixel_element(self, pixel: tuple | None, pixel_radius: float, **_: Any) -> hv.Polygons:
+    def _pixel_element(self, pixel: tuple | None, pixel_box: tuple | None, **_: Any) -> hv.Polygons:
         if pixel is None:
             return hv.Polygons([], group="Pixel")
-        r = pixel_radius if pixel_radius > 0 else self._marker_half()
+        hx, hy = pixel_box if pixel_box is not None else (self._marker_half(),) * 2
         x, y = pixel
-        return hv.Polygons([{"x": [x - r, x + r, x + r, x - r], "y": [y - r, y - r, y + r, y + r]}],
+        return hv.Polygons([{"x": [x - hx, x + hx, x + hx, x - hx], "y": [y - hy, y - hy, y + hy, y + hy]}],
                            group="Pixel")
 
     def _reference_element(self, reference: dict | None, **_: Any) -> hv.Polygons:

@@ -11,6 +11,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from app.profiling import LEGENDS
 from app.state import DashboardState
 from app.views.timeseries import SERIES_STYLE
 
@@ -19,6 +20,7 @@ __all__ = ["ProfileView"]
 _FIT_COLOR = "#d81b60"
 _HINT = ("Draw a profile on the first map (press and hold, click, double-click), "
          "or use 'Profiles across candidate faults'.")
+_HINT_SHORT = "Draw a profile on the first map"
 
 
 class ProfileView(pn.viewable.Viewer):
@@ -48,37 +50,40 @@ class ProfileView(pn.viewable.Viewer):
         res = s.profile_at_date()
         xlabel = f"distance along profile ({s.units_xy})"
         if res is None:
-            return hv.Overlay([hv.Curve([], xlabel, "mm"), hv.Text(0, 0, _HINT)]).opts(
-                title="Swath profile", xlabel=xlabel, ylabel="LOS displacement (mm)")
+            return hv.Overlay([hv.Curve([], xlabel, "mm"), hv.Text(0.5, 0.5, _HINT_SHORT)]).opts(
+                title="Swath profile", xlabel=xlabel, ylabel="LOS displacement (mm)",
+                xlim=(0, 1), ylim=(0, 1))
+        prof = res["profile"]
+        d = np.asarray(prof["distance"].values, dtype=float)
         items: list = []
         notes = []
-        for legend, prof in res["profiles"].items():
-            d = np.asarray(prof["distance"])
+        for layer in prof["layer"].values:
+            layer = str(layer)
+            legend = LEGENDS[layer]
+            p = prof.sel(layer=layer)
             style = SERIES_STYLE[legend]
             if legend != "truth":
-                items.append(hv.Area((d, np.asarray(prof["p25"]), np.asarray(prof["p75"])),
+                items.append(hv.Area((d, np.asarray(p["p25"]), np.asarray(p["p75"])),
                                      xlabel, ["p25", "p75"], label=f"{legend} 25–75 %").opts(
-                    color=style["color"], alpha=0.25, line_alpha=0))
-            items.append(hv.Curve((d, np.asarray(prof["median"])), xlabel, "mm",
+                    color=style["color"], alpha=0.2, line_alpha=0))
+            items.append(hv.Curve((d, np.asarray(p["median"])), xlabel, "mm",
                                   label=f"{legend} median").opts(**style, tools=["hover"]))
-            fit = res["fits"].get(legend)
+            fit = res["fits"].get(layer)
             if fit is not None and legend != "truth":
                 items.append(hv.Curve((d, np.asarray(fit.curve(d))), xlabel, "mm",
                                       label=f"{legend} {fit.model} fit").opts(
-                    color=_FIT_COLOR if legend == "denoised" else "#ef9a9a", line_width=2))
+                    color=_FIT_COLOR if legend == "denoised" else "#f48fb1", line_width=2))
             if fit is not None:
                 notes.append(f"{legend}: {_fmt_fit(fit)}")
-        x0 = _first_x0(res["fits"])
-        if x0 is not None:
-            items.append(hv.VLine(x0).opts(color=_FIT_COLOR, line_dash="dotted"))
-        k = s.active_profile + 1
-        text = "\n".join(notes)
+        if res["x0"] is not None:
+            items.append(hv.VLine(res["x0"]).opts(color=_FIT_COLOR, line_dash="dotted"))
         overlay = hv.Overlay(items)
-        if text:
-            overlay = overlay * hv.Text(float(np.nanmin(np.asarray(
-                next(iter(res["profiles"].values()))["distance"]))), _text_y(res), text,
-                halign="left", valign="top", fontsize=10)
-        return overlay.opts(title=f"P{k} swath profile on {s.date_label()} "
+        if notes:
+            top = np.nanmax(np.asarray(prof["p75"].values, dtype=float)) if np.isfinite(
+                np.asarray(prof["p75"].values, dtype=float)).any() else 0.0
+            overlay = overlay * hv.Text(float(d.min()), float(top), "\n".join(notes),
+                                        halign="left", valign="top", fontsize=10)
+        return overlay.opts(title=f"P{s.active_profile + 1} swath profile on {s.date_label()} "
                                   f"(width {s.swath_width:.4g} {s.units_xy})",
                             xlabel=xlabel, ylabel="LOS displacement (mm)")
 
@@ -86,27 +91,31 @@ class ProfileView(pn.viewable.Viewer):
         s = self.state
         res = s.offsets_through_time()
         if res is None:
-            return hv.Overlay([hv.Curve([], "date", "offset (mm)")]).opts(title="Offset through time")
+            return hv.Overlay([hv.Curve((s.dates[[0, -1]], [np.nan, np.nan]), "date", "offset (mm)")]).opts(
+                title="Offset through time")
+        ser = res["series"]
+        t = pd.DatetimeIndex(ser["time"].values)
         items: list = []
-        for legend, ser in res["series"].items():
-            df = ser.to_dataframe().reset_index()
+        for layer in ser["layer"].values:
+            legend = LEGENDS[str(layer)]
+            one = ser.sel(layer=layer)
+            off = np.asarray(one["offset"].values, dtype=float)
+            sig = np.asarray(one["offset_sigma"].values, dtype=float)
             style = SERIES_STYLE[legend]
-            if legend != "truth" and "offset_sigma_mm" in df:
-                items.append(hv.ErrorBars((df["time"], df["offset_mm"], df["offset_sigma_mm"]),
-                                          "date", ["offset (mm)", "sigma"]).opts(
-                    color=style["color"], alpha=0.6))
-            items.append(hv.Curve((df["time"], df["offset_mm"]), "date", "offset (mm)",
-                                  label=legend).opts(**style, tools=["hover"]))
+            if legend != "truth":
+                items.append(hv.ErrorBars((t, off, sig), "date", ["offset (mm)", "sigma"]).opts(
+                    color=style["color"], alpha=0.5))
+            items.append(hv.Curve((t, off), "date", "offset (mm)", label=legend).opts(
+                **style, tools=["hover"]))
         tr = res["transient"]
         title = f"P{s.active_profile + 1} {s.offset_model} offset through time"
         if tr is not None:
-            start, end = _transient_span(tr)
-            if start is not None:
-                items.append(hv.VSpan(start, end if end is not None else start).opts(
-                    color="#ffb300", alpha=0.25))
-            title += f" — transient: {_fmt_transient(tr)}"
+            start = pd.Timestamp(tr.onset)
+            end = start + pd.Timedelta(days=float(tr.duration_days))
+            items.append(hv.VSpan(start, end).opts(color="#ffb300", alpha=0.3))
+            title += f" — transient ({LEGENDS[res['transient_layer']]}): {_fmt_transient(tr)}"
         else:
-            title += " — no transient detected"
+            title += f" — no transient detected ({LEGENDS[res['transient_layer']]})"
         return hv.Overlay(items).opts(title=title, xlabel="date", ylabel="offset (mm)")
 
     def _now(self, **_: Any) -> hv.VLine:
@@ -116,11 +125,13 @@ class ProfileView(pn.viewable.Viewer):
         s = self.state
         if not s.profiles:
             return f"*No profile yet.* {_HINT}"
-        rows = ["| profile | series | offset on " + s.date_label() + " |", "|---|---|---|"]
+        rows = [f"| profile | series | {s.offset_model} offset on {s.date_label()} | crossing x0 |",
+                "|---|---|---|---|"]
         for k in range(len(s.profiles)):
             res = s.profile_at_date(k)
-            for legend, fit in res["fits"].items():
-                rows.append(f"| P{k + 1} | {legend} | {_fmt_fit(fit) if fit else 'no fit'} |")
+            x0 = f"{res['x0']:.4g} {s.units_xy}" if res["x0"] is not None else "—"
+            for layer, fit in res["fits"].items():
+                rows.append(f"| P{k + 1} | {LEGENDS[layer]} | {_fmt_fit(fit) if fit else 'no fit'} | {x0} |")
         return "\n".join(rows)
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -129,40 +140,14 @@ class ProfileView(pn.viewable.Viewer):
 
 
 def _fmt_fit(fit: Any) -> str:
-    txt = f"{fit.model} offset {fit.offset_mm:.2f} ± {fit.offset_sigma_mm:.2f} mm"
+    txt = f"{fit.offset_mm:.2f} ± {fit.offset_sigma_mm:.2f} mm"
     depth = getattr(fit, "depth_km", None)
     if fit.model == "creep" and depth is not None and np.isfinite(depth):
-        txt += f", locking depth {depth:.2g} km"
+        txt += f" (creep depth {depth:.2g} ± {fit.depth_sigma_km or float('nan'):.1g} km)"
     return txt
-
-
-def _first_x0(fits: dict) -> float | None:
-    for legend in ("denoised", "raw"):
-        fit = fits.get(legend)
-        if fit is not None and fit.x0 is not None and np.isfinite(fit.x0):
-            return float(fit.x0)
-    return None
-
-
-def _text_y(res: dict) -> float:
-    tops = [np.nanmax(np.asarray(p["p75"])) for p in res["profiles"].values()
-            if np.isfinite(np.asarray(p["p75"])).any()]
-    return float(max(tops)) if tops else 0.0
-
-
-def _transient_span(tr: Any) -> tuple[Any, Any]:
-    start = getattr(tr, "start", None) or getattr(tr, "onset", None)
-    end = getattr(tr, "end", None)
-    return (pd.Timestamp(start) if start is not None else None,
-            pd.Timestamp(end) if end is not None else None)
 
 
 def _fmt_transient(tr: Any) -> str:
-    start, end = _transient_span(tr)
-    amp = getattr(tr, "amplitude_mm", None)
-    txt = f"{start:%Y-%m-%d}" if start is not None else "?"
-    if end is not None:
-        txt += f" → {end:%Y-%m-%d}"
-    if amp is not None:
-        txt += f", {amp:.1f} mm"
-    return txt
+    start = pd.Timestamp(tr.onset)
+    return (f"onset {start:%Y-%m-%d} ± {tr.onset_sigma_days:.0f} d, {tr.duration_days:.0f} d long, "
+            f"{tr.amplitude_mm:.1f} ± {tr.amplitude_sigma_mm:.1f} mm")

@@ -29,7 +29,7 @@ class TimeSeriesView(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         s = self.state
-        curves = hv.DynamicMap(self._curves, streams=[hv.streams.Params(s, ["pixel", "pixel_radius", "data_revision"])])
+        curves = hv.DynamicMap(self._curves, streams=[hv.streams.Params(s, ["pixel", "pixel_box", "data_revision"])])
         now = hv.DynamicMap(self._now, streams=[hv.streams.Params(s, ["time_index", "dataset"])])
         self._pane = pn.pane.HoloViews((curves * now).opts(
             responsive=True, height=300, xlabel="date", ylabel="LOS displacement (mm)",
@@ -42,7 +42,8 @@ class TimeSeriesView(pn.viewable.Viewer):
         if s.pixel is not None:
             x, y = s.pixel
             title = f"Time series at x={x:.6g}, y={y:.6g}" + (
-                f" (mean within {s.pixel_radius:.4g} {s.units_xy})" if s.pixel_radius > 0 else "")
+                f" (mean of a {2 * s.pixel_box[0]:.4g} x {2 * s.pixel_box[1]:.4g} {s.units_xy} box)"
+                if s.pixel_box is not None else " (nearest pixel)")
         items = []
         for name in ("raw", "denoised", "truth"):
             if name in df:

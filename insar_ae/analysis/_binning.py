@@ -1,4 +1,10 @@
-"""Vectorised per-bin statistics (median, mean, quartiles, count) of many rows at once."""
+"""Vectorised per-bin statistics (median, mean, quartiles, count) of many rows at once.
+
+Samples are grouped by bin once (``BinIndex``); every row (date, layer) is then scattered into a
+padded (rows, bins, slots) block, sorted along the slots (NaN last) and reduced with index
+arithmetic, so there is no Python loop over dates. Bins much fuller than typical (e.g. the
+outer wedge of a polyline bend) are reduced separately so they do not inflate the padding.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +15,41 @@ import numpy as np
 
 __all__ = ["BinIndex", "binned_stats"]
 
-#: elements of the padded (rows, bins, max_count) block processed per chunk (float32)
+#: elements of the padded (rows, bins, slots) block processed per chunk (float32)
 _CHUNK_ELEMS = 4_000_000
+_NAMES = ("median", "mean", "p25", "p75", "count")
 
 
 class BinIndex:
-    """Sample order grouped by bin, computed once and reused for every row (date, layer).
+    """Each sample's bin and slot within it, computed once and reused for every row (date, layer).
 
-    ``order`` sorts the samples by bin; ``pos`` is each sorted sample's slot within its bin.
+    Samples may come in any order (e.g. row-major pixel order, cache-friendly to gather). Bins
+    with more than ``slots`` samples (the 98th percentile of the counts) are "heavy" and
+    reduced in a second padded block.
     """
 
     def __init__(self, bins: np.ndarray, n_bins: int) -> None:
         bins = np.asarray(bins, dtype=np.intp)
         self.n_bins = int(n_bins)
-        self.order = np.argsort(bins, kind="stable")
-        self.sorted_bins = bins[self.order]
-        counts = np.bincount(self.sorted_bins, minlength=self.n_bins)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        self.pos = np.arange(self.sorted_bins.size) - starts[self.sorted_bins]
-        self.max_count = int(counts.max()) if counts.size else 0
+        order = np.argsort(bins, kind="stable")
+        self.counts = np.bincount(bins, minlength=self.n_bins)
+        starts = np.concatenate(([0], np.cumsum(self.counts)[:-1]))
+        self.bins = bins
+        self.pos = np.empty_like(bins)
+        self.pos[order] = np.arange(bins.size) - starts[bins[order]]
+        nz = self.counts[self.counts > 0]
+        self.slots = int(min(nz.max(), max(4, int(np.percentile(nz, 98))))) if nz.size else 1
+        self.heavy = np.nonzero(self.counts > self.slots)[0]
+        if self.heavy.size:  # second padded block for the heavy bins: (n_heavy, max count)
+            hc = self.counts[self.heavy]
+            self.heavy_slots = int(hc.max())
+            self.heavy_members = np.concatenate([order[starts[b]:starts[b] + c] for b, c in
+                                                 zip(self.heavy, hc, strict=True)])
+            self.heavy_row = np.repeat(np.arange(self.heavy.size), hc)
+            self.heavy_pos = np.arange(hc.sum()) - np.repeat(np.cumsum(hc) - hc, hc)
+        self.light_sel = np.nonzero(self.counts[bins] <= self.slots)[0]
+        self.light_bins = bins[self.light_sel]
+        self.light_pos = self.pos[self.light_sel]
 
 
 def _percentile_sorted(s: np.ndarray, cnt: np.ndarray, q: float) -> np.ndarray:
@@ -41,11 +63,8 @@ def _percentile_sorted(s: np.ndarray, cnt: np.ndarray, q: float) -> np.ndarray:
     return np.where(cnt > 0, out, np.float32(np.nan)).astype(np.float32)
 
 
-def _chunk_stats(v: np.ndarray, idx: BinIndex) -> tuple[np.ndarray, ...]:
-    m = v.shape[0]
-    pad = np.full((m, idx.n_bins, max(idx.max_count, 1)), np.nan, dtype=np.float32)
-    if idx.max_count:
-        pad[:, idx.sorted_bins, idx.pos] = v
+def _reduce_sorted(pad: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Stats over the last axis of ``pad`` (modified in place: sorted, NaN zeroed)."""
     pad.sort(axis=-1)  # NaN sort last
     fin = np.isfinite(pad)
     cnt = fin.view(np.uint8).sum(axis=-1, dtype=np.int32)
@@ -56,13 +75,27 @@ def _chunk_stats(v: np.ndarray, idx: BinIndex) -> tuple[np.ndarray, ...]:
     tot = pad @ np.ones(pad.shape[-1], dtype=np.float32)  # BLAS row sums
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan).astype(np.float32)
-    return med, mean, p25, p75, cnt.astype(np.int32)
+    return med, mean, p25, p75, cnt
+
+
+def _chunk_stats(v: np.ndarray, idx: BinIndex) -> tuple[np.ndarray, ...]:
+    m = v.shape[0]
+    pad = np.full((m, idx.n_bins, idx.slots), np.nan, dtype=np.float32)
+    if idx.light_sel.size:
+        pad[:, idx.light_bins, idx.light_pos] = v[:, idx.light_sel]
+    out = _reduce_sorted(pad)
+    if idx.heavy.size:  # few, e.g. the outer wedge at a bend
+        hpad = np.full((m, idx.heavy.size, idx.heavy_slots), np.nan, dtype=np.float32)
+        hpad[:, idx.heavy_row, idx.heavy_pos] = v[:, idx.heavy_members]
+        for arr, val in zip(out, _reduce_sorted(hpad), strict=True):
+            arr[:, idx.heavy] = val
+    return out
 
 
 def binned_stats(values: np.ndarray, idx: BinIndex, *, threads: int | None = None) -> dict[str, np.ndarray]:
     """Per-bin NaN-aware median, mean, p25, p75 and count of ``values`` (..., n_samples).
 
-    ``values`` must already be in ``idx.order`` (sorted by bin). Leading dims are kept; the last
+    ``values`` are in the sample order ``idx`` was built with. Leading dims are kept; the last
     becomes ``n_bins``. Empty bins give NaN statistics and count 0. Work is split in row chunks
     over up to ``threads`` threads (default: the CPUs available, at most 4); numpy releases the
     GIL in the sort, so this uses several cores without copying the data.
@@ -70,10 +103,11 @@ def binned_stats(values: np.ndarray, idx: BinIndex, *, threads: int | None = Non
     lead = values.shape[:-1]
     v = np.ascontiguousarray(values.reshape(int(np.prod(lead)), values.shape[-1]), dtype=np.float32)
     m = v.shape[0]
-    per_row = idx.n_bins * max(idx.max_count, 1)
+    per_row = idx.n_bins * idx.slots
     step = max(1, min(m, _CHUNK_ELEMS // max(per_row, 1)))
     if threads is None:
-        threads = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = min(4, ncpu)
     if threads > 1 and m > 1:
         step = max(1, min(step, -(-m // threads)))
     chunks = [slice(i, min(i + step, m)) for i in range(0, m, step)] or [slice(0, 0)]
@@ -82,8 +116,7 @@ def binned_stats(values: np.ndarray, idx: BinIndex, *, threads: int | None = Non
             res = list(pool.map(lambda s: _chunk_stats(v[s], idx), chunks))
     else:
         res = [_chunk_stats(v[s], idx) for s in chunks]
-    names = ("median", "mean", "p25", "p75", "count")
     return {
         name: np.concatenate([r[i] for r in res], axis=0).reshape((*lead, idx.n_bins))
-        for i, name in enumerate(names)
+        for i, name in enumerate(_NAMES)
     }

@@ -47,11 +47,12 @@ def rms_per_date(da: xr.DataArray | xr.Dataset, *, remove_mean: bool = False) ->
     return out.rename(da.name)
 
 
-def _xcorr(a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Full linear cross-correlation sum_p a(p) b(p+h) for all lags, fftshifted (lag 0 at centre)."""
-    fa = sfft.rfft2(a, shape)
-    fb = sfft.rfft2(b, shape)
-    return np.fft.fftshift(sfft.irfft2(np.conj(fa) * fb, shape))
+def _lag_window(full: np.ndarray, lags: tuple[int, int]) -> np.ndarray:
+    """Circular correlation -> the (2 Ly + 1, 2 Lx + 1) block of lags -L..L (lag 0 at centre)."""
+    ly, lx = lags
+    rows = np.r_[full.shape[0] - ly:full.shape[0], 0:ly + 1]
+    cols = np.r_[full.shape[1] - lx:full.shape[1], 0:lx + 1]
+    return full[np.ix_(rows, cols)]
 
 
 def structure_function(
@@ -89,21 +90,23 @@ def structure_function(
     z = np.where(m, z, 0.0)
     mf = m.astype(np.float64)
     ny, nx = z.shape
-    shape = (sfft.next_fast_len(2 * ny - 1), sfft.next_fast_len(2 * nx - 1))
-    npairs = _xcorr(mf, mf, shape)
-    zz = _xcorr(z, z, shape)
-    z2m = _xcorr(z * z, mf, shape)  # sum z(p)^2 m(p+h)
-    m2z = _xcorr(mf, z * z, shape)  # sum m(p) z(p+h)^2
     scale = metric_scale(coord_units(da2d), float(np.mean(da2d["y"].values)) if coord_units(da2d).startswith("deg") else 0.0)
     px = abs(float(np.median(np.diff(da2d["x"].values)))) * scale.sx if nx > 1 else 1.0
     py = abs(float(np.median(np.diff(da2d["y"].values)))) * scale.sy if ny > 1 else px
-    cy, cx = shape[0] // 2, shape[1] // 2
-    hy = (np.arange(shape[0]) - cy) * py
-    hx = (np.arange(shape[1]) - cx) * px
-    r = np.hypot(hy[:, None], hx[None, :])
     dmax = 0.5 * min(ny * py, nx * px) if max_distance is None else positive_length(max_distance, "max_distance")
     bs = 2.0 * math.sqrt(px * py) if bin_size is None else positive_length(bin_size, "bin_size")
     nb = max(1, math.ceil(dmax / bs))
+    lags = (min(ny - 1, math.ceil(nb * bs / py)), min(nx - 1, math.ceil(nb * bs / px)))
+    # zero padding to n + max lag is enough for exact (non-wrapped) lags up to the max lag
+    shape = (sfft.next_fast_len(ny + lags[0]), sfft.next_fast_len(nx + lags[1]))
+    fz, fm, fz2 = (sfft.rfft2(a, shape) for a in (z, mf, z * z))
+    npairs = _lag_window(sfft.irfft2(fm * np.conj(fm), shape), lags)
+    zz = _lag_window(sfft.irfft2(np.conj(fz) * fz, shape), lags)
+    z2m = _lag_window(sfft.irfft2(np.conj(fz2) * fm, shape), lags)  # sum_p z(p)^2 m(p+h)
+    m2z = z2m[::-1, ::-1]  # sum_p m(p) z(p+h)^2 = z2m(-h)
+    hy = np.arange(-lags[0], lags[0] + 1) * py
+    hx = np.arange(-lags[1], lags[1] + 1) * px
+    r = np.hypot(hy[:, None], hx[None, :])
     valid = (npairs > 0.5) & (r > 0) & (r < nb * bs)  # lag 0 is the variance (attrs), not a bin
     b = (r[valid] / bs).astype(np.intp)
     w = np.bincount(b, weights=npairs[valid], minlength=nb)

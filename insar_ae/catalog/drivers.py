@@ -5,7 +5,8 @@
   (see :mod:`insar_ae.catalog.cache`).
 - :class:`FrameFile` (``driver: insar_ae.catalog.drivers.FrameFile``): any file
   :func:`insar_ae.io.open_frame` reads (MintPy, LiCSBAS, NetCDF, Zarr, GeoTIFF); a relative
-  ``path`` is resolved against the directory of the catalog file.
+  ``path`` (and ``geometry``, ``mask``, ``height``, ``dem``) is resolved against the directory
+  of the catalog file.
 
 Both return canonical, validated ``xarray.Dataset`` objects from ``read()`` (and ``to_dask()``,
 which opens lazily); ``discover()`` answers from the entry metadata without reading data.
@@ -25,6 +26,8 @@ from insar_ae.datamodel import validate
 from insar_ae.errors import CatalogError
 
 __all__ = ["FrameFile", "SyntheticFrame", "resolve_path"]
+
+_PATH_ARGS = ("geometry", "mask", "height", "dem")
 
 
 def resolve_path(path: str | os.PathLike[str], catalog_dir: str | None) -> str:
@@ -112,6 +115,9 @@ class FrameFile(_FrameSource):
         self.path = resolve_path(path, (metadata or {}).get("catalog_dir"))
         self.format = format or None
         self.open_kwargs = dict(open_kwargs)
+        for key in _PATH_ARGS:  # sidecar files given in the catalog are relative to it too
+            if isinstance(self.open_kwargs.get(key), str) and self.open_kwargs[key]:
+                self.open_kwargs[key] = resolve_path(self.open_kwargs[key], (metadata or {}).get("catalog_dir"))
         if storage_options:
             self.open_kwargs["storage_options"] = storage_options
 

@@ -23,7 +23,6 @@ __all__ = [
     "crs_units",
     "finish",
     "format_point",
-    "local_path",
     "mm_per_unit",
     "nearest_index",
     "relative_to_first",
@@ -69,16 +68,6 @@ def sensor_name(code: str | None) -> str:
     text = str(code).strip()
     first = text.split()[0].lower() if text.split() else ""
     return _SENSORS.get(text.lower(), _SENSORS.get(first, text))
-
-
-def local_path(path_or_url: str | os.PathLike[str]) -> Path:
-    """A local ``Path`` for a path or ``file://`` URL (other URLs are not local: ValueError)."""
-    text = os.fspath(path_or_url)
-    if text.startswith("file://"):
-        text = text[len("file://"):]
-    elif "://" in text:
-        raise ValueError(f"not a local path: {text}")
-    return Path(text).expanduser()
 
 
 def want_lazy(paths: Iterable[Path], lazy: bool | None) -> bool:

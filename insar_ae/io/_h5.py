@@ -21,7 +21,7 @@ from insar_ae.errors import FormatError
 
 __all__ = ["H5Array", "dataset_array", "decode_attrs", "open_h5", "read_scalar"]
 
-_CHUNK_LIMIT = "64MiB"
+_CHUNK_LIMIT = "16MiB"
 
 
 def open_h5(path: str | os.PathLike[str], *, expected: str = "an HDF5 file") -> h5py.File:
@@ -113,7 +113,8 @@ def dataset_array(
 ) -> np.ndarray | da.Array:
     """``h5[name]`` as numpy (``lazy=False``) or as a dask array over :class:`H5Array`.
 
-    Dask chunks default to multiples of the on-disk chunks up to about 64 MiB.
+    Dask chunks default to multiples of the on-disk chunks up to about 16 MiB (a dask task
+    reads its whole chunk, so smaller chunks make single-date and single-pixel reads cheap).
     """
     if not lazy:
         return np.asarray(h5[name][()])

@@ -270,7 +270,7 @@ def _write_raster(path: Path, bands: list[Any], ds: xr.Dataset, descriptions: li
                             "insar_ae_xy_units": str(ds["x"].attrs.get("units", "m"))}
     with atomic_file(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         for i, (band, desc) in enumerate(zip(bands, descriptions, strict=True), start=1):
-            dst.write(np.asarray(band, dtype=dtype), i)
+            dst.write(np.asarray(getattr(band, "values", band), dtype=dtype), i)
             dst.set_band_description(i, desc)
         dst.update_tags(**{k: str(v) for k, v in {**tags, **extra}.items()})
 
@@ -301,7 +301,7 @@ def write_geotiff(
                             "reference_date": f"{times[0]:%Y-%m-%d}"}
     tags.update({k: ds.attrs[k] for k in _ATTR_TAGS if k in ds.attrs})
     if what == "stack":
-        bands = [da.isel(time=i).values for i in range(len(times))]
+        bands = [da.isel(time=i) for i in range(len(times))]  # computed one at a time
         desc = [f"{t:%Y-%m-%d}" for t in times]
     elif what == "velocity":
         bands, desc = [linear_velocity(da).values], [f"velocity {times[0]:%Y-%m-%d}..{times[-1]:%Y-%m-%d}"]

@@ -13,7 +13,6 @@ little-endian float32 (rows, cols); mask 1 = valid, 0/NaN = masked), and in the 
 
 from __future__ import annotations
 
-import logging
 import re
 import warnings
 from pathlib import Path
@@ -37,7 +36,6 @@ from insar_ae.io._h5 import dataset_array, open_h5, read_scalar
 
 __all__ = ["is_licsbas", "read_licsbas"]
 
-log = logging.getLogger(__name__)
 SPEED_OF_LIGHT = 299_792_458.0  # m/s
 
 

@@ -2,12 +2,14 @@
 
 Scenes (:func:`make_scene`) are canonical, validated Datasets with their truth and noise
 components; training batches (:func:`sample_batch`) are drawn on the fly in torch. See
-docs/synthetic.md.
+docs/synthetic.md. torch is imported only when a batch name is first used (scenes need numpy only).
 """
 
 from __future__ import annotations
 
-from insar_ae.synthetic.batches import Batch, BatchConfig, sample_batch
+import importlib
+from typing import Any
+
 from insar_ae.synthetic.los import SENTINEL1_ASC, SENTINEL1_DESC, los_vector, project_los
 from insar_ae.synthetic.mogi import mogi, mogi_dvolume_from_pressure
 from insar_ae.synthetic.okada import fault_displacement, okada85
@@ -40,3 +42,15 @@ __all__ = [
     "smooth_transient",
     "step",
 ]
+
+_LAZY = {"Batch", "BatchConfig", "sample_batch"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module("insar_ae.synthetic.batches"), name)
+    raise AttributeError(f"module 'insar_ae.synthetic' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

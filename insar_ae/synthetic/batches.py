@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 from typing import Any, NamedTuple
 
 import torch
@@ -99,10 +100,19 @@ def _normalised(los: torch.Tensor) -> torch.Tensor:
     return torch.where(peak > 0, los / peak.clamp_min(1e-30), torch.zeros_like(los))
 
 
-def _fault_fn(compiled: bool) -> Any:
-    if not compiled:
-        return fault_displacement_core
-    return _compiled_fault()
+_COMPILE_FAILED: list[str] = []
+
+
+def _faults(compiled: bool, *args: Any) -> tuple[Any, Any, Any]:
+    """Okada for the active faults; the compiled kernel falls back to eager if it cannot build."""
+    if compiled and not _COMPILE_FAILED:
+        try:
+            return _compiled_fault()(*args)
+        except Exception as exc:  # noqa: BLE001 - any compiler/toolchain failure -> eager
+            _COMPILE_FAILED.append(repr(exc))
+            warnings.warn(f"torch.compile of the Okada kernel failed ({exc!r}); using eager "
+                          "torch (slower, same results)", RuntimeWarning, stacklevel=3)
+    return fault_displacement_core(*args)
 
 
 @functools.lru_cache(maxsize=1)
@@ -134,7 +144,7 @@ def _deformation(r: Random, cfg: BatchConfig, n: int, size: int, t: torch.Tensor
     amp = r.log_uniform(*cfg.amplitude_mm, (k, n, 1, 1)) * torch.sign(r.normal((k, n, 1, 1)))
     strike = r.uniform(0.0, 360.0, (k, n, 1, 1))
     dip = torch.where(r.uniform(0.0, 1.0, (k, n, 1, 1)) < 0.3, 90.0,
-                      r.uniform(5.0, 90.0, (k, n, 1, 1)))
+                      r.uniform(5.0, 89.0, (k, n, 1, 1)))  # float32-safe: see okada._eps_cos
     top = torch.where(r.uniform(0.0, 1.0, (k, n, 1, 1)) < 0.4, 0.0,
                       r.log_uniform(100.0, 15000.0, (k, n, 1, 1)))
     length = r.log_uniform(1000.0, 100000.0, (k, n, 1, 1))
@@ -153,8 +163,8 @@ def _deformation(r: Random, cfg: BatchConfig, n: int, size: int, t: torch.Tensor
         grid_e = coords[None, None, :] * px[idx]
         grid_n = -coords[None, :, None] * px[idx]
         if kind == "fault":
-            ue, un, uu = _fault_fn(compiled)(
-                grid_e, grid_n, ce[slot, idx], cn[slot, idx], strike[slot, idx],
+            ue, un, uu = _faults(
+                compiled, grid_e, grid_n, ce[slot, idx], cn[slot, idx], strike[slot, idx],
                 dip[slot, idx], top[slot, idx], length[slot, idx], width[slot, idx],
                 rake[slot, idx], slip[slot, idx], 1.0 - slip[slot, idx])
         else:

@@ -80,7 +80,7 @@ def _overlay_truth(ds: xr.Dataset, axes: np.ndarray) -> None:
 
 
 def write_preset_figures(outdir: str | os.PathLike[str] = "docs/figures", *, seed: int = 0,
-                         shape: tuple[int, int] = (256, 256)) -> list[Path]:
+                         shape: tuple[int, int] = (512, 512)) -> list[Path]:
     """Write ``preset_<name>.png`` for every preset; returns the paths."""
     return [plot_scene(make_scene(name, seed, shape=shape), Path(outdir) / f"preset_{name}.png")
             for name in list_presets()]

@@ -71,7 +71,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "sse_slip_mm": 10.0, "sse_depth_km": 3.0, "sse_duration_days": 36.0, "sse_onset": None,
         "rake_deg": 0.0,  # left-lateral
         **_NOISE_S1,
-        "turb_rms_mm": (0.5, 1.5), "strat_mm_per_km": 0.5, "strat_quad_mm_per_km2": 0.2,
+        "turb_rms_mm": (0.3, 1.0), "strat_mm_per_km": 0.5, "strat_quad_mm_per_km2": 0.2,
         "ramp_mm": 0.5, "pixel_noise_mm": 0.3, "hole_fraction": 0.01,
         "scatter_fraction": 0.002, "date_nan_fraction": 0.0,
     },

@@ -201,3 +201,22 @@ def test_real_data_entries(real_data_dir, cache, name):
     assert ds.attrs["reference_point"].split(",")[0][:8] == row["reference_point"].split(",")[0][:8]
     assert ds.attrs["sensor"] == row["sensor"] and np.isfinite(ds.attrs["incidence_deg"])
     assert os.path.isabs(ds.attrs["source"])
+
+
+def test_sidecar_arguments_are_relative_to_the_catalog(cache, tmp_path, tiny, monkeypatch):
+    (tmp_path / "frames").mkdir()
+    write_frame(tiny, tmp_path / "frames" / "stack.tif")
+    (tmp_path / "frames" / "stack.dem.tif").rename(tmp_path / "frames" / "elsewhere_dem.tif")
+    cat = tmp_path / "lab.yaml"
+    cat.write_text("""
+sources:
+  stack:
+    description: GeoTIFF stack with its DEM named in the catalog
+    driver: insar_ae.catalog.drivers.FrameFile
+    args: {path: frames/stack.tif, format: geotiff, dem: frames/elsewhere_dem.tif}
+    metadata: {region: lab, units: mm}
+""")
+    monkeypatch.chdir(Path("/"))
+    ds = open_catalog_frame("stack", catalog=cat)
+    np.testing.assert_array_equal(ds["height"].values, tiny["height"].values)
+    assert ds.attrs["height_source"] == str(tmp_path / "frames" / "elsewhere_dem.tif")

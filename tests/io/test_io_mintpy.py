@@ -119,3 +119,18 @@ def test_round_trip_keeps_geometry_and_mask(tiny, tmp_path):
     assert back.attrs["incidence_deg"] == pytest.approx(39.0)
     assert back.attrs["heading_deg"] == pytest.approx(-12.0)
     assert back["x"].attrs["crs"] == "local"
+
+
+def test_radar_coded_round_trip_keeps_lat_lon(tmp_path):
+    write_mintpy_ts(tmp_path / "timeseries.h5", geocoded=False)
+    write_mintpy_geometry(tmp_path / "geometryRadar.h5", radar=True)
+    ds = open_frame(tmp_path / "timeseries.h5")
+    (tmp_path / "out").mkdir()
+    out = write_frame(ds, tmp_path / "out" / "ts.h5")
+    with h5py.File(out) as f:
+        assert "X_FIRST" not in f.attrs
+    back = open_frame(out)
+    assert back["x"].attrs["units"] == "pixel"
+    assert (tmp_path / "out" / "ts_geometryRadar.h5").exists()
+    np.testing.assert_allclose(back["lat"].values, ds["lat"].values, atol=1e-5)
+    np.testing.assert_allclose(back["displacement"].values, ds["displacement"].values, atol=1e-4)
