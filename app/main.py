@@ -60,6 +60,15 @@ class Dashboard(pn.viewable.Viewer):
         self.maps = MapGrid(state=s)
         self.timeseries = TimeSeriesView(state=s)
         self.profiles = ProfileView(state=s)
+        s.param.watch(self._notify, "notice")
+
+    def _notify(self, event: param.parameterized.Event) -> None:
+        """Show a state warning (bad reference, no data at a pixel...) as a toast, once."""
+        if event.new and pn.state.notifications is not None:
+            pn.state.notifications.warning(event.new, duration=6000)
+        if event.new:
+            with param.parameterized.discard_events(self.state):
+                self.state.notice = ""
 
     def sidebar(self) -> list[pn.viewable.Viewable]:
         """The control cards, top to bottom."""

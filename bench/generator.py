@@ -104,16 +104,25 @@ def _markdown(rows_b: list[dict], rows_s: list[dict], args: argparse.Namespace) 
     ]
     for r in rows_s:
         lines.append(f"| {r['preset']} | {r['wall']:.2f} | {r['rate']:.2f} | {r['cpu']:.2f} |")
+    load = os.getloadavg()[0]
     lines += ["", "Target: >= 200 samples/s for 9 x 128 x 128 on 1 CPU thread. The lead adds "
-              "the ratio to the model's training throughput.", ""]
+              "the ratio to the model's training throughput."]
+    if load > (os.cpu_count() or 1):
+        lines += ["", f"Caveat: the machine was oversubscribed (load average {load:.1f} on "
+                  f"{os.cpu_count()} cores, other jobs running). Multi-threaded element-wise "
+                  "operations then wait for descheduled threads, so the 2-thread rows are far "
+                  "slower than the 1-thread rows; on an idle machine they are not. The CPU-time "
+                  "column is the better estimate of the generator's own cost."]
+    lines.append("")
     return "\n".join(lines)
 
 
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".md")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".md")
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 

@@ -36,19 +36,21 @@ class FramePicker(pn.viewable.Viewer):
         super().__init__(**params)
         self._select = pn.widgets.Select.from_param(self.state.param.frame, name="Frame (catalog entry)",
                                                     sizing_mode="stretch_width")
-        self._info = pn.pane.Markdown(pn.bind(self._describe, self.state.param.frame),
-                                      sizing_mode="stretch_width", margin=(0, 10))
+        self._info = pn.pane.Markdown(pn.bind(self._describe, self.state.param.dataset),
+                                      sizing_mode="stretch_width", margin=(0, 10),
+                                      css_classes=["insar-frame-info"])
 
-    def _describe(self, frame: str) -> str:
-        info = self.state.frames.loc[frame]
-        shape = info.get("shape")
-        size = f"{shape[0]} x {shape[1]} px" if shape is not None and len(shape) == 2 else "?"
-        start, end = pd.Timestamp(info["start"]), pd.Timestamp(info["end"])
-        truth = "yes" if bool(info.get("has_truth")) else "no"
-        return (f"{info.get('description', '')}\n\n"
+    def _describe(self, ds: Any) -> str:
+        """The selected entry: catalog description, then the dates, size and truth of the data."""
+        s = self.state
+        info = s.frames.loc[s.frame]
+        t = s.dates
+        truth = "yes" if "deformation_true" in ds else "no"
+        pixel = abs(float(ds["x"][1] - ds["x"][0])) if ds.sizes["x"] > 1 else float("nan")
+        return (f"{info.get('description', '') or ''}\n\n"
                 f"| | |\n|---|---|\n"
-                f"| dates | {start:%Y-%m-%d} → {end:%Y-%m-%d} ({int(info['n_dates'])}) |\n"
-                f"| size | {size} |\n"
+                f"| dates | {t[0]:%Y-%m-%d} → {t[-1]:%Y-%m-%d} ({len(t)}) |\n"
+                f"| size | {ds.sizes['y']} x {ds.sizes['x']} px, {pixel:.4g} {s.units_xy} pixels |\n"
                 f"| sensor | {info.get('sensor', '') or '—'} |\n"
                 f"| truth | {truth} |")
 

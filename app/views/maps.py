@@ -30,6 +30,7 @@ import numpy as np
 import panel as pn
 import param
 import xarray as xr
+from bokeh.models import NumeralTickFormatter
 
 from app.state import LAYERS, DashboardState
 
@@ -174,8 +175,9 @@ class MapGrid(pn.viewable.Viewer):
         layers.append(hv.DynamicMap(self._reference_element, streams=[self._markers]))
         # Per-map plot options ride on a static, empty element (propagated to the overlay plot):
         # options on the DynamicMap itself would re-style the whole overlay on every date.
+        fmt = NumeralTickFormatter(format="0.00" if self._aspect != 1.0 else "0,0")
         layers.append(hv.Path([], group="Frame").opts(
-            title=title, frame_width=_FRAME_WIDTH, data_aspect=self._aspect,
+            title=title, frame_width=_FRAME_WIDTH, data_aspect=self._aspect, xformatter=fmt, yformatter=fmt,
             xlabel=f"x ({s.units_xy})", ylabel=f"y ({s.units_xy})",
             active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"]))
         overlay = hv.Overlay(layers).collate()

@@ -34,6 +34,9 @@ class TimeSeriesView(pn.viewable.Viewer):
         self._pane = pn.pane.HoloViews((curves * now).opts(
             responsive=True, height=300, xlabel="date", ylabel="LOS displacement (mm)",
             legend_position="top_left", show_grid=True), sizing_mode="stretch_width", linked_axes=False)
+        self._info = pn.pane.Markdown(
+            pn.bind(self._describe, s.param.pixel, s.param.pixel_box, s.param.data_revision, s.param.time_index),
+            css_classes=["insar-pixel"], margin=(0, 10), sizing_mode="stretch_width")
 
     def _curves(self, **_: Any) -> hv.Overlay:
         s = self.state
@@ -58,8 +61,20 @@ class TimeSeriesView(pn.viewable.Viewer):
             items = [hv.Curve([], "date", "mm")]
         return hv.Overlay(items).opts(title=title)
 
+    def _describe(self, *_: Any) -> str:
+        """Where the series is taken and its values on the current date (mm)."""
+        s = self.state
+        if s.pixel is None:
+            return "Click a map to inspect a pixel."
+        x, y = s.pixel
+        where = (f"mean of a {2 * s.pixel_box[0]:.4g} x {2 * s.pixel_box[1]:.4g} {s.units_xy} box"
+                 if s.pixel_box is not None else "nearest pixel")
+        df = s.pixel_series()
+        vals = ", ".join(f"{c} {df[c].iloc[s.time_index]:.2f} mm" for c in df.columns) if len(df) else "no data"
+        return f"**Pixel** x={x:.6g}, y={y:.6g} ({where}) · on {s.date_label()}: {vals}"
+
     def _now(self, **_: Any) -> hv.VLine:
         return hv.VLine(self.state.dates[self.state.time_index]).opts(color="#d81b60", line_width=1.5)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._pane
+        return pn.Column(self._info, self._pane, sizing_mode="stretch_width")

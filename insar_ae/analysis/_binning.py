@@ -48,42 +48,43 @@ class BinIndex:
             self.heavy_row = np.repeat(np.arange(self.heavy.size), hc)
             self.heavy_pos = np.arange(hc.sum()) - np.repeat(np.cumsum(hc) - hc, hc)
         self.light_sel = np.nonzero(self.counts[bins] <= self.slots)[0]
-        self.light_bins = bins[self.light_sel]
-        self.light_pos = self.pos[self.light_sel]
-
-
-def _percentile_sorted(s: np.ndarray, cnt: np.ndarray, q: float) -> np.ndarray:
-    """Linear-interpolation percentile (numpy's default) of rows sorted with NaN last."""
-    h = q * np.maximum(cnt - 1, 0)
-    lo = np.floor(h).astype(np.intp)
-    hi = np.minimum(lo + 1, np.maximum(cnt - 1, 0))
-    a = np.take_along_axis(s, lo[..., None], axis=-1)[..., 0]
-    b = np.take_along_axis(s, hi[..., None], axis=-1)[..., 0]
-    out = a + (h - lo).astype(np.float32) * (b - a)
-    return np.where(cnt > 0, out, np.float32(np.nan)).astype(np.float32)
+        self.light_dest = bins[self.light_sel] * self.slots + self.pos[self.light_sel]  # flat slot
 
 
 def _reduce_sorted(pad: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Stats over the last axis of ``pad`` (modified in place: sorted, NaN zeroed)."""
+    """Median, mean, p25, p75, count over the last axis of ``pad`` (modified in place).
+
+    Percentiles use numpy's default linear interpolation, from one gather of the six
+    neighbouring order statistics of the rows sorted with NaN last.
+    """
     pad.sort(axis=-1)  # NaN sort last
     fin = np.isfinite(pad)
     cnt = fin.view(np.uint8).sum(axis=-1, dtype=np.int32)
-    p25 = _percentile_sorted(pad, cnt, 0.25)
-    med = _percentile_sorted(pad, cnt, 0.50)
-    p75 = _percentile_sorted(pad, cnt, 0.75)
+    last = np.maximum(cnt - 1, 0)
+    h = np.stack([q * last for q in (0.25, 0.5, 0.75)], axis=-1)  # (..., 3)
+    lo = h.astype(np.intp)
+    both = np.concatenate((lo, np.minimum(lo + 1, last[..., None])), axis=-1)
+    vals = np.take_along_axis(pad, both, axis=-1)
+    a, b = vals[..., :3], vals[..., 3:]
+    qs = a + (h - lo).astype(np.float32) * (b - a)
+    qs[cnt == 0] = np.nan
     np.copyto(pad, np.float32(0), where=~fin)
     tot = pad @ np.ones(pad.shape[-1], dtype=np.float32)  # BLAS row sums
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan).astype(np.float32)
-    return med, mean, p25, p75, cnt
+    return (np.ascontiguousarray(qs[..., 1], dtype=np.float32), mean,
+            np.ascontiguousarray(qs[..., 0], dtype=np.float32),
+            np.ascontiguousarray(qs[..., 2], dtype=np.float32), cnt)
 
 
 def _chunk_stats(v: np.ndarray, idx: BinIndex) -> tuple[np.ndarray, ...]:
     m = v.shape[0]
-    pad = np.full((m, idx.n_bins, idx.slots), np.nan, dtype=np.float32)
-    if idx.light_sel.size:
-        pad[:, idx.light_bins, idx.light_pos] = v[:, idx.light_sel]
-    out = _reduce_sorted(pad)
+    pad = np.full((m, idx.n_bins * idx.slots), np.nan, dtype=np.float32)
+    if idx.light_sel.size == v.shape[1]:
+        pad[:, idx.light_dest] = v
+    elif idx.light_sel.size:
+        pad[:, idx.light_dest] = v[:, idx.light_sel]
+    out = _reduce_sorted(pad.reshape(m, idx.n_bins, idx.slots))
     if idx.heavy.size:  # few, e.g. the outer wedge at a bend
         hpad = np.full((m, idx.heavy.size, idx.heavy_slots), np.nan, dtype=np.float32)
         hpad[:, idx.heavy_row, idx.heavy_pos] = v[:, idx.heavy_members]

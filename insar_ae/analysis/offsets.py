@@ -156,7 +156,7 @@ def _step_core(x: np.ndarray, y: np.ndarray, x0: float | None, window: float | N
             _, _, rss = linear_fit(A, yw)
             if rss < best[0]:
                 best = (rss, c)
-        x0v = best[1]
+        x0v = float(best[1])
     else:
         x0v = float(x0)
     xw, yw = _window(x, y, x0v, window)

@@ -81,7 +81,12 @@ class DatasetSource:
     ds: xr.Dataset
 
     def read(self, block: Block) -> xr.Dataset:
-        return self.ds.load(scheduler="synchronous") if self.ds.chunks else self.ds
+        return self.ds.load(scheduler="synchronous") if _is_lazy(self.ds) else self.ds
+
+
+def _is_lazy(ds: xr.Dataset) -> bool:
+    """True when some variable of ``ds`` is dask-backed."""
+    return any(v.chunks is not None for v in ds.variables.values())
 
 
 # -- the task ------------------------------------------------------------------------------------
@@ -237,7 +242,7 @@ class FrameRun:
         for b in self.pending:
             if isinstance(self.data, xr.Dataset):
                 sub = ds.isel(b.outer)
-                if sub.chunks:  # keep only the graph this block needs
+                if _is_lazy(sub):  # keep only the graph this block needs
                     import dask
 
                     (sub,) = dask.optimize(sub)

@@ -86,7 +86,7 @@ def _sources_time(r: Random, t: torch.Tensor, seasonal_ok: bool) -> torch.Tensor
     w_st = ((kind >= 0.55) & (kind < 0.7)) * 1.0
     w_last = (kind >= 0.85) * mix
     if seasonal_ok:
-        w_se, w_st = w_last, w_st
+        w_se = w_last
     else:
         w_se, w_st = 0.0 * w_last, w_st + w_last
     f = w_lin * lin + w_tr * trans + w_st * stp + w_se * seas
@@ -154,15 +154,20 @@ def _deformation(r: Random, cfg: BatchConfig, n: int, size: int, t: torch.Tensor
     depth = r.log_uniform(500.0, 12000.0, (k, n, 1, 1))
     f = torch.stack([_sources_time(r, t, seasonal_ok=(slot == 2)) for slot in range(k)])
     out = torch.zeros((n, n_t, size, size), device=dev, dtype=dt)
-    for kind in ("fault", "mogi"):
-        sel = active.clone()
-        sel[:, 2 if kind == "fault" else slice(0, 2)] = False
+    vertical = (dip == 90.0)[..., 0, 0].T  # (n, k)
+    # vertical and dipping faults apart: each Okada call then needs one set of I-terms only
+    groups = {"vertical fault": active & vertical, "dipping fault": active & ~vertical,
+              "mogi": active.clone()}
+    groups["vertical fault"][:, 2] = False
+    groups["dipping fault"][:, 2] = False
+    groups["mogi"][:, :2] = False
+    for kind, sel in groups.items():
         slot, idx = torch.nonzero(sel.T, as_tuple=True)
         if idx.numel() == 0:
             continue
         grid_e = coords[None, None, :] * px[idx]
         grid_n = -coords[None, :, None] * px[idx]
-        if kind == "fault":
+        if kind != "mogi":
             ue, un, uu = _faults(
                 compiled, grid_e, grid_n, ce[slot, idx], cn[slot, idx], strike[slot, idx],
                 dip[slot, idx], top[slot, idx], length[slot, idx], width[slot, idx],

@@ -52,10 +52,11 @@ def plot_scene(ds: xr.Dataset, path: str | os.PathLike[str], *, date_index: int 
                  f" ({ds.attrs.get('sensor', '')}, heading {ds.attrs.get('heading_deg')} deg)")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=out.parent)
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=80)
+        fig.savefig(tmp, dpi=64)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     finally:
         plt.close(fig)
