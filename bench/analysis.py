@@ -287,6 +287,7 @@ def figure(path: Path, seed: int = 0) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
     os.close(fd)
     fig.savefig(tmp, dpi=110)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
     plt.close(fig)
 
@@ -345,6 +346,7 @@ def main() -> None:
         fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, RESULTS)
 
 
