@@ -34,7 +34,7 @@ from app.views import (
 
 __all__ = ["Dashboard", "create_app"]
 
-pn.extension(notifications=True, sizing_mode="stretch_width", throttled=True)
+pn.extension(notifications=True, sizing_mode="stretch_width")
 hv.extension("bokeh", logo=False)
 
 _ACCENT = "#1565c0"

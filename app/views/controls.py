@@ -83,7 +83,8 @@ class DenoiseControls(pn.viewable.Viewer):
                                          disabled=True, width=90)
         self._bar = pn.indicators.Progress(value=0, max=100, sizing_mode="stretch_width",
                                            bar_color="primary", height=14)
-        self._text = pn.pane.Markdown("", margin=(0, 10), styles={"font-size": "0.9em"})
+        self._text = pn.pane.Markdown("", margin=(0, 10), styles={"font-size": "0.9em"},
+                                      css_classes=["insar-denoise-status"])
         self._alert = pn.pane.Alert("", alert_type="danger", visible=False,
                                     sizing_mode="stretch_width")
         self._run.on_click(self._start)
@@ -153,7 +154,7 @@ class TimeControls(pn.viewable.Viewer):
         self._slider = pn.widgets.DiscreteSlider(name="Date", options={"-": 0}, value=0,
                                                  sizing_mode="stretch_width")
         self._player.param.watch(self._from_widget, "value")
-        self._slider.param.watch(self._from_widget, "value")
+        self._slider.param.watch(self._from_widget, "value_throttled")  # on release, not per pixel
         s.param.watch(self._sync, ["time_index"])
         s.param.watch(self._reset, ["dataset"])
         self._reset()

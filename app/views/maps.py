@@ -180,12 +180,11 @@ class MapGrid(pn.viewable.Viewer):
             title=title, frame_width=_FRAME_WIDTH, data_aspect=self._aspect, xformatter=fmt, yformatter=fmt,
             xlabel=f"x ({s.units_xy})", ylabel=f"y ({s.units_xy})",
             active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"]))
-        overlay = hv.Overlay(layers).collate()
-        tap = hv.streams.Tap(source=overlay, x=None, y=None)
+        tap = hv.streams.Tap(source=data, x=None, y=None)
         tap.add_subscriber(lambda x, y: s.on_tap(x, y))
-        box = hv.streams.BoundsXY(source=overlay, bounds=None)
+        box = hv.streams.BoundsXY(source=data, bounds=None)
         box.add_subscriber(lambda bounds: s.on_box(bounds))
-        return overlay
+        return hv.Overlay(layers).collate()
 
     def _editable_lines(self) -> hv.Path:
         s = self.state

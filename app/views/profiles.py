@@ -35,7 +35,8 @@ class ProfileView(pn.viewable.Viewer):
         prof = hv.DynamicMap(self._profile, streams=[hv.streams.Params(s, [*line_params, "time_index"])])
         offs = hv.DynamicMap(self._offsets, streams=[hv.streams.Params(s, line_params)])
         now = hv.DynamicMap(self._now, streams=[hv.streams.Params(s, ["time_index", "dataset"])])
-        common = {"responsive": True, "height": 300, "show_grid": True, "legend_position": "top_left"}
+        common = {"responsive": True, "height": 300, "show_grid": True, "legend_position": "top_left",
+                  "framewise": True}
         self._profile_pane = pn.pane.HoloViews(prof.opts(**common), sizing_mode="stretch_width",
                                                linked_axes=False)
         self._offsets_pane = pn.pane.HoloViews((offs * now).opts(**common), sizing_mode="stretch_width",
@@ -50,9 +51,9 @@ class ProfileView(pn.viewable.Viewer):
         res = s.profile_at_date()
         xlabel = f"distance along profile ({s.units_xy})"
         if res is None:
-            return hv.Overlay([hv.Curve([], xlabel, "mm"), hv.Text(0.5, 0.5, _HINT_SHORT)]).opts(
-                title="Swath profile", xlabel=xlabel, ylabel="LOS displacement (mm)",
-                xlim=(0, 1), ylim=(0, 1))
+            return hv.Overlay([hv.Curve([(0, 0), (1, 1)], xlabel, "mm").opts(alpha=0),
+                               hv.Text(0.5, 0.5, _HINT_SHORT)]).opts(
+                title="Swath profile", xlabel=xlabel, ylabel="LOS displacement (mm)")
         prof = res["profile"]
         d = np.asarray(prof["distance"].values, dtype=float)
         items: list = []

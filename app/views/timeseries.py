@@ -33,7 +33,7 @@ class TimeSeriesView(pn.viewable.Viewer):
         now = hv.DynamicMap(self._now, streams=[hv.streams.Params(s, ["time_index", "dataset"])])
         self._pane = pn.pane.HoloViews((curves * now).opts(
             responsive=True, height=300, xlabel="date", ylabel="LOS displacement (mm)",
-            legend_position="top_left", show_grid=True), sizing_mode="stretch_width", linked_axes=False)
+            legend_position="top_left", show_grid=True, framewise=True), sizing_mode="stretch_width", linked_axes=False)
         self._info = pn.pane.Markdown(
             pn.bind(self._describe, s.param.pixel, s.param.pixel_box, s.param.data_revision, s.param.time_index),
             css_classes=["insar-pixel"], margin=(0, 10), sizing_mode="stretch_width")

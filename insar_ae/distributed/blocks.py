@@ -69,7 +69,7 @@ class PathSource:
 
         ds = open_frame(self.path, format=self.format)
         try:
-            return ds.isel(block.outer).load(scheduler="synchronous")
+            return ds.isel(block.outer).compute(scheduler="synchronous")
         finally:
             ds.close()
 
@@ -81,7 +81,9 @@ class DatasetSource:
     ds: xr.Dataset
 
     def read(self, block: Block) -> xr.Dataset:
-        return self.ds.load(scheduler="synchronous") if _is_lazy(self.ds) else self.ds
+        # compute(), not load(): load() would fill self.ds in place, and Dask keeps a task's
+        # arguments alive as long as its result is referenced.
+        return self.ds.compute(scheduler="synchronous") if _is_lazy(self.ds) else self.ds
 
 
 def _is_lazy(ds: xr.Dataset) -> bool:
@@ -340,7 +342,8 @@ def denoise_blocks(
         (approximate near block edges).
     client
         A ``distributed.Client``; ``None`` uses the current default client if one exists, else
-        runs the blocks one after another in this process (memory still bounded by a block).
+        runs the blocks one after another in this process (memory still bounded by a block);
+        ``False`` always runs in this process.
     model, device, tile, overlap, batch_size, time_stride
         As :func:`insar_ae.model.denoise`; ``device="auto"`` gives each Dask worker its GPU.
     progress
@@ -366,7 +369,7 @@ def denoise_blocks(
                    resume=resume, format=format)
     pending = run.prepare()
     total, n_done = len(run.blocks), len(run.blocks) - len(pending)
-    client = _default_client() if client is None else client
+    client = _default_client() if client is None else (client or None)
     log.info("denoise_blocks %s: %d blocks (%d pending) on %s", run.out, total, len(pending),
              "dask" if client is not None else "this process")
 
@@ -395,18 +398,21 @@ def _run_on_client(client: Any, run: FrameRun, pending: Sequence[Block], n_done:
 
     resources = gpu_resources(client)
     tag = uuid.uuid4().hex[:8]
-    futures = [client.submit(process_block, *run.task_args(b), key=f"insar-block-{b.key}-{tag}",
-                             pure=False, resources=resources, retries=retries)
-               for b in pending]
+    futures = {}
+    for b in pending:
+        fut = client.submit(process_block, *run.task_args(b), key=f"insar-block-{b.key}-{tag}",
+                            pure=False, resources=resources, retries=retries)
+        futures[fut.key] = fut
     total = len(run.blocks)
     try:
-        for fut in as_completed(futures):
+        for fut in as_completed(list(futures.values())):
             _check_cancel(cancel)
             run.record(fut.result())
+            del futures[fut.key]  # release the task (and its arguments) on the cluster
             n_done += 1
             report(f"{n_done}/{total} blocks")
     except BaseException:
-        client.cancel(futures)
+        client.cancel(list(futures.values()))
         raise
     return n_done
 

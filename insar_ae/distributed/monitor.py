@@ -1,0 +1,79 @@
+"""Peak resident memory of the worker processes of a local Dask cluster (psutil sampling)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+__all__ = ["WorkerMemory"]
+
+
+class WorkerMemory:
+    """Sample the RSS of every worker process of ``client`` (same machine) in a thread.
+
+    Use as a context manager; afterwards ``peak`` maps worker pid -> peak RSS (bytes),
+    ``baseline`` pid -> RSS when sampling started. Workers started later (e.g. restarted after
+    a crash) are picked up at each ``refresh_s``.
+    """
+
+    def __init__(self, client: Any, *, interval_s: float = 0.05, refresh_s: float = 1.0) -> None:
+        self.client, self.interval_s, self.refresh_s = client, interval_s, refresh_s
+        self.peak: dict[int, int] = {}
+        self.baseline: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pids: list[int] = []
+
+    def _worker_pids(self) -> list[int]:
+        try:
+            return list(self.client.run(os.getpid).values())
+        except Exception:  # workers restarting: keep the last known set
+            return self._pids
+
+    def _rss(self, pid: int) -> int | None:
+        import psutil
+
+        try:
+            return int(psutil.Process(pid).memory_info().rss)
+        except psutil.Error:
+            return None
+
+    def __enter__(self) -> WorkerMemory:
+        self._pids = self._worker_pids()
+        for pid in self._pids:
+            rss = self._rss(pid)
+            if rss is not None:
+                self.baseline[pid] = self.peak[pid] = rss
+        self._thread = threading.Thread(target=self._run, name="insar-ae-rss", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        last_refresh = time.monotonic()
+        while not self._stop.is_set():
+            if time.monotonic() - last_refresh > self.refresh_s:
+                self._pids = self._worker_pids()
+                last_refresh = time.monotonic()
+            for pid in self._pids:
+                rss = self._rss(pid)
+                if rss is not None:
+                    self.peak[pid] = max(self.peak.get(pid, 0), rss)
+                    self.baseline.setdefault(pid, rss)
+            self._stop.wait(self.interval_s)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    @property
+    def max_peak(self) -> int:
+        """Largest peak RSS of any worker (bytes)."""
+        return max(self.peak.values(), default=0)
+
+    @property
+    def max_growth(self) -> int:
+        """Largest peak minus start RSS of any worker (bytes)."""
+        return max((p - self.baseline.get(pid, p) for pid, p in self.peak.items()), default=0)

@@ -1,0 +1,218 @@
+"""The dashboard used as a person would: Playwright drives Debian's Chromium against a
+``panel serve app/main.py`` started on a free localhost port (fixtures in conftest.py).
+
+The tests share one page and run in file order (each step builds on the previous one, as a
+user's session does). Screenshots go to test-artifacts/app/; with INSAR_AE_UPDATE_SCREENSHOT=1
+the overview is also copied to docs/screenshots/dashboard.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL_FRAME = "test-small-fault"  # the entry of the test catalog (conftest.TEST_CATALOG)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Plot frames of every Bokeh figure: title, frame box on the page, data ranges.
+_PLOTS_JS = r"""
+() => { const out = []; const seen = new Set();
+  function walk(v) { if (!v || seen.has(v)) return; seen.add(v);
+    if (v.model && v.model.type === 'Figure' && v.frame) {
+      const r = v.canvas_view.el.getBoundingClientRect(); const f = v.frame.bbox;
+      out.push({title: v.model.title ? v.model.title.text : null, left: r.left + f.left,
+                top: r.top + f.top, width: f.width, height: f.height,
+                x0: v.frame.x_range.start, x1: v.frame.x_range.end,
+                y0: v.frame.y_range.start, y1: v.frame.y_range.end}); }
+    for (const c of (v.child_views || [])) walk(c); }
+  for (const v of Object.values(Bokeh.index)) walk(v); return out; }
+"""
+TIMEOUT_MS = 180_000  # 2 shared CPU cores: be patient, never flaky
+
+
+@pytest.fixture(scope="module")
+def page(browser, served_app, artifacts):
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1300}, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(served_app, timeout=TIMEOUT_MS)
+    pg.evaluate("(js) => { window.__plots = eval('(' + js + ')'); }", _PLOTS_JS)
+    wait_for_map(pg, "Raw displacement")
+    yield pg
+    pg.screenshot(path=str(artifacts / "final.png"), full_page=True)
+    ctx.close()
+
+
+def wait_for_map(pg, title: str) -> dict:
+    pg.wait_for_function(f"() => window.__plots && window.__plots().some(p => p.title === {title!r})",
+                         timeout=TIMEOUT_MS, polling=500)
+    return plot(pg, title)
+
+
+def plot(pg, title: str) -> dict:
+    return next(p for p in pg.evaluate("() => window.__plots()") if p["title"] == title)
+
+
+def to_page(m: dict, x: float, y: float) -> tuple[float, float]:
+    """Data (x, y) on map ``m`` -> page pixel coordinates."""
+    return (m["left"] + (x - m["x0"]) / (m["x1"] - m["x0"]) * m["width"],
+            m["top"] + (m["y1"] - y) / (m["y1"] - m["y0"]) * m["height"])
+
+
+def at_fraction(m: dict, fx: float, fy: float) -> tuple[float, float]:
+    """Page coordinates at fractions of the map frame (fy = 0 bottom, 1 top)."""
+    return m["left"] + fx * m["width"], m["top"] + (1.0 - fy) * m["height"]
+
+
+_TEXT_JS = r"""
+(css) => { function find(root) { const x = root.querySelector(css); if (x) return x;
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const y = find(el.shadowRoot); if (y) return y; }
+    return null; }
+  const el = find(document); if (!el) return null;
+  const root = el.shadowRoot || el;
+  return Array.from(root.querySelectorAll('div')).map(d => d.innerText).join('\n'); }
+"""
+
+
+def text_of(pg, css: str) -> str:
+    """Text of a Panel pane found by its css class (its content lives in a shadow root)."""
+    return pg.evaluate(_TEXT_JS, css) or ""
+
+
+def wait_text(pg, css: str, pattern: str) -> str:
+    """Wait until the pane's text matches ``pattern`` (regex); return the text."""
+    pg.wait_for_function(f"([css, pat]) => {{ const t = ({_TEXT_JS})(css); return t && new RegExp(pat).test(t); }}",
+                         arg=[css, pattern], timeout=TIMEOUT_MS, polling=300)
+    return text_of(pg, css)
+
+
+def test_page_opens_on_the_default_frame(page, artifacts):
+    from insar_ae.catalog import DEFAULT_FRAME
+
+    assert page.title() == "insar_ae"
+    assert page.locator("select").first.input_value() == DEFAULT_FRAME
+    info = wait_text(page, ".insar-frame-info", r"\d+ x \d+ px")
+    assert "dates" in info and "truth" in info
+    label = wait_text(page, ".insar-date", r"date \d+ of \d+")
+    n = int(re.search(r"of (\d+)", label).group(1))
+    assert f"date {n} of {n}" in label  # opens on the last date
+    m = plot(page, "Raw displacement")
+    assert m["width"] > 200 and m["x1"] > m["x0"]
+    page.screenshot(path=str(artifacts / "01_default_frame.png"), full_page=True)
+
+
+def test_player_steps_change_the_date_label(page):
+    before = text_of(page, ".insar-date")
+    page.locator("button.first").first.click()
+    first = wait_text(page, ".insar-date", r"date 1 of")
+    assert first != before
+    page.locator("button.next").first.click()
+    second = wait_text(page, ".insar-date", r"date 2 of")
+    assert second.split(" ")[0] > first.split(" ")[0]  # ISO dates sort as strings
+    page.locator("button.last").first.click()
+    wait_text(page, ".insar-date", r"date (\d+) of \1")
+
+
+def test_clicking_a_map_shows_that_pixels_time_series(page):
+    m = plot(page, "Raw displacement")
+    before = text_of(page, ".insar-pixel")
+    x = m["x0"] + 0.3 * (m["x1"] - m["x0"])
+    y = m["y0"] + 0.7 * (m["y1"] - m["y0"])
+    page.mouse.click(*to_page(m, x, y))
+    page.wait_for_function(f"() => ({_TEXT_JS})('.insar-pixel') !== {before!r}", timeout=TIMEOUT_MS,
+                           polling=300)
+    txt = text_of(page, ".insar-pixel")
+    got_x = float(re.search(r"x=([-\d.e+]+)", txt).group(1))
+    assert abs(got_x - x) < 0.02 * (m["x1"] - m["x0"])
+    assert "raw" in txt and "mm" in txt
+
+
+def test_drawing_a_profile_shows_a_fitted_offset(page, artifacts):
+    m = plot(page, "Raw displacement")
+    a, b = at_fraction(m, 0.5, 0.15), at_fraction(m, 0.5, 0.85)
+    page.mouse.move(*a)
+    page.mouse.down()
+    page.wait_for_timeout(500)  # press and hold 300 ms: first vertex
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    page.mouse.dblclick(*b)  # last vertex, ends the line
+    page.wait_for_timeout(300)
+    page.keyboard.press("Escape")
+    txt = wait_text(page, ".insar-offsets", r"P1 \| raw \| -?\d+\.\d+ ± \d+\.\d+ mm")
+    assert "truth" in txt  # the default frame has a truth
+    page.screenshot(path=str(artifacts / "02_profile.png"), full_page=True)
+
+
+def test_setting_a_reference_point_changes_the_values(page):
+    before = text_of(page, ".insar-pixel")
+    page.get_by_role("button", name="Set reference").click()
+    m = plot(page, "Raw displacement")
+    page.mouse.click(*at_fraction(m, 0.8, 0.2))
+    ref = wait_text(page, ".insar-reference", r"point x=")
+    assert "point" in ref
+    after = wait_text(page, ".insar-pixel", r"mm")
+    assert after != before  # re-referenced: the pixel's values changed
+    page.get_by_role("button", name="Inspect pixel").click()
+
+
+def test_time_series_csv_download_matches_the_frame(page, artifacts):
+    label = text_of(page, ".insar-date")
+    n = int(re.search(r"of (\d+)", label).group(1))
+    with page.expect_download(timeout=TIMEOUT_MS) as dl:
+        page.get_by_role("button", name=re.compile("Time series \\(CSV\\)")).click()
+    path = Path(dl.value.path())
+    shutil.copy(path, artifacts / dl.value.suggested_filename)
+    text = path.read_text()
+    assert text.startswith("# frame=") and "reference=point" in text
+    rows = list(csv.DictReader(io.StringIO("\n".join(text.splitlines()[1:]))))
+    assert len(rows) == n
+    assert {"date", "raw_mm", "truth_mm"} <= set(rows[0])
+    dates = [r["date"] for r in rows]
+    assert dates == sorted(dates) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", dates[0])
+    assert all(r["raw_mm"] == "" or abs(float(r["raw_mm"])) < 1e4 for r in rows)
+
+
+def test_profiles_csv_download_has_the_offsets(page, artifacts):
+    with page.expect_download(timeout=TIMEOUT_MS) as dl:
+        page.get_by_role("button", name=re.compile("Profiles \\(CSV\\)")).click()
+    text = Path(dl.value.path()).read_text()
+    rows = list(csv.DictReader(io.StringIO("\n".join(text.splitlines()[1:]))))
+    assert {r["series"] for r in rows} >= {"raw", "truth"}
+    assert all(r["profile"] == "1" for r in rows)
+    assert any(r["offset_mm"] not in ("", "nan") for r in rows)
+
+
+def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
+    """Denoising runs on the small test entry (the default 512 x 512 x 80 frame takes minutes
+    on 2 CPU cores); the page stays responsive meanwhile and switching back is instant."""
+    from insar_ae.catalog import DEFAULT_FRAME
+
+    page.locator("select").first.select_option(SMALL_FRAME)
+    wait_text(page, ".insar-frame-info", r"64 x 64 px")
+    page.get_by_role("button", name=re.compile(r"^\W*Denoise$")).click()
+    wait_text(page, ".insar-denoise-status", r"\d+ %|Denoised")
+    # responsive while it runs: the player still moves the date
+    page.locator("button.first").first.click()
+    wait_text(page, ".insar-date", r"date 1 of")
+    status = wait_text(page, ".insar-denoise-status", r"Denoised|failed")
+    assert "Denoised" in status, status
+    wait_for_map(page, "Denoised deformation")
+    wait_for_map(page, "Removed noise")
+    page.screenshot(path=str(artifacts / "03_denoised.png"), full_page=True)
+    # switch away and back: the cached result shows at once
+    page.locator("select").first.select_option(DEFAULT_FRAME)
+    wait_text(page, ".insar-frame-info", r"512 x 512 px|\d{3,} x \d{3,} px")
+    page.locator("select").first.select_option(SMALL_FRAME)
+    assert "cached" in wait_text(page, ".insar-denoise-status", r"cached")
+    if os.environ.get("INSAR_AE_UPDATE_SCREENSHOT"):
+        target = REPO / "docs" / "screenshots" / "dashboard.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(target), full_page=False)
