@@ -229,8 +229,9 @@ class ProfileAnalysis(param.Parameterized):
         if key not in self._memo:
             layers = self.profile_layers()
             try:
-                ts = point_timeseries(self.view, x=x, y=y, box=self.pixel_box, layers=layers)
-                cols = {LEGENDS[v]: np.asarray(ts[v].values, dtype=float) for v in layers}
+                # one call per layer: their valid-pixel counts (coordinate n_valid) differ
+                cols = {LEGENDS[v]: np.asarray(point_timeseries(self.view[v], x=x, y=y, box=self.pixel_box)
+                                               .values, dtype=float) for v in layers}
             except InsarAEError as err:
                 self.notice = f"No time series there: {err}"
                 cols = {}

@@ -81,8 +81,9 @@ class DashboardState(ProfileAnalysis):
     # --- time --------------------------------------------------------------------------
     time_index = param.Integer(default=0, bounds=(0, None), doc="Index of the date shown.")
     # --- reference and inspection --------------------------------------------------------
-    click_mode = param.Selector(default="inspect", objects=["inspect", "reference"],
-                                doc="What a click or box on a map does.")
+    click_mode = param.Selector(default="inspect", objects=["inspect", "reference", "draw"],
+                                doc="What a click or box on a map does ('draw': nothing, so that "
+                                    "drawing profile vertices leaves the pixel and reference alone).")
     reference = param.Dict(default=None, allow_None=True,
                            doc="None (as delivered), {'kind': 'point', 'x', 'y'} or "
                                "{'kind': 'area', 'x', 'y', 'box': (x0, y0, x1, y1)}.")
@@ -228,14 +229,14 @@ class DashboardState(ProfileAnalysis):
     def date_slice(self, time_index: int | None = None) -> xr.Dataset:
         """All layers at one date, referenced, computed, masked pixels NaN when show_mask (mm)."""
         i = self.time_index if time_index is None else int(time_index)
-        key = (i, self.show_mask)
+        key = (i, self.show_mask, id(self.data), repr(self.reference))
         if key not in self._slices:
             one = self.data.isel(time=[i])
             one = one.compute() if any(one[v].chunks is not None for v in one.data_vars) else one
             one = self._referenced(one).isel(time=0)
             if self.show_mask and "mask" in one:
                 mask = one["mask"].values
-                one = one.assign({v: one[v].where(mask) for v in self.layers()})
+                one = one.assign({v: one[v].where(mask) for v in LAYERS if v in one})
             self._slices[key] = one
             while len(self._slices) > _SLICES:
                 self._slices.popitem(last=False)
@@ -317,7 +318,7 @@ class DashboardState(ProfileAnalysis):
 
     def on_tap(self, x: float | None, y: float | None) -> None:
         """A click on a map: inspect the pixel or set the reference point (click_mode)."""
-        if x is None or y is None:
+        if x is None or y is None or self.click_mode == "draw":
             return
         if self.click_mode == "reference":
             self.set_reference_point(x, y)
@@ -328,7 +329,7 @@ class DashboardState(ProfileAnalysis):
 
     def on_box(self, bounds: tuple[float, float, float, float] | None) -> None:
         """A box drawn on a map: inspect its mean (inspect) or reference to it (reference)."""
-        if bounds is None:
+        if bounds is None or self.click_mode == "draw":
             return
         x0, y0, x1, y1 = (float(b) for b in bounds)
         if self.click_mode == "reference":

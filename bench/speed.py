@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     train_flops = 3 * train_sps * 9 * cfg.patch ** 2 * fpp
     load = open("/proc/loadavg").read().split()[:3]
     cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True,
-                         text=True).stdout.strip()
+                         text=True).stdout.split(":", 1)[-1].strip()
     report = [
         f"## Speed benchmark ({dt.date.today()})", "",
         f"Machine: {cpu}; {args.threads} threads; CPU only (no GPU lent); load average during "

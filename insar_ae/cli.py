@@ -204,6 +204,13 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- batch (insar_ae.distributed)
+def _batch_args(p: argparse.ArgumentParser) -> None:
+    from insar_ae.distributed.cli_args import add_batch_arguments
+
+    add_batch_arguments(p)
+
+
 COMMANDS: dict[str, Command] = {
     "denoise": Command("denoise a frame: add deformation and noise, write NetCDF",
                        _denoise_args, "insar_ae.cli:run_denoise"),
@@ -211,6 +218,8 @@ COMMANDS: dict[str, Command] = {
                      "insar_ae.cli:run_train"),
     "models": Command("list (and verify) the shipped weights", _models_args,
                       "insar_ae.cli:run_models"),
+    "batch": Command("denoise many frames on a Dask cluster (status log, restartable)",
+                     _batch_args, "insar_ae.distributed.batch:run_from_args"),
 }
 
 

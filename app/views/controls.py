@@ -34,7 +34,7 @@ class FramePicker(pn.viewable.Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self._select = pn.widgets.Select.from_param(self.state.param.frame, name="Frame (catalog entry)",
+        self._select = pn.widgets.Select.from_param(self.state.param.frame, label="Frame (catalog entry)",
                                                     sizing_mode="stretch_width")
         self._info = pn.pane.Markdown(pn.bind(self._describe, self.state.param.dataset),
                                       sizing_mode="stretch_width", margin=(0, 10),
@@ -68,19 +68,19 @@ class DenoiseControls(pn.viewable.Viewer):
         s = self.state
         devices = list(s.param.device.objects)
         self._device = pn.widgets.RadioButtonGroup(
-            name="Device", options={_DEVICE_LABELS.get(d, d.upper()): d for d in devices},
-            value=s.device, button_type="primary", button_style="outline")
+            label="Device", options={_DEVICE_LABELS.get(d, d.upper()): d for d in devices},
+            value=s.device, color="primary", variant="outline")
         self._device.link(s, value="device")
         missing = [lab for d, lab in _DEVICE_LABELS.items() if d not in devices]
         self._device_note = pn.pane.Markdown(
             f"Available: {', '.join(_DEVICE_LABELS.get(d, d) for d in devices)}"
             + (f" (no {', '.join(missing)})" if missing else ""), margin=(0, 10),
             styles={"font-size": "0.85em", "color": "#666"})
-        self._model = pn.widgets.Select.from_param(s.param.model_name, name="Model")
-        self._run = pn.widgets.Button(name="Denoise", button_type="primary", icon="wand",
-                                      sizing_mode="stretch_width")
-        self._cancel = pn.widgets.Button(name="Cancel", button_type="danger", button_style="outline",
-                                         disabled=True, width=90)
+        self._model = pn.widgets.Select.from_param(s.param.model_name, label="Model")
+        self._run = pn.widgets.Button(label="Denoise", color="primary", icon="wand",
+                                      sizing_mode="stretch_width", css_classes=["insar-denoise-run"])
+        self._cancel = pn.widgets.Button(label="Cancel", color="danger", variant="outline",
+                                         disabled=True, width=90, css_classes=["insar-denoise-cancel"])
         self._bar = pn.indicators.Progress(value=0, max=100, sizing_mode="stretch_width",
                                            bar_color="primary", height=14)
         self._text = pn.pane.Markdown("", margin=(0, 10), styles={"font-size": "0.9em"},
@@ -110,7 +110,7 @@ class DenoiseControls(pn.viewable.Viewer):
         self._run.disabled = running
         self._cancel.disabled = not running
         self._device.disabled = running
-        self._run.name = "Show cached result" if (s.is_cached and s.denoised is None) else "Denoise"
+        self._run.label = "Show cached result" if (s.is_cached and s.denoised is None) else "Denoise"
         self._bar.value = round(100 * s.denoise_fraction)
         self._bar.bar_color = {"error": "danger", "cancelled": "warning"}.get(s.denoise_status, "primary")
         eta = s.denoise_eta_s
@@ -143,15 +143,15 @@ class TimeControls(pn.viewable.Viewer):
         self._label = pn.pane.Markdown("", css_classes=["insar-date"], margin=(0, 10),
                                        styles={"font-size": "1.25em", "font-weight": "600"})
         self._player = pn.widgets.Player(
-            name="Player", start=0, end=1, value=0, loop_policy="loop", interval=500,
+            label="Player", start=0, end=1, value=0, loop_policy="loop", interval=500,
             show_value=False, show_loop_controls=True, scale_buttons=0.75,
             visible_buttons=["first", "previous", "reverse", "pause", "play", "next", "last"],
             sizing_mode="stretch_width")
-        self._speed = pn.widgets.Select(name="Speed", value=500, options={
+        self._speed = pn.widgets.Select(label="Speed", value=500, options={
             "0.5 date/s": 2000, "1 date/s": 1000, "2 dates/s": 500, "4 dates/s": 250,
             "8 dates/s": 125})
         self._speed.link(self._player, value="interval")
-        self._slider = pn.widgets.DiscreteSlider(name="Date", options={"-": 0}, value=0,
+        self._slider = pn.widgets.DiscreteSlider(label="Date", options={"-": 0}, value=0,
                                                  sizing_mode="stretch_width")
         self._player.param.watch(self._from_widget, "value")
         self._slider.param.watch(self._from_widget, "value_throttled")  # on release, not per pixel
@@ -191,19 +191,19 @@ class DisplayControls(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         p = self.state.param
-        manual = pn.widgets.EditableRangeSlider.from_param(p.clim_manual, name="Manual limits (mm)",
+        manual = pn.widgets.EditableRangeSlider.from_param(p.clim_manual, label="Manual limits (mm)",
                                                            start=-50, end=50, step=0.5)
-        percentile = pn.widgets.FloatSlider.from_param(p.clim_percentile, name="Auto-range percentile",
+        percentile = pn.widgets.FloatSlider.from_param(p.clim_percentile, label="Auto-range percentile",
                                                        step=0.5)
         mode = p.clim_mode.rx()
         manual.visible = mode == "manual"
         percentile.visible = mode != "manual"
         return pn.Column(
-            pn.widgets.Select.from_param(p.clim_mode, name="Colour limits"),
+            pn.widgets.Select.from_param(p.clim_mode, label="Colour limits"),
             percentile, manual,
-            pn.widgets.Checkbox.from_param(p.clim_symmetric, name="Symmetric about zero"),
-            pn.widgets.Checkbox.from_param(p.show_hillshade, name="Hillshade of the DEM"),
-            pn.widgets.Checkbox.from_param(p.show_mask, name="Show mask (grey)"),
+            pn.widgets.Checkbox.from_param(p.clim_symmetric, label="Symmetric about zero"),
+            pn.widgets.Checkbox.from_param(p.show_hillshade, label="Hillshade of the DEM"),
+            pn.widgets.Checkbox.from_param(p.show_mask, label="Show mask (grey)"),
             pn.pane.Markdown(pn.bind(lambda *_: "Limits: {:.1f} … {:.1f} mm".format(*self.state.clim()),
                                      p.clim_mode, p.clim_percentile, p.clim_symmetric,
                                      p.clim_manual, p.data_revision, p.time_index),
@@ -219,17 +219,16 @@ class ReferenceControls(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
         mode = pn.widgets.RadioButtonGroup.from_param(
-            s.param.click_mode, options={"Inspect pixel": "inspect", "Set reference": "reference"},
-            button_type="primary", button_style="outline", sizing_mode="stretch_width")
-        reset = pn.widgets.Button(name="Reset reference", button_type="light", sizing_mode="stretch_width")
+            s.param.click_mode, options={"Inspect pixel": "inspect", "Set reference": "reference",
+                                         "Draw only": "draw"},
+            color="primary", variant="outline", sizing_mode="stretch_width")
+        reset = pn.widgets.Button(label="Reset reference", color="light", sizing_mode="stretch_width")
         reset.on_click(lambda _: s.clear_reference())
         label = pn.pane.Markdown(pn.bind(lambda *_: f"**Reference:** {s.reference_label()}",
                                          s.param.reference, s.param.dataset),
                                  css_classes=["insar-reference"], margin=(0, 10))
-        help_ = pn.pane.Markdown(
-            "Click a map (or use the box-select tool) to inspect a pixel or box; in *Set reference* "
-            "mode the click or box becomes the reference point or area.",
-            margin=(0, 10), styles={"font-size": "0.85em", "color": "#666"})
+        help_ = pn.pane.Markdown(pn.bind(_click_help, s.param.click_mode), css_classes=["insar-click-mode"],
+                                 margin=(0, 10), styles={"font-size": "0.85em", "color": "#666"})
         return pn.Column(mode, label, reset, help_, sizing_mode="stretch_width")
 
 
@@ -241,7 +240,7 @@ class ProfileControls(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         s = self.state
-        self._active = pn.widgets.Select(name="Profile shown", options={"—": 0})
+        self._active = pn.widgets.Select(label="Profile shown", options={"—": 0})
         self._active.param.watch(lambda e: setattr(s, "active_profile", int(e.new)), "value")
         s.param.watch(self._sync, ["profiles", "active_profile"])
         self._sync()
@@ -262,12 +261,12 @@ class ProfileControls(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        clear = pn.widgets.Button(name="Clear profiles", button_type="light", sizing_mode="stretch_width")
+        clear = pn.widgets.Button(label="Clear profiles", color="light", sizing_mode="stretch_width")
         clear.on_click(lambda _: s.clear_profiles())
-        across = pn.widgets.Button(name="Profiles across candidate faults", button_type="primary",
-                                   button_style="outline", sizing_mode="stretch_width")
+        across = pn.widgets.Button(label="Profiles across candidate faults", color="primary",
+                                   variant="outline", sizing_mode="stretch_width")
         across.on_click(self._candidates_to_profiles)
-        width = pn.widgets.FloatInput.from_param(s.param.swath_width, name=f"Swath width ({s.units_xy})",
+        width = pn.widgets.FloatInput.from_param(s.param.swath_width, label=f"Swath width ({s.units_xy})",
                                                  step=100.0, start=0.0)
         return pn.Column(
             pn.pane.Markdown("Draw on the first map: **press and hold** for the first vertex, "
@@ -275,12 +274,22 @@ class ProfileControls(pn.viewable.Viewer):
                              "press Backspace to delete.", margin=(0, 10),
                              styles={"font-size": "0.85em", "color": "#666"}),
             width,
-            pn.widgets.RadioButtonGroup.from_param(s.param.offset_model, name="Offset model",
+            pn.widgets.RadioButtonGroup.from_param(s.param.offset_model, label="Offset model",
                                                    options={"Step": "step", "Creep (arctan)": "creep"},
-                                                   button_type="primary", button_style="outline"),
+                                                   color="primary", variant="outline"),
             self._active, clear,
-            pn.widgets.Checkbox.from_param(s.param.show_candidates, name="Show candidate faults"),
+            pn.widgets.Checkbox.from_param(s.param.show_candidates, label="Show candidate faults"),
             across, sizing_mode="stretch_width")
+
+
+def _click_help(mode: str) -> str:
+    if mode == "draw":
+        return ("**Clicks only draw profiles** (the inspected pixel and the reference stay put).")
+    if mode == "reference":
+        return ("**Click sets the reference point**; the box-select tool sets a reference area "
+                "(median of the box). Every map, series and profile is re-referenced.")
+    return ("**Click inspects a pixel** (its time series below); the box-select tool averages a box. "
+            "Choose *Set reference* to reference the data to a point or area instead.")
 
 
 def _duration(seconds: float) -> str:

@@ -65,9 +65,9 @@ class ExportPanel(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         s = self.state
-        self._layer = pn.widgets.Select(name="Map to export", options=self._layer_options())
+        self._layer = pn.widgets.Select(label="Map to export", options=self._layer_options())
         s.param.watch(lambda *_: setattr(self._layer, "options", self._layer_options()), ["view"])
-        kw = {"button_type": "primary", "button_style": "outline", "sizing_mode": "stretch_width"}
+        kw = {"color": "primary", "variant": "outline", "sizing_mode": "stretch_width"}
         self._png = pn.widgets.FileDownload(callback=self._png_bytes, filename="map.png",
                                             label="Map (PNG)", icon="photo", **kw)
         self._ts = pn.widgets.FileDownload(callback=self._ts_csv, filename="timeseries.csv",

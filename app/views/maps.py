@@ -180,9 +180,10 @@ class MapGrid(pn.viewable.Viewer):
             title=title, frame_width=_FRAME_WIDTH, data_aspect=self._aspect, xformatter=fmt, yformatter=fmt,
             xlabel=f"x ({s.units_xy})", ylabel=f"y ({s.units_xy})",
             active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"]))
-        tap = hv.streams.Tap(source=data, x=None, y=None)
+        # transient: a second click on the same spot (in the other click mode) still counts
+        tap = hv.streams.Tap(source=data, x=None, y=None, transient=True)
         tap.add_subscriber(lambda x, y: s.on_tap(x, y))
-        box = hv.streams.BoundsXY(source=data, bounds=None)
+        box = hv.streams.BoundsXY(source=data, bounds=None, transient=True)
         box.add_subscriber(lambda bounds: s.on_box(bounds))
         return hv.Overlay(layers).collate()
 

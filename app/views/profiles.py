@@ -13,11 +13,13 @@ import param
 
 from app.profiling import LEGENDS
 from app.state import DashboardState
-from app.views.timeseries import SERIES_STYLE
+from app.views.timeseries import PLOT_OPTS as _TS_OPTS
+from app.views.timeseries import SERIES_STYLE, now_line
 
 __all__ = ["ProfileView"]
 
 _FIT_COLOR = "#d81b60"
+PLOT_OPTS = dict(_TS_OPTS, legend_position="right")
 _HINT = ("Draw a profile on the first map (press and hold, click, double-click), "
          "or use 'Profiles across candidate faults'.")
 _HINT_SHORT = "Draw a profile on the first map"
@@ -31,31 +33,37 @@ class ProfileView(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         s = self.state
-        line_params = ["profiles", "active_profile", "swath_width", "offset_model", "data_revision"]
-        prof = hv.DynamicMap(self._profile, streams=[hv.streams.Params(s, [*line_params, "time_index"])])
-        offs = hv.DynamicMap(self._offsets, streams=[hv.streams.Params(s, line_params)])
-        now = hv.DynamicMap(self._now, streams=[hv.streams.Params(s, ["time_index", "dataset"])])
-        common = {"responsive": True, "height": 300, "show_grid": True, "legend_position": "top_left",
-                  "framewise": True}
-        self._profile_pane = pn.pane.HoloViews(prof.opts(**common), sizing_mode="stretch_width",
-                                               linked_axes=False)
-        self._offsets_pane = pn.pane.HoloViews((offs * now).opts(**common), sizing_mode="stretch_width",
-                                               linked_axes=False)
-        self._table = pn.pane.Markdown(
-            pn.bind(self._summary, *(s.param[p] for p in [*line_params, "time_index"])),
-            css_classes=["insar-offsets"], sizing_mode="stretch_width")
+        line_params = [s.param[p] for p in ("profiles", "active_profile", "swath_width", "offset_model",
+                                             "data_revision")]
+        self._profile_pane = pn.pane.HoloViews(pn.bind(self._profile_plot, *line_params),
+                                               sizing_mode="stretch_width", linked_axes=False)
+        self._offsets_pane = pn.pane.HoloViews(pn.bind(self._offsets_plot, *line_params),
+                                               sizing_mode="stretch_width", linked_axes=False)
+        self._table = pn.pane.Markdown(pn.bind(self._summary, *line_params, s.param.time_index),
+                                       css_classes=["insar-offsets"], sizing_mode="stretch_width")
 
-    # ---------------------------------------------------------------------- elements
-    def _profile(self, **_: Any) -> hv.Overlay:
+    # ---------------------------------------------------------------------- plots
+    def _profile_plot(self, *_: Any) -> hv.Overlay | hv.DynamicMap:
+        """Rebuilt when the line, width, model or data change; follows the date inside."""
         s = self.state
-        res = s.profile_at_date()
         xlabel = f"distance along profile ({s.units_xy})"
-        if res is None:
+        if s.profile_at_date() is None:
             return hv.Overlay([hv.Curve([(0, 0), (1, 1)], xlabel, "mm").opts(alpha=0),
                                hv.Text(0.5, 0.5, _HINT_SHORT)]).opts(
-                title="Swath profile", xlabel=xlabel, ylabel="LOS displacement (mm)")
+                hv.opts.Overlay(**PLOT_OPTS, title="Swath profile", xlabel=xlabel,
+                                ylabel="LOS displacement (mm)"))
+        dmap = hv.DynamicMap(self._profile_frame, streams=[hv.streams.Params(s, ["time_index"])])
+        return dmap.opts(hv.opts.Overlay(**PLOT_OPTS, xlabel=xlabel, ylabel="LOS displacement (mm)"),
+                         *(getattr(hv.opts, e)(framewise=True) for e in ("Curve", "Area", "Text", "VLine")))
+
+    def _profile_frame(self, **_: Any) -> hv.Overlay:
+        """The same elements at every date (a fit that fails is drawn empty, not dropped)."""
+        s = self.state
+        res = s.profile_at_date()
         prof = res["profile"]
+        xlabel = f"distance along profile ({s.units_xy})"
         d = np.asarray(prof["distance"].values, dtype=float)
+        nan = np.full_like(d, np.nan)
         items: list = []
         notes = []
         for layer in prof["layer"].values:
@@ -70,30 +78,27 @@ class ProfileView(pn.viewable.Viewer):
             items.append(hv.Curve((d, np.asarray(p["median"])), xlabel, "mm",
                                   label=f"{legend} median").opts(**style, tools=["hover"]))
             fit = res["fits"].get(layer)
-            if fit is not None and legend != "truth":
-                items.append(hv.Curve((d, np.asarray(fit.curve(d))), xlabel, "mm",
-                                      label=f"{legend} {fit.model} fit").opts(
+            if legend != "truth":
+                items.append(hv.Curve((d, np.asarray(fit.curve(d)) if fit is not None else nan), xlabel, "mm",
+                                      label=f"{legend} {s.offset_model} fit").opts(
                     color=_FIT_COLOR if legend == "denoised" else "#f48fb1", line_width=2))
-            if fit is not None:
-                notes.append(f"{legend}: {_fmt_fit(fit)}")
+            notes.append(f"{legend}: {_fmt_fit(fit) if fit is not None else 'no fit'}")
         if res["x0"] is not None:
             items.append(hv.VLine(res["x0"]).opts(color=_FIT_COLOR, line_dash="dotted"))
-        overlay = hv.Overlay(items)
-        if notes:
-            top = np.nanmax(np.asarray(prof["p75"].values, dtype=float)) if np.isfinite(
-                np.asarray(prof["p75"].values, dtype=float)).any() else 0.0
-            overlay = overlay * hv.Text(float(d.min()), float(top), "\n".join(notes),
-                                        halign="left", valign="top", fontsize=10)
-        return overlay.opts(title=f"P{s.active_profile + 1} swath profile on {s.date_label()} "
-                                  f"(width {s.swath_width:.4g} {s.units_xy})",
-                            xlabel=xlabel, ylabel="LOS displacement (mm)")
+        p75 = np.asarray(prof["p75"].values, dtype=float)
+        top = float(np.nanmax(p75)) if np.isfinite(p75).any() else 0.0
+        items.append(hv.Text(float(d.min()), top, f"{s.offset_model} offset\n" + "\n".join(notes),
+                             halign="left", valign="top", fontsize=10))
+        return hv.Overlay(items).opts(title=f"P{s.active_profile + 1} swath profile on {s.date_label()} "
+                                            f"(width {s.swath_width:.4g} {s.units_xy})")
 
-    def _offsets(self, **_: Any) -> hv.Overlay:
+    def _offsets_plot(self, *_: Any) -> hv.DynamicMap:
         s = self.state
         res = s.offsets_through_time()
+        opts = hv.opts.Overlay(**PLOT_OPTS, xlabel="date", ylabel="offset (mm)")
         if res is None:
-            return hv.Overlay([hv.Curve((s.dates[[0, -1]], [np.nan, np.nan]), "date", "offset (mm)")]).opts(
-                title="Offset through time")
+            empty = hv.Curve((s.dates[[0, -1]], [np.nan, np.nan]), "date", "offset (mm)")
+            return (hv.Overlay([empty]) * now_line(s)).opts(opts, hv.opts.Overlay(title="Offset through time"))
         ser = res["series"]
         t = pd.DatetimeIndex(ser["time"].values)
         items: list = []
@@ -117,10 +122,7 @@ class ProfileView(pn.viewable.Viewer):
             title += f" — transient ({LEGENDS[res['transient_layer']]}): {_fmt_transient(tr)}"
         else:
             title += f" — no transient detected ({LEGENDS[res['transient_layer']]})"
-        return hv.Overlay(items).opts(title=title, xlabel="date", ylabel="offset (mm)")
-
-    def _now(self, **_: Any) -> hv.VLine:
-        return hv.VLine(self.state.dates[self.state.time_index]).opts(color="#d81b60", line_width=1.5)
+        return (hv.Overlay(items) * now_line(s)).opts(opts, hv.opts.Overlay(title=title))
 
     def _summary(self, *_: Any) -> str:
         s = self.state

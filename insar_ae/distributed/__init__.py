@@ -19,11 +19,11 @@ from typing import Any
 _LAZY: dict[str, str] = {
     "Block": "insar_ae.distributed.layout",
     "plan_blocks": "insar_ae.distributed.layout",
-    "DenoiseOptions": "insar_ae.distributed.blocks",
+    "DenoiseOptions": "insar_ae.distributed.task",
     "denoise_blocks": "insar_ae.distributed.blocks",
-    "FrameSpec": "insar_ae.distributed.batch",
-    "discover_frames": "insar_ae.distributed.batch",
-    "read_status": "insar_ae.distributed.batch",
+    "FrameSpec": "insar_ae.distributed.discover",
+    "discover_frames": "insar_ae.distributed.discover",
+    "read_status": "insar_ae.distributed.status",
     "run_batch": "insar_ae.distributed.batch",
     "make_client": "insar_ae.distributed.cluster",
 }

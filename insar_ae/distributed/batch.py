@@ -17,12 +17,9 @@ and the ``run`` id.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import glob
 import json
 import logging
 import os
-import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -32,119 +29,15 @@ from typing import Any
 
 import pandas as pd
 
-from insar_ae.distributed.blocks import DenoiseOptions, FrameRun, process_block
-from insar_ae.distributed.cluster import gpu_resources, make_client
-from insar_ae.errors import CatalogError, ParameterError
+from insar_ae.distributed.cluster import gpu_resources, make_client, workers_info
+from insar_ae.distributed.discover import FrameSpec, discover_frames
+from insar_ae.distributed.frame import FrameRun
+from insar_ae.distributed.status import STATUS_FILE, StatusLog, now
+from insar_ae.distributed.task import DenoiseOptions, process_block
 
-__all__ = ["FrameSpec", "discover_frames", "main", "read_status", "run_batch", "run_from_args"]
+__all__ = ["main", "run_batch", "run_from_args"]
 
 log = logging.getLogger(__name__)
-
-STATUS_FILE = "status.jsonl"
-_CATALOG_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class FrameSpec:
-    """One frame of a batch: a file/directory, or an entry of an intake catalog."""
-
-    name: str
-    path: str | None = None
-    entry: str | None = None
-    catalog: str | None = None
-
-    def data(self) -> Any:
-        """What :class:`FrameRun` reads: the path, or the catalog entry opened (lazily)."""
-        if self.path is not None:
-            return self.path
-        from insar_ae.catalog import open_catalog_frame
-
-        return open_catalog_frame(self.entry, catalog=self.catalog)
-
-
-def discover_frames(spec: str, *, select: str | None = None) -> list[FrameSpec]:
-    """Frames named by ``spec``: a catalog file (``*.yaml``), ``"catalog"`` (the default
-    catalog) or a glob of frame files/directories (``"data/*.zarr"``, ``"*/timeseries.h5"``).
-
-    ``select`` (a shell pattern) keeps only frames whose name matches it.
-    """
-    import fnmatch
-
-    if spec in ("catalog", "default") or spec.lower().endswith(_CATALOG_SUFFIXES):
-        from insar_ae.catalog import list_frames
-
-        catalog = None if spec in ("catalog", "default") else os.fspath(Path(spec).absolute())
-        if catalog is not None and not Path(catalog).is_file():
-            raise CatalogError(f"catalog file {spec!r} does not exist")
-        frames = [FrameSpec(_safe_name(str(n)), entry=str(n), catalog=catalog)
-                  for n in list_frames(catalog).index]
-    else:
-        paths = sorted(glob.glob(os.path.expanduser(spec), recursive=True))
-        if not paths:
-            raise ParameterError(f"CATALOG_OR_GLOB {spec!r} matches no file and is not a catalog "
-                                 "(*.yaml); expected e.g. 'frames/*.zarr' or 'catalog.yaml'")
-        names = _names_for(paths)
-        frames = [FrameSpec(n, path=os.fspath(Path(p).absolute())) for n, p in zip(names, paths,
-                                                                                  strict=True)]
-    if select:
-        frames = [f for f in frames if fnmatch.fnmatchcase(f.name, select)]
-        if not frames:
-            raise ParameterError(f"select={select!r} matches none of the frames of {spec!r}")
-    return frames
-
-
-def _names_for(paths: Sequence[str]) -> list[str]:
-    """File stems, or parent-qualified paths when stems collide (``a/timeseries.h5``...)."""
-    stems = [Path(p).name.split(".")[0] or Path(p).name for p in paths]
-    if len(set(stems)) == len(stems):
-        return [_safe_name(s) for s in stems]
-    common = os.path.commonpath([os.path.abspath(p) for p in paths]) if len(paths) > 1 else ""
-    rel = [os.path.relpath(os.path.abspath(p), common) if common else p for p in paths]
-    return [_safe_name(r.rsplit(".", 1)[0].replace(os.sep, "__")) for r in rel]
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "frame"
-
-
-# -- status log -------------------------------------------------------------------------------
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-class _StatusLog:
-    def __init__(self, path: Path, run_id: str) -> None:
-        self.path, self.run_id = path, run_id
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(self, **record: Any) -> None:
-        record = {"frame": None, "status": None, "start": None, "end": None, "error": None,
-                  **record, "run": self.run_id}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, default=str) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-
-
-def read_status(path: str | os.PathLike[str], *, latest: bool = True) -> pd.DataFrame:
-    """The status log as a table (the last record of each frame when ``latest``).
-
-    A torn last line (a run killed while writing) is ignored.
-    """
-    rows = []
-    p = Path(path)
-    if p.is_dir():
-        p = p / STATUS_FILE
-    if p.is_file():
-        for line in p.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    df = pd.DataFrame(rows, columns=None if rows else ["frame", "status", "start", "end", "error"])
-    if latest and len(df):
-        df = df.groupby("frame", sort=False).tail(1).set_index("frame")
-    return df
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -212,35 +105,38 @@ def run_batch(
     specs = discover_frames(frames, select=select) if isinstance(frames, str) else list(frames)
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
-    status = _StatusLog(Path(status_file) if status_file else out_dir / STATUS_FILE,
+    status = StatusLog(Path(status_file) if status_file else out_dir / STATUS_FILE,
                         uuid.uuid4().hex[:12])
     options = DenoiseOptions(model=model, device=device, tile=tile, overlap=overlap,
                              batch_size=batch_size, time_stride=time_stride)
-    own = None
-    if client is None:
-        client, own = make_client(scheduler, workers=workers,
-                                  threads_per_worker=threads_per_worker, memory_limit=memory_limit)
+    own_client = client is None
+    cluster = None
+    if own_client:
+        client, cluster = make_client(scheduler, workers=workers,
+                                      threads_per_worker=threads_per_worker,
+                                      memory_limit=memory_limit)
     try:
         return _Batch(client, specs, out_dir, status, options, block=block, halo=halo,
                       retries=retries, overwrite=overwrite, progress=progress,
                       max_in_flight=max_frames_in_flight).run()
     finally:
-        if own is not None:
+        if own_client:
             client.close()
-            own.close()
+        if cluster is not None:
+            cluster.close()
 
 
 class _Batch:
     """The scheduling loop of :func:`run_batch` (client side)."""
 
-    def __init__(self, client: Any, specs: list[FrameSpec], out_dir: Path, status: _StatusLog,
+    def __init__(self, client: Any, specs: list[FrameSpec], out_dir: Path, status: StatusLog,
                  options: DenoiseOptions, *, block: int, halo: int, retries: int,
                  overwrite: bool, progress: bool | Callable[[float, str], None],
                  max_in_flight: int | None) -> None:
         self.client, self.specs, self.out_dir, self.status = client, specs, out_dir, status
         self.options, self.block, self.halo = options, block, halo
         self.retries, self.overwrite = retries, overwrite
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
+        n_workers = max(1, len(workers_info(client)))
         self.max_in_flight = max_in_flight or max(2, 2 * n_workers)
         self.resources = gpu_resources(client)
         self.results: dict[str, dict[str, Any]] = {}
@@ -257,7 +153,7 @@ class _Batch:
         from distributed import as_completed
 
         queue = list(self.specs)
-        ac = as_completed([])
+        ac = as_completed([], loop=self.client.loop)
         self._fill(queue, ac)
         for fut in ac:
             name = self.owner.pop(fut.key, None)
@@ -274,8 +170,9 @@ class _Batch:
             self._fill(queue, ac)
         if self.bar is not None:
             self.bar.close()
-        order = [s.name for s in self.specs]
-        return pd.DataFrame([self.results[n] for n in order]).set_index("frame")
+        rows = [self.results[s.name] for s in self.specs]
+        columns = ["frame", "status", "start", "end", "error", "output"]
+        return pd.DataFrame(rows, columns=None if rows else columns).set_index("frame")
 
     def _fill(self, queue: list[FrameSpec], ac: Any) -> None:
         while queue and len(self.flight) < self.max_in_flight:
@@ -284,7 +181,7 @@ class _Batch:
             if out.exists() and not self.overwrite:
                 self._skip(spec, out)
                 continue
-            start, t0 = _now(), time.perf_counter()
+            start, t0 = now(), time.perf_counter()
             try:
                 run = FrameRun(spec.data(), out, block=self.block, halo=self.halo,
                                options=self.options, overwrite=self.overwrite)
@@ -330,18 +227,18 @@ class _Batch:
                      seconds=round(time.perf_counter() - fl.t0, 3))
 
     def _skip(self, spec: FrameSpec, out: Path) -> None:
-        now = _now()
+        stamp = now()
         previous = _output_options(out)
         if previous is not None and previous != self.options.identity():
-            self._record(spec.name, "failed", now, error=(
+            self._record(spec.name, "failed", stamp, error=(
                 f"output {out} exists but was made with other parameters {previous}; "
                 "rerun with --overwrite to redo it"), output=os.fspath(out))
             return
-        self._record(spec.name, "skipped", now, output=os.fspath(out),
+        self._record(spec.name, "skipped", stamp, output=os.fspath(out),
                      reason="output exists (complete)")
 
     def _record(self, name: str, status: str, start: str, **extra: Any) -> None:
-        rec = {"frame": name, "status": status, "start": start, "end": _now(),
+        rec = {"frame": name, "status": status, "start": start, "end": now(),
                "error": extra.pop("error", None), **extra}
         self.status.write(**rec)
         self.results[name] = rec

@@ -11,12 +11,21 @@ from typing import Any
 
 from insar_ae.errors import ParameterError
 
-__all__ = ["gpu_resources", "make_client", "worker_device", "worker_model"]
+__all__ = [
+    "gpu_resources",
+    "make_client",
+    "preload_workers",
+    "set_worker_threads",
+    "worker_device",
+    "worker_model",
+    "workers_info",
+]
 
 log = logging.getLogger(__name__)
 
 _MODELS: dict[tuple[str, str], Any] = {}
 _MODELS_LOCK = threading.Lock()
+_THREADS_SET = False
 
 
 def _cuda_count() -> int:
@@ -83,20 +92,20 @@ def make_client(
     return Client(cluster), cluster
 
 
-def gpu_resources(client: Any) -> dict[str, float] | None:
-    """``{"GPU": 1}`` when some worker of ``client`` advertises a GPU resource, else ``None``."""
-    info = client.scheduler_info(n_workers=-1) if _accepts_n_workers(client) else \
-        client.scheduler_info()
-    workers: Mapping[str, Any] = info.get("workers", {})
-    if any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers.values()):
-        return {"GPU": 1}
-    return None
-
-
-def _accepts_n_workers(client: Any) -> bool:
+def workers_info(client: Any) -> Mapping[str, Any]:
+    """``{address: info}`` of *all* the workers of ``client`` (not only the first few)."""
     import inspect
 
-    return "n_workers" in inspect.signature(client.scheduler_info).parameters
+    if "n_workers" in inspect.signature(client.scheduler_info).parameters:
+        return client.scheduler_info(n_workers=-1).get("workers", {})
+    return client.scheduler_info().get("workers", {})
+
+
+def gpu_resources(client: Any) -> dict[str, float] | None:
+    """``{"GPU": 1}`` when some worker of ``client`` advertises a GPU resource, else ``None``."""
+    if any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers_info(client).values()):
+        return {"GPU": 1}
+    return None
 
 
 def worker_device(device: str = "auto") -> str:
@@ -120,6 +129,44 @@ def worker_device(device: str = "auto") -> str:
     except (ImportError, ValueError):
         index = 0
     return f"cuda:{index}"
+
+
+def set_worker_threads() -> None:
+    """On a Dask worker, give torch as many CPU threads as the worker has task threads.
+
+    Dask's parallelism is across worker processes; torch's own thread pool on top of it (by
+    default one thread per core in *every* worker) oversubscribes the CPU badly. Set
+    ``INSAR_AE_TORCH_THREADS`` to override. Outside a worker, or after the first call, nothing
+    is changed.
+    """
+    global _THREADS_SET
+    if _THREADS_SET:
+        return
+    try:
+        from distributed import get_worker
+
+        nthreads = int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        return
+    import torch
+
+    torch.set_num_threads(max(1, int(os.environ.get("INSAR_AE_TORCH_THREADS", nthreads))))
+    _THREADS_SET = True
+
+
+def _preload() -> None:
+    import torch  # noqa: F401
+    import xarray  # noqa: F401
+    import zarr  # noqa: F401
+
+    import insar_ae.distributed.blocks  # noqa: F401
+    import insar_ae.model  # noqa: F401
+
+
+def preload_workers(client: Any) -> None:
+    """Import torch, the model and the I/O stack on every worker now (not in the first task),
+    e.g. before measuring memory or throughput."""
+    client.run(_preload)
 
 
 def worker_model(model: Any, device: str) -> Any:

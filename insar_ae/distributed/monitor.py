@@ -1,4 +1,5 @@
-"""Peak resident memory of the worker processes of a local Dask cluster (psutil sampling)."""
+"""Peak resident memory and CPU time of the worker processes of a local Dask cluster
+(psutil sampling)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ class WorkerMemory:
     """Sample the RSS of every worker process of ``client`` (same machine) in a thread.
 
     Use as a context manager; afterwards ``peak`` maps worker pid -> peak RSS (bytes),
-    ``baseline`` pid -> RSS when sampling started. Workers started later (e.g. restarted after
-    a crash) are picked up at each ``refresh_s``.
+    ``baseline`` pid -> RSS when sampling started, ``cpu_seconds`` pid -> CPU time (user +
+    system) used while sampling. Workers started later (e.g. restarted after a crash) are
+    picked up at each ``refresh_s``.
     """
 
     def __init__(self, client: Any, *, interval_s: float = 0.05, refresh_s: float = 1.0) -> None:
         self.client, self.interval_s, self.refresh_s = client, interval_s, refresh_s
         self.peak: dict[int, int] = {}
         self.baseline: dict[int, int] = {}
+        self.cpu_seconds: dict[int, float] = {}
+        self._cpu0: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pids: list[int] = []
@@ -40,12 +44,23 @@ class WorkerMemory:
         except psutil.Error:
             return None
 
+    def _cpu(self, pid: int) -> float | None:
+        import psutil
+
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            return None
+        return float(t.user + t.system)
+
     def __enter__(self) -> WorkerMemory:
         self._pids = self._worker_pids()
         for pid in self._pids:
-            rss = self._rss(pid)
+            rss, cpu = self._rss(pid), self._cpu(pid)
             if rss is not None:
                 self.baseline[pid] = self.peak[pid] = rss
+            if cpu is not None:
+                self._cpu0[pid] = cpu
         self._thread = threading.Thread(target=self._run, name="insar-ae-rss", daemon=True)
         self._thread.start()
         return self
@@ -57,16 +72,24 @@ class WorkerMemory:
                 self._pids = self._worker_pids()
                 last_refresh = time.monotonic()
             for pid in self._pids:
-                rss = self._rss(pid)
+                rss, cpu = self._rss(pid), self._cpu(pid)
                 if rss is not None:
                     self.peak[pid] = max(self.peak.get(pid, 0), rss)
                     self.baseline.setdefault(pid, rss)
+                if cpu is not None:
+                    self._cpu0.setdefault(pid, cpu)
+                    self.cpu_seconds[pid] = cpu - self._cpu0[pid]
             self._stop.wait(self.interval_s)
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+    @property
+    def total_cpu_seconds(self) -> float:
+        """CPU time used by all the workers while sampling (s)."""
+        return float(sum(self.cpu_seconds.values()))
 
     @property
     def max_peak(self) -> int:

@@ -64,38 +64,43 @@ def _chunks_for(dims: tuple[str, ...], sizes: Mapping[str, int], block: int, ite
 
 
 def output_template(ds: xr.Dataset, *, block: int) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
-    """Lazy all-empty template of the output and its Zarr encoding (nothing is computed).
+    """Lazy all-empty template of the output and its Zarr encoding (nothing big is computed).
 
     The output holds every data variable of ``ds`` with ``y``/``x`` dims (copied block by block)
-    plus ``deformation`` and ``noise`` (float32, (time, y, x), mm). Coordinates are computed
-    (they are 1-D or small); data variables are ``dask.array.empty`` so that
-    ``to_zarr(compute=False)`` writes metadata and coordinates only.
+    plus ``deformation`` and ``noise`` (float32, (time, y, x), mm), laid out exactly as
+    :func:`insar_ae.io.write_frame` writes canonical Zarr (CF attributes, grid mapping, time
+    encoding; :func:`insar_ae.io.netcdf.to_cf`), so :func:`insar_ae.io.open_frame` reads it.
+    Data variables are ``dask.array.empty`` so that ``to_zarr(compute=False)`` writes metadata
+    and coordinates only. (``to_cf`` validates ``ds``: one date of a lazy input is read.)
     """
     import dask.array as dsa
 
+    from insar_ae.io.netcdf import to_cf
+
     sizes = dict(ds.sizes)
-    data_vars: dict[str, Any] = {}
-    encoding: dict[str, dict[str, Any]] = {}
     dropped = [k for k, v in ds.data_vars.items() if not {"y", "x"} & set(v.dims)]
     if dropped:
         log.warning("variables without y/x dims are not carried to the block-wise output: %s",
                     dropped)
-    specs: list[tuple[str, tuple[str, ...], np.dtype, dict[str, Any]]] = [
-        (k, v.dims, v.dtype, dict(v.attrs)) for k, v in ds.data_vars.items() if k not in dropped
-    ]
+    full = ds.drop_vars(dropped)
     for name, attrs in OUTPUT_CUBES.items():
-        if name not in ds.data_vars:
-            specs.append((name, ("time", "y", "x"), np.dtype(np.float32), dict(attrs)))
-    for name, dims, dtype, attrs in specs:
-        chunks = _chunks_for(dims, sizes, block, dtype.itemsize)
-        shape = tuple(sizes[d] for d in dims)
-        data_vars[name] = (dims, dsa.empty(shape, dtype=dtype, chunks=chunks), attrs)
-        enc: dict[str, Any] = {"chunks": chunks}
-        if np.issubdtype(dtype, np.floating):
-            enc["_FillValue"] = np.nan
+        if name not in full.data_vars:
+            placeholder = dsa.zeros(tuple(sizes[d] for d in ("time", "y", "x")),
+                                    dtype=np.float32, chunks=-1)
+            full[name] = (("time", "y", "x"), placeholder, dict(attrs))
+    cube = _chunks_for(("time", "y", "x"), sizes, block, 4)
+    cf, encoding = to_cf(full, cube_chunks=cube)
+    data_vars: dict[str, Any] = {}
+    for name, var in cf.data_vars.items():
+        enc = dict(encoding.get(name, {}))
+        enc.pop("chunksizes", None)
+        chunks = _chunks_for(var.dims, sizes, block, var.dtype.itemsize)
+        enc["chunks"] = chunks
         encoding[name] = enc
-    coords = ds.coords.to_dataset().compute()
-    template = xr.Dataset(data_vars, coords=coords.coords, attrs=dict(ds.attrs))
+        empty = dsa.empty(var.shape, dtype=var.dtype, chunks=chunks)
+        data_vars[name] = (var.dims, empty, var.attrs)
+    coords = cf.coords.to_dataset().compute()
+    template = xr.Dataset(data_vars, coords=coords.coords, attrs=cf.attrs)
     return template, encoding
 
 
@@ -192,8 +197,10 @@ class PartialStore:
         old = None
         if self.out.exists():
             if not overwrite:
-                raise ParameterError(f"output {self.out} already exists; pass overwrite=True "
-                                     "(CLI: --overwrite) to replace it")
+                from insar_ae.io import OutputExistsError
+
+                raise OutputExistsError(f"output {self.out} appeared during the run; pass "
+                                        "overwrite=True (CLI: --overwrite) to replace it")
             old = self.out.parent / f".{self.out.name}.old-{uuid.uuid4().hex[:8]}"
             os.replace(self.out, old)
         os.replace(self.store, self.out)

@@ -131,11 +131,20 @@ def test_clicking_a_map_shows_that_pixels_time_series(page):
                            polling=300)
     txt = text_of(page, ".insar-pixel")
     got_x = float(re.search(r"x=([-\d.e+]+)", txt).group(1))
+    got_y = float(re.search(r"y=([-\d.e+]+)", txt).group(1))
     assert abs(got_x - x) < 0.02 * (m["x1"] - m["x0"])
-    assert "raw" in txt and "mm" in txt
+    assert abs(got_y - y) < 0.02 * (m["y1"] - m["y0"])
+    assert re.search(r"raw -?\d+\.\d+ mm", txt), txt
+    PIXEL.update(x=got_x, y=got_y)
+
+
+PIXEL: dict[str, float] = {}  # the pixel inspected above (valid data), reused as reference
 
 
 def test_drawing_a_profile_shows_a_fitted_offset(page, artifacts):
+    page.get_by_role("button", name="Draw only", exact=True).click()
+    wait_text(page, ".insar-click-mode", "only draw profiles")
+    pixel_before = text_of(page, ".insar-pixel")
     m = plot(page, "Raw displacement")
     a, b = at_fraction(m, 0.5, 0.15), at_fraction(m, 0.5, 0.85)
     page.mouse.move(*a)
@@ -146,21 +155,26 @@ def test_drawing_a_profile_shows_a_fitted_offset(page, artifacts):
     page.mouse.dblclick(*b)  # last vertex, ends the line
     page.wait_for_timeout(300)
     page.keyboard.press("Escape")
-    txt = wait_text(page, ".insar-offsets", r"P1 \| raw \| -?\d+\.\d+ ± \d+\.\d+ mm")
+    txt = wait_text(page, ".insar-offsets", r"P1\s+raw\s+-?\d+\.\d+ ± \d+\.\d+ mm")
     assert "truth" in txt  # the default frame has a truth
+    assert text_of(page, ".insar-pixel") == pixel_before  # drawing left the inspected pixel alone
     page.screenshot(path=str(artifacts / "02_profile.png"), full_page=True)
 
 
 def test_setting_a_reference_point_changes_the_values(page):
+    """Referencing to the inspected pixel itself makes its values 0 at every date."""
     before = text_of(page, ".insar-pixel")
-    page.get_by_role("button", name="Set reference").click()
+    assert not re.search(r"raw -?0\.00 mm", before)
+    page.get_by_role("button", name="Set reference", exact=True).click()
+    wait_text(page, ".insar-click-mode", "sets the reference")  # the server has the mode
     m = plot(page, "Raw displacement")
-    page.mouse.click(*at_fraction(m, 0.8, 0.2))
+    page.mouse.click(*to_page(m, PIXEL["x"], PIXEL["y"]))
     ref = wait_text(page, ".insar-reference", r"point x=")
-    assert "point" in ref
-    after = wait_text(page, ".insar-pixel", r"mm")
-    assert after != before  # re-referenced: the pixel's values changed
-    page.get_by_role("button", name="Inspect pixel").click()
+    assert f"x={PIXEL['x']:.6g}"[:8] in ref
+    after = wait_text(page, ".insar-pixel", r"raw -?0\.00 mm")
+    assert after != before
+    page.get_by_role("button", name="Inspect pixel", exact=True).click()
+    wait_text(page, ".insar-click-mode", "inspects a pixel")
 
 
 def test_time_series_csv_download_matches_the_frame(page, artifacts):
@@ -197,7 +211,7 @@ def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
 
     page.locator("select").first.select_option(SMALL_FRAME)
     wait_text(page, ".insar-frame-info", r"64 x 64 px")
-    page.get_by_role("button", name=re.compile(r"^\W*Denoise$")).click()
+    page.locator(".insar-denoise-run button").click()
     wait_text(page, ".insar-denoise-status", r"\d+ %|Denoised")
     # responsive while it runs: the player still moves the date
     page.locator("button.first").first.click()

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import warnings
-
 import pytest
 import torch
-
-
-def make_tiny_model(seed: int = 0):
-    """A tiny randomly initialised Denoiser (deterministic for a seed), cheap on CPU."""
-    from insar_ae.model import Denoiser
-
-    torch.manual_seed(seed)
-    return Denoiser(T=9, widths=(4, 4, 8, 8), n_mix=1).eval()
-
-
-#: Model tiling used throughout these tests (small tiles -> several tiles per block).
-TILING = {"tile": 32, "overlap": 8}
+from distributed_helpers import local_cluster, make_tiny_model
 
 
 @pytest.fixture(scope="session")
@@ -34,26 +20,14 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def local_cluster(**kw):
-    """A loopback LocalCluster: worker processes, 1 thread each, no dashboard."""
-    from distributed import LocalCluster
-
-    opts = {"n_workers": 2, "threads_per_worker": 1, "processes": True,
-            "dashboard_address": None, "host": "127.0.0.1", "memory_limit": "2GiB"}
-    opts.update(kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return LocalCluster(**opts)
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster_client():
-    """A 2-worker loopback cluster shared by the cluster tests (workers restart if killed)."""
+    """A 2-worker loopback cluster shared by a module's cluster tests (workers restart if
+    killed). Not the default client: other tests' dask computations must not land on it."""
     from distributed import Client
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     cluster = local_cluster()
-    client = Client(cluster)
+    client = Client(cluster, set_as_default=False)
     try:
         yield client
     finally:

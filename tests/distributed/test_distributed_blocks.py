@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import TILING
+from distributed_helpers import TILING
 
 from insar_ae.distributed import denoise_blocks
 from insar_ae.errors import ParameterError
@@ -99,12 +99,38 @@ def test_changed_parameters_discard_a_stale_partial_run(frame, tiny_model, tmp_p
 def test_existing_output_is_kept_unless_overwrite(frame, tiny_model, tmp_path):
     out_path = tmp_path / "o.zarr"
     denoise_blocks(frame, out_path, block=200, model=tiny_model, client=False, **TILING)
-    with pytest.raises(ParameterError, match="already exists"):
+    with pytest.raises(FileExistsError, match="exists"):
         denoise_blocks(frame, out_path, block=200, model=tiny_model, client=False, **TILING)
     out = denoise_blocks(frame.isel(time=slice(0, 10)), out_path, block=200, model=tiny_model,
                          client=False, overwrite=True, **TILING)
     assert out.sizes["time"] == 10
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.zarr"]
+
+
+def test_output_onto_its_own_input_is_refused(frame, tiny_model, tmp_path):
+    from insar_ae.io import write_frame
+
+    src = write_frame(frame, tmp_path / "in.zarr")
+    with pytest.raises(ParameterError, match="input"):
+        denoise_blocks(src, src, block=200, model=tiny_model, client=False, overwrite=True,
+                       **TILING)
+    assert (src / ".zmetadata").exists()
+
+
+def test_file_input_is_read_block_by_block_and_output_reads_back(frame, reference, tiny_model,
+                                                                  tmp_path):
+    from insar_ae.io import open_frame, write_frame
+
+    src = write_frame(frame, tmp_path / "in.nc")
+    out = denoise_blocks(src, tmp_path / "o.zarr", block=48, model=tiny_model, client=False,
+                         **TILING)
+    _assert_same(out, reference)
+    again = open_frame(tmp_path / "o.zarr")  # the canonical reader reads it back
+    _assert_same(again, reference)
+    raw = xr.open_zarr(tmp_path / "o.zarr")  # model provenance is stored with the output
+    for key in ("model", "tile", "overlap", "units", "positive"):
+        assert raw["deformation"].attrs[key] == reference["deformation"].attrs[key], key
+    assert raw.attrs["insar_ae_blocks"]
 
 
 def test_empty_block_and_date_missing_in_one_block_stay_nan(tiny_model, tmp_path):
@@ -139,3 +165,14 @@ def test_a_date_missing_over_a_whole_block_is_left_out_there_only(tiny_model, tm
     # the western block saw date 5 (finite in its outer region): whole-frame numbers there
     west = denoise(ds.isel(x=slice(0, 56)), model=tiny_model, **TILING)["deformation"].values
     np.testing.assert_allclose(d[:, :, :48], west[:, :, :48], atol=1e-5)
+
+
+def test_bad_inputs_fail_before_any_work(frame, tiny_model, tmp_path):
+    with pytest.raises(ParameterError, match="T=9"):
+        denoise_blocks(frame.isel(time=slice(0, 8)), tmp_path / "o.zarr", model=tiny_model,
+                       client=False, **TILING)
+    with pytest.raises(ParameterError, match="tile"):
+        denoise_blocks(frame, tmp_path / "o.zarr", model=tiny_model, client=False, tile=30)
+    with pytest.raises(ParameterError, match="does not exist"):
+        denoise_blocks(tmp_path / "missing.nc", tmp_path / "o.zarr", client=False)
+    assert not list(tmp_path.iterdir())  # nothing was written

