@@ -112,6 +112,29 @@ def throughput(tmp: Path, size: int, n_time: int, block: int, stride: int,
     return rows
 
 
+class _NoNetwork(Denoiser):
+    """The Denoiser interface with no network (returns zeros): times the host-side work of
+    ``denoise`` (tiling, batching, blending, stitching) that a GPU does not speed up."""
+
+    def forward(self, windows, dem, mask=None):  # noqa: D102
+        return torch.zeros_like(windows, dtype=torch.float32)
+
+
+def host_rate(size: int, n_time: int, stride: int, repeats: int = 2) -> float:
+    """Network pixel-frames/s that the host-side pipeline alone sustains (1 thread)."""
+    torch.set_num_threads(1)
+    ds = lazy_frame(1, n_time=n_time, ny=size, nx=size, chunk=96).compute()
+    work = network_pixel_frames(plan_blocks(size, size, block=10**6), n_time, tile=128,
+                                overlap=32, stride=stride)
+    net = _NoNetwork(T=9, widths=(4, 4, 8, 8), n_mix=1).eval()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        denoise(ds, model=net, tile=128, overlap=32, time_stride=stride)
+        best = min(best, time.perf_counter() - t0)
+    return work / best
+
+
 def memory_sweep(tmp: Path, sizes: list[int], n_time: int, block: int) -> list[dict]:
     """Tiny model, frames read lazily from Zarr, 2 workers: peak RSS against frame size."""
     torch.manual_seed(0)
@@ -143,7 +166,28 @@ def memory_sweep(tmp: Path, sizes: list[int], n_time: int, block: int) -> list[d
     return rows
 
 
-def estimate_section(cpu_rate: float, gpu_rate: float, flops: float) -> str:
+def model_bench_rate(flops: float) -> tuple[float, str] | None:
+    """Network pixel-frames/s per core from the model speed benchmark (bench/results/model.md):
+    its measured, time_stride 1 row's achieved FLOP/s / FLOP per pixel-frame / threads."""
+    import re
+
+    path = RESULTS.parent / "model.md"
+    if not path.is_file():
+        return None
+    text = path.read_text()
+    row = re.search(r"\|\s*([\d x]+?)\s*\(measured\)\s*\|\s*1\s*\|[^|]*\|[^|]*\|\s*([\d.]+) GFLOP/s",
+                    text)
+    threads = re.search(r"(\d+) threads", text)
+    if not row or not threads:
+        return None
+    n = int(threads.group(1))
+    rate = float(row.group(2)) * 1e9 / flops / n
+    return rate, (f"bench/results/model.md (model speed benchmark): {row.group(2)} GFLOP/s on "
+                  f"{n} threads for a {row.group(1).strip()} frame, time_stride 1")
+
+
+def estimate_section(cpu_rate: float, gpu_rate: float, flops: float,
+                     cpu_source: str = "measured above", gpu_source: str = "assumed") -> str:
     """Markdown: time and GPUs for one year of Sentinel-1 over the Alpine-Himalayan belt."""
     belt_km2 = 12_000 * 1_500
     frame_km2 = 250 * 250
@@ -166,12 +210,11 @@ def estimate_section(cpu_rate: float, gpu_rate: float, flops: float) -> str:
         f"overlap 32: x{cover:.2f} tile coverage); a whole frame per GPU worker (one block: "
         "2 500^2 x 61 x 4 B = 1.5 GB per cube fits a GPU host), so no halo overhead;",
         f"- network cost: {flops / 1e3:.1f} kFLOP per pixel-frame (forward, counted);",
-        f"- CPU rate: **{cpu_rate:.3g} pixel-frames/s per core** (measured above, 1 torch thread, "
-        "best of the block-wise and whole-frame runs);",
-        f"- GPU rate: **{gpu_rate:.1e} pixel-frames/s per GPU** -- an ESTIMATE, no GPU was lent: "
-        f"{gpu_rate * flops / 1e12:.1f} TFLOP/s of useful work, a few % of an A100/H100 "
-        "bf16 peak, because the network is narrow (16-64 channels, memory-bound) and the "
-        "tiling/blending/stitching around it runs in numpy on the host CPU (range 3e7-3e8).",
+        f"- CPU rate: **{cpu_rate:.3g} network pixel-frames/s per core** ({cpu_source});",
+        f"- GPU rate: **{gpu_rate:.2g} network pixel-frames/s per GPU** -- an ESTIMATE, no GPU "
+        f"was lent: {gpu_source}. The network is narrow (16-64 channels: memory-bound, a few % "
+        "of peak) and the work around it runs in numpy on the host; take x0.3 to x3 as the "
+        "uncertainty.",
         "",
         "| repeat | dates/yr | pixel-frames per frame-year | CPU core-hours (all frames) | "
         "GPU-hours (all frames) | wall time on 8 GPUs | GPUs for 1 day |",
@@ -190,12 +233,13 @@ def estimate_section(cpu_rate: float, gpu_rate: float, flops: float) -> str:
         "",
         f"Arithmetic (6-day): {px:.2e} px x 61 dates x 9 windows x {cover:.2f} = {work6:.2e} "
         f"pixel-frames per frame-year; x {n_frames:.0f} frames = {n_frames * work6:.2e}; "
-        f"/ {gpu_rate:.0e} per GPU-second = {n_frames * work6 / gpu_rate:.2e} GPU-s = "
+        f"/ {gpu_rate:.2g} per GPU-second = {n_frames * work6 / gpu_rate:.2e} GPU-s = "
         f"{gpu_h6:.1f} GPU-hours; on CPU cores at {cpu_rate:.3g}/s: {cpu_h6:,.0f} core-hours.",
         "",
         f"So one year of the whole belt at 6-day repeat is about **{gpu_h6:.0f} GPU-hours**: "
         f"{gpu_h6 / 24:.1f} days on one GPU or {gpu_h6 / 8:.1f} h on a node of 8 GPUs (x0.3 to "
-        f"x3 with the GPU-rate uncertainty); `--time-stride 8` cuts the network work ~8x. On CPU "
+        f"x3 with the GPU-rate uncertainty; several CPU cores per GPU -- e.g. 2-4 workers per "
+        f"GPU -- lift the host-side ceiling); `--time-stride 8` cuts the network work ~8x. On CPU "
         f"cores alone it is about {cpu_h6:,.0f} core-hours ({cpu_h6 / 24 / 64:.1f} days on a "
         f"64-core node). Input volume: {n_frames:.0f} frames x {px:.2e} px x 61 dates x 4 B = "
         f"{tb:.1f} TB of float32 cubes per year (outputs 3x that: input copy + deformation + "
@@ -213,8 +257,9 @@ def main() -> None:
     p.add_argument("--write", action="store_true", help=f"write {RESULTS}")
     p.add_argument("--throughput-only", action="store_true",
                    help="skip the memory sweep (not with --write)")
-    p.add_argument("--gpu-rate", type=float, default=1e8,
-                   help="assumed pixel-frames/s per GPU for the estimate")
+    p.add_argument("--gpu-tflops", type=float, default=15.0,
+                   help="assumed useful TFLOP/s of one GPU on this narrow network (default 15: "
+                        "~5 %% of an A100's 312 TFLOP/s bf16 dense peak)")
     args = p.parse_args()
     if args.write and args.throughput_only:
         p.error("--write needs the full benchmark")
@@ -226,6 +271,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as d:
         tmp = Path(d)
         tp = throughput(tmp, tp_size, tp_dates, block=192, stride=8)
+        host = host_rate(tp_size, tp_dates, stride=8)
         mem = memory_sweep(tmp, sizes, n_time=16, block=288) if not args.throughput_only else []
     total = time.perf_counter() - t_start
     flops = flops_per_pixel(load_model("default").net)
@@ -251,7 +297,10 @@ def main() -> None:
         "time the workers got per second (2.0 = both cores fully theirs; less = the cores were "
         "busy with other jobs); pixel-frames per worker CPU-s is the work done per second of "
         "CPU actually granted, i.e. the efficiency of each worker, which is what adds up when "
-        "workers get cores of their own. Peak RSS: largest worker.",
+        "workers get cores of their own. Peak RSS: largest worker. The whole-frame rows keep "
+        "their result in memory; the block rows also ship the input slices to the workers, "
+        "write the output to Zarr and pay the halo overhead (network work x1.56 with blocks "
+        "as small as 192 px; x1.49 at the default 576).",
         "",
         "| run | blocks | wall (s) | output pixel-dates/s | network pixel-frames/s | speed-up vs "
         "1 worker | workers' CPU-s / wall-s | network pixel-frames per worker CPU-s | "
@@ -283,7 +332,26 @@ def main() -> None:
         out.append(f"| {r['size']} x {r['size']} | {r['bytes'] / MB:.0f} | {r['blocks']} | "
                    f"{r['wall']:.1f} | {r['base'] / MB:.0f} | {r['peak'] / MB:.0f} | "
                    f"{r['growth'] / MB:.0f} | {r['growth'] / r['bytes']:.3f} |")
-    out += ["", estimate_section(best_cpu, args.gpu_rate, flops), ""]
+    from_model_bench = model_bench_rate(flops)
+    if from_model_bench is not None:
+        cpu_rate, source = from_model_bench
+        source += (f"; this benchmark's best single-core run gave {best_cpu:.3g}, the "
+                   "difference being how busy the shared cores were")
+    else:
+        cpu_rate, source = best_cpu, "measured above, best single-core run"
+    gpu_flop_rate = args.gpu_tflops * 1e12 / flops
+    gpu_rate = min(gpu_flop_rate, host)
+    gpu_source = (f"min of {args.gpu_tflops:g} TFLOP/s / {flops / 1e3:.1f} kFLOP = "
+                  f"{gpu_flop_rate:.2g} (network) and {host:.2g} (host-side tiling/blending/"
+                  "stitching of `denoise`, measured above with a no-op network on 1 core: a GPU "
+                  "does not speed that up)")
+    out += [
+        "",
+        f"Host-side pipeline alone (same frame, no-op network, 1 thread): **{host:.3g} network "
+        "pixel-frames/s** -- the ceiling a GPU worker fed by one CPU core can reach.",
+        "",
+        estimate_section(cpu_rate, gpu_rate, flops, source, gpu_source), "",
+    ]
     text = "\n".join(out)
     print(text)
     if args.write:

@@ -26,13 +26,16 @@ from typing import Any
 import colorcet as cc
 import datashader
 import holoviews as hv
+from holoviews.core.spaces import Callable
+from holoviews.plotting.bokeh.raster import RasterPlot
 import numpy as np
 import panel as pn
 import param
 import xarray as xr
-from bokeh.models import NumeralTickFormatter
+from bokeh.models import BoxZoomTool, NumeralTickFormatter
 
 from app.state import LAYERS, DashboardState
+from app.views._plots import drawn_plots
 
 __all__ = ["CMAP", "MapGrid", "hillshade", "rasterize_to_screen"]
 
@@ -42,6 +45,7 @@ _FRAME_WIDTH = 400
 _PROFILE_COLOR = "#111111"
 _CANDIDATE_COLOR = "#d81b60"
 _REFERENCE_COLOR = "#ffeb3b"
+_DATA_GROUPS = ("Data", "DataOverRelief")
 
 
 def hillshade(height: xr.DataArray, azimuth_deg: float = 315.0, altitude_deg: float = 45.0) -> xr.DataArray:
@@ -68,9 +72,10 @@ def _extent(da: xr.DataArray) -> tuple[float, float, float, float]:
 
 
 def rasterize_to_screen(da: xr.DataArray, x_range: tuple | None, y_range: tuple | None,
-                        width: int | None, height: int | None) -> xr.DataArray:
+                        width: int | None, height: int | None) -> tuple[np.ndarray, tuple]:
     """Mean-aggregate a (y, x) grid onto a screen raster of the visible range (datashader).
 
+    Returns the raster (rows from top to bottom) and its bounds (left, bottom, right, top).
     Never upsamples beyond the data's own resolution inside the range (zooming far in shows
     the native pixels).
     """
@@ -83,7 +88,11 @@ def rasterize_to_screen(da: xr.DataArray, x_range: tuple | None, y_range: tuple 
     w = int(max(min(width or _FRAME_WIDTH, max(nx * fx, 2)), 2))
     h = int(max(min(height or _FRAME_WIDTH, max(ny * fy, 2)), 2))
     cvs = datashader.Canvas(plot_width=w, plot_height=h, x_range=xr_, y_range=yr_)
-    return cvs.raster(da, agg="mean")
+    agg = cvs.raster(da, agg="mean")
+    arr = np.asarray(agg.values)
+    if agg["y"].values[0] < agg["y"].values[-1]:  # ascending rows -> top-down
+        arr = arr[::-1]
+    return arr, (xr_[0], yr_[0], xr_[1], yr_[1])
 
 
 def _register_styles() -> None:
@@ -96,16 +105,16 @@ def _register_styles() -> None:
                 clipping_colors={"NaN": "#00000000"}),
         o.Image("DataOverRelief", cmap=CMAP, colorbar=True, clabel="mm", alpha=0.8,
                 tools=["hover", "tap", "box_select"], clipping_colors={"NaN": "#00000000"}),
-        o.Image("Shade", cmap="gray", colorbar=False, clim=(0.0, 1.0), tools=[]),
+        o.Image("Shade", cmap="gray", colorbar=False, clim=(0.0, 1.0), tools=[]),  # static
         o.Image("Mask", cmap=["#7a7a7a"], alpha=0.6, colorbar=False,
                 clipping_colors={"NaN": "#00000000"}, tools=[]),
         o.Path("Profile", color=_PROFILE_COLOR, line_width=3),
         o.Labels("Profile", text_color=_PROFILE_COLOR, text_font_size="11pt",
                  text_font_style="bold", text_align="right", text_baseline="bottom"),
         o.Path("Candidate", color=_CANDIDATE_COLOR, line_width=2, line_dash="dashed"),
-        o.Polygons("Pixel", fill_alpha=0.0, line_color="black", line_width=2.5),
-        o.Polygons("Reference", fill_color=_REFERENCE_COLOR, fill_alpha=0.4, line_color="black",
-                   line_width=2),
+        o.Polygons("Marker", color="kind", cmap={"pixel": "#ffffff", "reference": _REFERENCE_COLOR},
+                   fill_alpha="alpha", line_color="black", line_width=2.5, colorbar=False,
+                   show_legend=False),
         backend="bokeh",
     )
 
@@ -119,8 +128,11 @@ class MapGrid(pn.viewable.Viewer):
         super().__init__(**params)
         _register_styles()
         s = self.state
-        self._content = hv.streams.Params(s, ["time_index", "data_revision", "show_mask", "clim_mode",
+        # The date is not in this stream: a date switch pushes new rasters straight into the
+        # plots' image sources (_push_date); HoloViews redraws on zoom, data or colour changes.
+        self._content = hv.streams.Params(s, ["data_revision", "show_mask", "clim_mode",
                                               "clim_percentile", "clim_symmetric", "clim_manual"])
+        self._screens: dict[str, tuple[hv.streams.RangeXY, hv.streams.PlotSize]] = {}
         self._lines = hv.streams.Params(s, ["profiles"])
         self._markers = hv.streams.Params(s, ["pixel", "pixel_box", "reference"])
         self._cands = hv.streams.Params(s, ["show_candidates", "data_revision"])
@@ -128,15 +140,19 @@ class MapGrid(pn.viewable.Viewer):
         self._pane = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=400, linked_axes=True)
         s.param.watch(self._maybe_rebuild, ["view", "show_hillshade", "show_mask", "profiles_revision",
                                             "frame"])
+        s.param.watch(self._push_date, ["time_index"])
         self._maybe_rebuild()
 
     # ------------------------------------------------------------------------ building
-    def _maybe_rebuild(self, *_: Any) -> None:
+    def _maybe_rebuild(self, *_: Any) -> bool:
+        """Rebuild the maps when the frame, the layers or the static overlays change."""
         s = self.state
         key = (s.frame, tuple(s.layers()), s.show_hillshade, s.show_mask, s.profiles_revision)
-        if key != self._key:
-            self._key = key
-            self._pane.object = self._layout()
+        if key == self._key:
+            return False
+        self._key = key
+        self._pane.object = self._layout()
+        return True
 
     def _layout(self) -> hv.Layout:
         s = self.state
@@ -145,13 +161,40 @@ class MapGrid(pn.viewable.Viewer):
         self._aspect = 1.0
         if str(ds["x"].attrs.get("units", "m")).startswith("deg"):
             self._aspect = 1.0 / max(np.cos(np.radians(float(ds["y"].mean()))), 0.1)
-        self._shade = hillshade(ds["height"]) if s.show_hillshade else None
-        self._mask = s.mask_map() if s.show_mask else None
+        # Relief and mask do not change with the date: drawn once, at most ~1000 px across
+        # (display context only; the data layer is re-rasterized at every zoom).
+        self._shade = self._static(hillshade(ds["height"]), "Shade") if s.show_hillshade else None
+        mask = s.mask_map() if s.show_mask else None
+        self._mask = self._static(mask, "Mask") if mask is not None else None
         maps = [self._map(var, draw=(i == 0)) for i, var in enumerate(s.layers())]
         return hv.Layout(maps).cols(2)  # axes are shared by default (linked pan/zoom)
 
-    def _screen_dmap(self, callback: Any, streams: list) -> hv.DynamicMap:
-        return hv.DynamicMap(callback, streams=[*streams, hv.streams.RangeXY(), hv.streams.PlotSize()])
+    def _push_date(self, *_: Any) -> None:
+        """Show the current date: re-rasterize each map at its current range and size and
+        replace the data of its image source (no HoloViews re-render: a 2000 x 2000 date
+        switch then costs one regrid per map). Falls back to re-running the DynamicMaps when
+        the plots are not reachable."""
+        s = self.state
+        if self._maybe_rebuild():  # new plots are drawn at the current date anyway
+            return
+        try:
+            targets = [(rp.current_frame.vdims[0].name, rp)
+                       for rp in drawn_plots(self._pane, RasterPlot, _DATA_GROUPS)]
+        except Exception:  # Panel/HoloViews internals changed: take the slow, safe path
+            targets = []
+        if not targets or any(var not in self._screens or var not in s.layers() for var, _ in targets):
+            hv.streams.Stream.trigger([self._content])
+            return
+        lo, hi = s.clim()
+        for var, rp in targets:
+            rng, size = self._screens[var]
+            arr, (l, b, r, t) = rasterize_to_screen(s.map_slice(var), rng.x_range, rng.y_range,
+                                                    size.width, size.height)
+            rp.handles["source"].data = {"image": [arr[::-1]], "x": [l], "y": [b], "dw": [r - l],
+                                         "dh": [t - b]}  # Bokeh images start at the bottom row
+            mapper = rp.handles.get("color_mapper")
+            if mapper is not None and (mapper.low, mapper.high) != (lo, hi):
+                mapper.update(low=lo, high=hi)
 
     def _map(self, var: str, *, draw: bool) -> hv.DynamicMap:
         """One map: layers are option-free DynamicMaps styled by group (see _register_styles),
@@ -160,24 +203,33 @@ class MapGrid(pn.viewable.Viewer):
         title = LAYERS[var]
         layers = []
         if self._shade is not None:
-            layers.append(self._screen_dmap(partial(self._static_image, self._shade, "Shade"), []))
-        data = self._screen_dmap(partial(self._image, var), [self._content])
+            layers.append(self._shade)
+        rng, size = hv.streams.RangeXY(), hv.streams.PlotSize()
+        self._screens[var] = (rng, size)
+        # not memoized: the date is read from the state, not from the streams
+        data = hv.DynamicMap(Callable(partial(self._image, var), memoize=False),
+                             streams=[self._content, rng, size])
         layers.append(data)
         if self._mask is not None:
-            layers.append(self._screen_dmap(partial(self._static_image, self._mask, "Mask"), []))
+            layers.append(self._mask)
         if draw:
             layers.append(self._editable_lines())
         else:
             layers.append(hv.DynamicMap(self._lines_element, streams=[self._lines]))
         layers.append(hv.DynamicMap(self._labels_element, streams=[self._lines]))
         layers.append(hv.DynamicMap(self._candidates_element, streams=[self._cands]))
-        layers.append(hv.DynamicMap(self._pixel_element, streams=[self._markers]))
-        layers.append(hv.DynamicMap(self._reference_element, streams=[self._markers]))
+        layers.append(hv.DynamicMap(self._markers_element, streams=[self._markers]))
         # Per-map plot options ride on a static, empty element (propagated to the overlay plot):
         # options on the DynamicMap itself would re-style the whole overlay on every date.
         fmt = NumeralTickFormatter(format="0.00" if self._aspect != 1.0 else "0,0")
+        # The frame's shape is fixed from the data extent (square pixels on the ground) rather
+        # than with data_aspect, which makes HoloViews walk the whole figure on every update.
+        l, b, r, t = self._extent
+        height = int(np.clip(_FRAME_WIDTH * (t - b) * self._aspect / max(r - l, 1e-300), 150, 800))
+        zoom = BoxZoomTool(match_aspect=True)
         layers.append(hv.Path([], group="Frame").opts(
-            title=title, frame_width=_FRAME_WIDTH, data_aspect=self._aspect, xformatter=fmt, yformatter=fmt,
+            title=title, frame_width=_FRAME_WIDTH, frame_height=height, xformatter=fmt, yformatter=fmt,
+            tools=[zoom], default_tools=["pan", "wheel_zoom", "save", "reset"],
             xlabel=f"x ({s.units_xy})", ylabel=f"y ({s.units_xy})",
             active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"]))
         # transient: a second click on the same spot (in the other click mode) still counts
@@ -208,16 +260,17 @@ class MapGrid(pn.viewable.Viewer):
     def _image(self, var: str, x_range: tuple | None = None, y_range: tuple | None = None,
                width: int | None = None, height: int | None = None, **_: Any) -> hv.Image:
         s = self.state
-        agg = rasterize_to_screen(s.map_slice(var), x_range, y_range, width, height)
+        arr, bounds = rasterize_to_screen(s.map_slice(var), x_range, y_range, width, height)
         vdim = hv.Dimension(var, label=LAYERS[var], unit="mm", range=s.clim())
         group = "Data" if self._shade is None else "DataOverRelief"
-        return hv.Image(agg, kdims=["x", "y"], vdims=[vdim], extents=self._extent, group=group)
+        return hv.Image(arr, bounds=bounds, kdims=["x", "y"], vdims=[vdim], extents=self._extent,
+                        group=group)
 
-    def _static_image(self, da: xr.DataArray, group: str, x_range: tuple | None = None,
-                      y_range: tuple | None = None, width: int | None = None,
-                      height: int | None = None, **_: Any) -> hv.Image:
-        agg = rasterize_to_screen(da, x_range, y_range, width, height)
-        return hv.Image(agg, kdims=["x", "y"], vdims=[group.lower()], extents=self._extent, group=group)
+    def _static(self, da: xr.DataArray, group: str) -> hv.Image:
+        scale = min(1.0, 1000 / max(da.sizes["x"], da.sizes["y"]))
+        arr, bounds = rasterize_to_screen(da, None, None, int(da.sizes["x"] * scale) or 1,
+                                          int(da.sizes["y"] * scale) or 1)
+        return hv.Image(arr, bounds=bounds, kdims=["x", "y"], vdims=[group.lower()], group=group)
 
     def _lines_element(self, profiles: list, **_: Any) -> hv.Path:
         return hv.Path(list(profiles), group="Profile")
@@ -229,24 +282,21 @@ class MapGrid(pn.viewable.Viewer):
     def _candidates_element(self, show_candidates: bool, **_: Any) -> hv.Path:
         return hv.Path(self.state.candidates() if show_candidates else [], group="Candidate")
 
-    def _pixel_element(self, pixel: tuple | None, pixel_box: tuple | None, **_: Any) -> hv.Polygons:
-        if pixel is None:
-            return hv.Polygons([], group="Pixel")
-        hx, hy = pixel_box if pixel_box is not None else (self._marker_half(),) * 2
-        x, y = pixel
-        return hv.Polygons([{"x": [x - hx, x + hx, x + hx, x - hx], "y": [y - hy, y - hy, y + hy, y + hy]}],
-                           group="Pixel")
-
-    def _reference_element(self, reference: dict | None, **_: Any) -> hv.Polygons:
-        if reference is None:
-            return hv.Polygons([], group="Reference")
-        if reference["kind"] == "area":
-            x0, y0, x1, y1 = reference["box"]
-        else:
-            h = self._marker_half()
-            x0, y0, x1, y1 = reference["x"] - h, reference["y"] - h, reference["x"] + h, reference["y"] + h
-        box = {"x": [x0, x1, x1, x0], "y": [y0, y0, y1, y1]}
-        return hv.Polygons([box], group="Reference")
+    def _markers_element(self, pixel: tuple | None, pixel_box: tuple | None, reference: dict | None,
+                         **_: Any) -> hv.Polygons:
+        """The inspected pixel (open square, or its box) and the reference (yellow)."""
+        boxes = []
+        h = self._marker_half()
+        if pixel is not None:
+            hx, hy = pixel_box if pixel_box is not None else (h, h)
+            boxes.append((pixel[0] - hx, pixel[1] - hy, pixel[0] + hx, pixel[1] + hy, "pixel", 0.0))
+        if reference is not None:
+            x0, y0, x1, y1 = (reference["box"] if reference["kind"] == "area" else
+                              (reference["x"] - h, reference["y"] - h, reference["x"] + h, reference["y"] + h))
+            boxes.append((x0, y0, x1, y1, "reference", 0.45))
+        polys = [{"x": [x0, x1, x1, x0], "y": [y0, y0, y1, y1], "kind": k, "alpha": a}
+                 for x0, y0, x1, y1, k, a in boxes]
+        return hv.Polygons(polys, vdims=["kind", "alpha"], group="Marker")
 
     def _marker_half(self) -> float:
         l, b, r, t = self._extent

@@ -14,7 +14,7 @@ import param
 from app.profiling import LEGENDS
 from app.state import DashboardState
 from app.views.timeseries import PLOT_OPTS as _TS_OPTS
-from app.views.timeseries import SERIES_STYLE, now_line
+from app.views.timeseries import SERIES_STYLE, NowLines, now_line
 
 __all__ = ["ProfileView"]
 
@@ -41,6 +41,7 @@ class ProfileView(pn.viewable.Viewer):
                                                sizing_mode="stretch_width", linked_axes=False)
         self._table = pn.pane.Markdown(pn.bind(self._summary, *line_params, s.param.time_index),
                                        css_classes=["insar-offsets"], sizing_mode="stretch_width")
+        self._now = NowLines(s, self._offsets_pane)
 
     # ---------------------------------------------------------------------- plots
     def _profile_plot(self, *_: Any) -> hv.Overlay | hv.DynamicMap:

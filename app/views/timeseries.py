@@ -10,9 +10,12 @@ import pandas as pd
 import panel as pn
 import param
 
-from app.state import DashboardState
+from holoviews.plotting.bokeh.annotation import LineAnnotationPlot
 
-__all__ = ["SERIES_STYLE", "TimeSeriesView", "now_line"]
+from app.state import DashboardState
+from app.views._plots import drawn_plots
+
+__all__ = ["SERIES_STYLE", "NowLines", "TimeSeriesView", "now_line"]
 
 #: Line style per series, shared with the profile plots.
 SERIES_STYLE: dict[str, dict[str, Any]] = {
@@ -23,10 +26,31 @@ SERIES_STYLE: dict[str, dict[str, Any]] = {
 PLOT_OPTS = {"responsive": True, "height": 300, "show_grid": True, "legend_position": "top_left"}
 
 
-def now_line(state: DashboardState) -> hv.DynamicMap:
-    """A vertical line at the current date, following ``state.time_index``."""
-    return hv.DynamicMap(lambda time_index: hv.VLine(state.dates[time_index]).opts(
-        color="#d81b60", line_width=1.5), streams=[hv.streams.Params(state, ["time_index"])])
+def now_line(state: DashboardState) -> hv.VLine:
+    """A vertical line at the current date (moved in place by :class:`NowLines`)."""
+    return hv.VLine(state.dates[state.time_index], group="Now").opts(color="#d81b60", line_width=1.5)
+
+
+class NowLines:
+    """Moves the current-date lines of some HoloViews panes when the date changes: the
+    Bokeh Span is moved in place (no re-render); a pane whose plot cannot be reached is
+    re-rendered instead."""
+
+    def __init__(self, state: DashboardState, *panes: pn.pane.HoloViews) -> None:
+        self.state, self.panes = state, panes
+        state.param.watch(self._move, ["time_index"])
+
+    def _move(self, *_: Any) -> None:
+        when = self.state.dates[self.state.time_index]
+        for pane in self.panes:
+            try:
+                spans = [p.handles["glyph"] for p in drawn_plots(pane, LineAnnotationPlot, ("Now",))]
+            except Exception:  # Panel/HoloViews internals changed: re-render
+                spans = []
+            if not spans:
+                pane.param.trigger("object")
+            for span in spans:
+                span.location = when
 
 
 class TimeSeriesView(pn.viewable.Viewer):
@@ -44,6 +68,7 @@ class TimeSeriesView(pn.viewable.Viewer):
         self._info = pn.pane.Markdown(
             pn.bind(self._describe, s.param.pixel, s.param.pixel_box, s.param.data_revision, s.param.time_index),
             css_classes=["insar-pixel"], margin=(0, 10), sizing_mode="stretch_width")
+        self._now = NowLines(s, self._pane)
 
     def _plot(self, *_: Any) -> hv.DynamicMap:
         s = self.state

@@ -162,10 +162,6 @@ class PartialStore:
         except (OSError, ValueError):
             return False
 
-    def mark_done(self, key: str) -> None:
-        """Record that block ``key`` has been written (called after its region write)."""
-        (self.done_dir / key).touch()
-
     def done(self) -> set[str]:
         """Keys of the blocks recorded as written."""
         return {p.name for p in self.done_dir.iterdir()} if self.done_dir.is_dir() else set()

@@ -131,3 +131,29 @@ def test_cli_batch_on_an_existing_scheduler(cluster_client, tiny_model, tmp_path
     ref = denoise(tiny_frame(11, n_time=10, ny=48, nx=56), model=tiny_model, **TILING)
     got = xr.open_zarr(tmp_path / "out" / "f1.zarr")
     np.testing.assert_allclose(got["deformation"].values, ref["deformation"].values, atol=1e-5)
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(300)
+def test_batch_resumes_a_frame_interrupted_mid_way(cluster_client, tiny_model, tmp_path):
+    import threading
+
+    from insar_ae.distributed import denoise_blocks
+    from insar_ae.model import Cancelled
+
+    paths = _frames(tmp_path / "in", n=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    cancel = threading.Event()
+    with pytest.raises(Cancelled):  # a run killed after 3 of its blocks
+        denoise_blocks(paths["f0"], out / "f0.zarr", block=24, model=tiny_model, client=False,
+                       cancel=cancel, progress=lambda f, m: m.startswith("3/") and cancel.set(),
+                       **TILING)
+    table = run_batch(str(tmp_path / "in" / "*.nc"), out, client=cluster_client, block=24,
+                      model=tiny_model, progress=False, **TILING)
+    assert table.loc["f0", "status"] == "done"
+    started = read_status(out, latest=False).query("status == 'started'").iloc[-1]
+    assert started["blocks_pending"] == started["blocks"] - 3  # finished blocks were kept
+    ref = denoise(tiny_frame(10, n_time=10, ny=40, nx=56), model=tiny_model, **TILING)
+    got = xr.open_zarr(out / "f0.zarr")
+    np.testing.assert_allclose(got["deformation"].values, ref["deformation"].values, atol=1e-5)
