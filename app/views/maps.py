@@ -26,7 +26,6 @@ from typing import Any
 import colorcet as cc
 import datashader
 import holoviews as hv
-from holoviews.core.spaces import Callable
 from holoviews.plotting.bokeh.raster import RasterPlot
 import numpy as np
 import panel as pn
@@ -46,6 +45,7 @@ _PROFILE_COLOR = "#111111"
 _CANDIDATE_COLOR = "#d81b60"
 _REFERENCE_COLOR = "#ffeb3b"
 _DATA_GROUPS = ("Data", "DataOverRelief")
+_DateStream = hv.streams.Stream.define("DateStream", time_index=0)
 
 
 def hillshade(height: xr.DataArray, azimuth_deg: float = 315.0, altitude_deg: float = 45.0) -> xr.DataArray:
@@ -133,6 +133,9 @@ class MapGrid(pn.viewable.Viewer):
         self._content = hv.streams.Params(s, ["data_revision", "show_mask", "clim_mode",
                                               "clim_percentile", "clim_symmetric", "clim_manual"])
         self._screens: dict[str, tuple[hv.streams.RangeXY, hv.streams.PlotSize]] = {}
+        # The date shown, updated silently on a fast date switch so that the data layer's
+        # memoised raster is reused by annotation-only redraws (and redone on a new date).
+        self._date = _DateStream(time_index=s.time_index)
         self._lines = hv.streams.Params(s, ["profiles"])
         self._markers = hv.streams.Params(s, ["pixel", "pixel_box", "reference"])
         self._cands = hv.streams.Params(s, ["show_candidates", "data_revision"])
@@ -175,6 +178,7 @@ class MapGrid(pn.viewable.Viewer):
         switch then costs one regrid per map). Falls back to re-running the DynamicMaps when
         the plots are not reachable."""
         s = self.state
+        self._date.update(time_index=s.time_index)  # silent: no HoloViews redraw
         if self._maybe_rebuild():  # new plots are drawn at the current date anyway
             return
         try:
@@ -183,7 +187,7 @@ class MapGrid(pn.viewable.Viewer):
         except Exception:  # Panel/HoloViews internals changed: take the slow, safe path
             targets = []
         if not targets or any(var not in self._screens or var not in s.layers() for var, _ in targets):
-            hv.streams.Stream.trigger([self._content])
+            hv.streams.Stream.trigger([self._date])
             return
         lo, hi = s.clim()
         for var, rp in targets:
@@ -206,9 +210,7 @@ class MapGrid(pn.viewable.Viewer):
             layers.append(self._shade)
         rng, size = hv.streams.RangeXY(), hv.streams.PlotSize()
         self._screens[var] = (rng, size)
-        # not memoized: the date is read from the state, not from the streams
-        data = hv.DynamicMap(Callable(partial(self._image, var), memoize=False),
-                             streams=[self._content, rng, size])
+        data = hv.DynamicMap(partial(self._image, var), streams=[self._content, self._date, rng, size])
         layers.append(data)
         if self._mask is not None:
             layers.append(self._mask)
@@ -257,10 +259,11 @@ class MapGrid(pn.viewable.Viewer):
         return path
 
     # ------------------------------------------------------------------------ elements
-    def _image(self, var: str, x_range: tuple | None = None, y_range: tuple | None = None,
-               width: int | None = None, height: int | None = None, **_: Any) -> hv.Image:
+    def _image(self, var: str, time_index: int = 0, x_range: tuple | None = None,
+               y_range: tuple | None = None, width: int | None = None, height: int | None = None,
+               **_: Any) -> hv.Image:
         s = self.state
-        arr, bounds = rasterize_to_screen(s.map_slice(var), x_range, y_range, width, height)
+        arr, bounds = rasterize_to_screen(s.map_slice(var, time_index), x_range, y_range, width, height)
         vdim = hv.Dimension(var, label=LAYERS[var], unit="mm", range=s.clim())
         group = "Data" if self._shade is None else "DataOverRelief"
         return hv.Image(arr, bounds=bounds, kdims=["x", "y"], vdims=[vdim], extents=self._extent,
