@@ -107,6 +107,10 @@ def _denoise_args(p: argparse.ArgumentParser) -> None:
                    help="step between successive 9-date windows (1 = best, 8 = fastest)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT "
                    "(never an input)")
+    p.add_argument("--block", type=int, default=None, metavar="N",
+                   help="out of core: denoise in N x N pixel blocks (with the halo the model needs) "
+                        "and stream them into OUTPUT, which must be a .zarr store; peak memory is "
+                        "set by N, not by the frame")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -120,7 +124,8 @@ def run_denoise(args: argparse.Namespace) -> int:
         raise ParameterError(f"output {out} is the input file; refusing to overwrite an input")
     if out.exists() and not args.overwrite:
         raise ParameterError(f"output {out} already exists; pass --overwrite to replace it")
-    ds = open_input(args.input)
+    if args.block is not None and out.suffix != ".zarr":
+        raise ParameterError(f"--block streams results to Zarr: OUTPUT must end in .zarr, got {out}")
     bar = None
     progress = None
     if not args.quiet:
@@ -132,6 +137,20 @@ def run_denoise(args: argparse.Namespace) -> int:
             bar.n = round(fraction, 4)
             bar.set_postfix_str(message, refresh=True)
 
+    if args.block is not None:
+        from insar_ae.distributed import denoise_blocks
+
+        try:
+            denoise_blocks(args.input, out, block=args.block, client=False, model=args.model,
+                           device=args.device, tile=args.tile, overlap=args.overlap,
+                           batch_size=args.batch_size, time_stride=args.time_stride,
+                           progress=progress, overwrite=args.overwrite)
+        finally:
+            if bar is not None:
+                bar.close()
+        print(f"wrote {out}", file=sys.stderr)
+        return 0
+    ds = open_input(args.input)
     try:
         result = denoise(ds, model=args.model, device=args.device, tile=args.tile,
                          overlap=args.overlap, batch_size=args.batch_size, progress=progress,

@@ -91,3 +91,26 @@ def test_models_lists_the_shipped_default(capsys):
     assert main(["models", "--verify"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("default:") and "[verified]" in out
+
+
+def test_denoise_block_mode_streams_to_zarr_and_matches_whole_frame(files, tmp_path):
+    src, weights = files
+    common = ["--model", str(weights), "--device", "cpu", "--tile", "32", "--overlap", "8", "--quiet"]
+    whole, blocks = tmp_path / "whole.nc", tmp_path / "blocks.zarr"
+    assert main(["denoise", str(src), "-o", str(whole), *common]) == 0
+    assert main(["denoise", str(src), "-o", str(blocks), "--block", "16", *common]) == 0
+    from insar_ae.io import open_frame
+
+    a = xr.open_dataset(whole, engine="h5netcdf")
+    b = open_frame(blocks)
+    np.testing.assert_allclose(b["deformation"].values, a["deformation"].values, atol=1e-4)
+    a.close()
+
+
+def test_denoise_block_mode_requires_zarr_output(files, tmp_path, capsys):
+    src, weights = files
+    rc = main(["denoise", str(src), "-o", str(tmp_path / "x.nc"), "--block", "16",
+               "--model", str(weights), "--quiet"])
+    assert rc != 0
+    assert "must end in .zarr" in capsys.readouterr().err
+    assert not (tmp_path / "x.nc").exists()
