@@ -84,11 +84,14 @@ class Dashboard(pn.viewable.Viewer):
         ]
 
     def main(self) -> list[pn.viewable.Viewable]:
-        """Maps on top, then time series and profiles."""
+        """Maps on top; the pixel time series beside the swath profile; offsets through time."""
+        card = {"sizing_mode": "stretch_width", "margin": (5, 5)}
         return [
-            pn.Card(self.maps, title="Maps (linked: pan/zoom together)", sizing_mode="stretch_width"),
-            pn.Card(self.timeseries, title="Pixel time series", sizing_mode="stretch_width"),
-            pn.Card(self.profiles, title="Profiles and offsets", sizing_mode="stretch_width"),
+            pn.Card(self.maps, title="Maps of the date shown (linked: pan and zoom together)", **card),
+            pn.Row(pn.Card(self.timeseries, title="Pixel time series", **card),
+                   pn.Card(self.profiles.profile_panel(), title="Swath profile and fitted offset", **card),
+                   sizing_mode="stretch_width"),
+            pn.Card(self.profiles.offsets_panel(), title="Offset through time (active profile)", **card),
         ]
 
     def template(self) -> pn.template.FastListTemplate:

@@ -28,11 +28,11 @@ import xarray as xr
 from app.jobs import DenoiseJob
 from app.profiling import ProfileAnalysis
 from insar_ae.analysis import reference_to_area, reference_to_point
-from insar_ae.catalog import DEFAULT_FRAME, list_frames, open_catalog_frame
-from insar_ae.datamodel import validate
+from app.frames import KEEP, catalog_table, prepare, read_frame
+from insar_ae.catalog import DEFAULT_FRAME
 from insar_ae.errors import InsarAEError
 
-__all__ = ["EAGER_BYTES", "LAYERS", "DashboardState"]
+__all__ = ["LAYERS", "DashboardState"]
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,6 @@ LAYERS: dict[str, str] = {
     "noise": "Removed noise",
     "deformation_true": "Truth",
 }
-#: Variables the app keeps from a frame (synthetic noise components are dropped).
-_KEEP = ("displacement", "height", "mask", "deformation", "noise", "deformation_true")
-#: Frames whose kept cubes total at most this many bytes are read into memory; larger ones
-#: stay lazy (dask) and are read one date / one window at a time.
-EAGER_BYTES = 1_000_000_000
 _CLIM_SAMPLE = 250_000  # values used for the percentile auto-range
 _CACHE_SIZE = 4  # denoised results kept per session
 _SLICES = 3  # referenced dates kept per session
@@ -134,8 +129,7 @@ class DashboardState(ProfileAnalysis):
     # ---------------------------------------------------------------- catalog and loading
     def _frames_table(self) -> pd.DataFrame:
         if not self._datasets:
-            df = list_frames(self._catalog)
-            return df[df["available"].astype(bool)] if "available" in df else df
+            return catalog_table(self._catalog)
         rows = {}
         for name, ds in self._datasets.items():
             t = pd.DatetimeIndex(ds["time"].values)
@@ -148,12 +142,9 @@ class DashboardState(ProfileAnalysis):
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def _open(self, name: str) -> xr.Dataset:
-        ds = self._datasets[name] if name in self._datasets else open_catalog_frame(name, catalog=self._catalog)
-        ds = ds[[v for v in _KEEP if v in ds]]
-        cubes = sum(ds[v].nbytes for v in ds.data_vars if "time" in ds[v].dims)
-        if cubes <= EAGER_BYTES and any(ds[v].chunks is not None for v in ds.data_vars):
-            ds = ds.load()
-        return validate(ds)
+        if name in self._datasets:
+            return prepare(self._datasets[name])
+        return read_frame(name, self._catalog)
 
     @param.depends("frame", watch=True)
     def _load_frame(self) -> None:
@@ -407,7 +398,7 @@ class DashboardState(ProfileAnalysis):
             return False
         self._job = None
         if job.status == "done" and job.result is not None:
-            result = job.result[[v for v in _KEEP if v in job.result]]
+            result = job.result[[v for v in KEEP if v in job.result]]
             self._cache[(job.frame, job.model_name)] = result
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)

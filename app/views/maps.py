@@ -4,9 +4,14 @@ Each map is a ``hv.DynamicMap`` whose image is rasterized by datashader to the p
 range and pixel size (``RangeXY`` + ``PlotSize`` streams), so a 2000 x 2000 frame sends only a
 screen-sized image to the browser and zooming re-rasterizes at full resolution. The rasterizing
 is done in the DynamicMap callback (``datashader.Canvas.raster``, mean aggregation) rather than
-by wrapping the map in ``holoviews.operation.datashader.rasterize``: same result, but a date
-switch then costs one regrid and one small ``hv.Image`` per map instead of cloning the full
-frame through the operation pipeline (see bench/results/app.md).
+by wrapping the map in ``holoviews.operation.datashader.rasterize``: same pixels, without
+cloning the full frame through the operation pipeline at every update.
+
+Speed (see bench/results/app.md): HoloViews draws and owns the plots (zoom, data, colour and
+layout changes go through it); the frequent, small changes are applied in place to the Bokeh
+models it drew (:mod:`app.views._plots`): a date switch replaces each map's image data, new
+profile lines, the inspected pixel and the reference replace their sources' data. Each in-place
+path falls back to a HoloViews redraw when the plots cannot be reached.
 
 Maps share their axes (pan/zoom together) and the state's colour limits. Layers: hillshade of
 the DEM (optional), the data, masked pixels in grey, profile lines, candidate faults, the
@@ -17,7 +22,6 @@ tool does the same for a box; on the first map the poly-draw tool (active by def
 profile lines: press and hold 300 ms for the first vertex, click further vertices,
 double-click to end; drag a line to move it; select it and press Backspace to delete it.
 """
-
 from __future__ import annotations
 
 from functools import partial
@@ -26,6 +30,8 @@ from typing import Any
 import colorcet as cc
 import datashader
 import holoviews as hv
+from holoviews.plotting.bokeh.annotation import LabelsPlot
+from holoviews.plotting.bokeh.path import PathPlot, PolygonPlot
 from holoviews.plotting.bokeh.raster import RasterPlot
 import numpy as np
 import panel as pn
@@ -34,7 +40,7 @@ import xarray as xr
 from bokeh.models import BoxZoomTool, NumeralTickFormatter
 
 from app.state import LAYERS, DashboardState
-from app.views._plots import drawn_plots
+from app.views._plots import apply_updates, drawn_plots
 
 __all__ = ["CMAP", "MapGrid", "hillshade", "rasterize_to_screen"]
 
@@ -46,6 +52,7 @@ _CANDIDATE_COLOR = "#d81b60"
 _REFERENCE_COLOR = "#ffeb3b"
 _DATA_GROUPS = ("Data", "DataOverRelief")
 _DateStream = hv.streams.Stream.define("DateStream", time_index=0)
+_AnnotStream = hv.streams.Stream.define("AnnotStream", rev=0)
 
 
 def hillshade(height: xr.DataArray, azimuth_deg: float = 315.0, altitude_deg: float = 45.0) -> xr.DataArray:
@@ -95,6 +102,10 @@ def rasterize_to_screen(da: xr.DataArray, x_range: tuple | None, y_range: tuple 
     return arr, (xr_[0], yr_[0], xr_[1], yr_[1])
 
 
+def _box(x0: float, y0: float, x1: float, y1: float) -> dict[str, list[float]]:
+    return {"x": [x0, x1, x1, x0], "y": [y0, y0, y1, y1]}
+
+
 def _register_styles() -> None:
     """Options of every map layer, by element group, set once per process (cheap updates)."""
     import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh option keywords)
@@ -112,9 +123,10 @@ def _register_styles() -> None:
         o.Labels("Profile", text_color=_PROFILE_COLOR, text_font_size="11pt",
                  text_font_style="bold", text_align="right", text_baseline="bottom"),
         o.Path("Candidate", color=_CANDIDATE_COLOR, line_width=2, line_dash="dashed"),
-        o.Polygons("Marker", color="kind", cmap={"pixel": "#ffffff", "reference": _REFERENCE_COLOR},
-                   fill_alpha="alpha", line_color="black", line_width=2.5, colorbar=False,
-                   show_legend=False),
+        o.Path("Drawn", color=_PROFILE_COLOR, line_width=3),
+        o.Polygons("Pixel", fill_alpha=0.0, line_color="black", line_width=2.5),
+        o.Polygons("Reference", fill_color=_REFERENCE_COLOR, fill_alpha=0.45, line_color="black",
+                   line_width=2),
         backend="bokeh",
     )
 
@@ -136,14 +148,16 @@ class MapGrid(pn.viewable.Viewer):
         # The date shown, updated silently on a fast date switch so that the data layer's
         # memoised raster is reused by annotation-only redraws (and redone on a new date).
         self._date = _DateStream(time_index=s.time_index)
-        self._lines = hv.streams.Params(s, ["profiles"])
-        self._markers = hv.streams.Params(s, ["pixel", "pixel_box", "reference"])
+        # Lines, labels and markers: DynamicMaps keyed by a silent revision, redrawn in place
+        # (_push_annotations) when the profiles, the inspected pixel or the reference change.
+        self._annot = _AnnotStream(rev=0)
         self._cands = hv.streams.Params(s, ["show_candidates", "data_revision"])
         self._key: tuple | None = None
         self._pane = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=400, linked_axes=True)
         s.param.watch(self._maybe_rebuild, ["view", "show_hillshade", "show_mask", "profiles_revision",
                                             "frame"])
         s.param.watch(self._push_date, ["time_index"])
+        s.param.watch(self._push_annotations, ["profiles", "pixel", "pixel_box", "reference"])
         self._maybe_rebuild()
 
     # ------------------------------------------------------------------------ building
@@ -190,15 +204,34 @@ class MapGrid(pn.viewable.Viewer):
             hv.streams.Stream.trigger([self._date])
             return
         lo, hi = s.clim()
+        updates = []
         for var, rp in targets:
             rng, size = self._screens[var]
             arr, (l, b, r, t) = rasterize_to_screen(s.map_slice(var), rng.x_range, rng.y_range,
                                                     size.width, size.height)
-            rp.handles["source"].data = {"image": [arr[::-1]], "x": [l], "y": [b], "dw": [r - l],
-                                         "dh": [t - b]}  # Bokeh images start at the bottom row
+            updates.append((rp.handles["source"], {"data": {  # Bokeh images start at the bottom row
+                "image": [arr[::-1]], "x": [l], "y": [b], "dw": [r - l], "dh": [t - b]}}))
             mapper = rp.handles.get("color_mapper")
             if mapper is not None and (mapper.low, mapper.high) != (lo, hi):
-                mapper.update(low=lo, high=hi)
+                updates.append((mapper, {"low": lo, "high": hi}))
+        apply_updates(updates)
+
+    def _push_annotations(self, *_: Any) -> None:
+        """Redraw lines, labels and markers in place (their sources' data only)."""
+        self._annot.update(rev=self._annot.rev + 1)  # silent; later full redraws see the change
+        builders = ((PathPlot, "Profile", self._lines_element), (LabelsPlot, "Profile", self._labels_element),
+                    (PolygonPlot, "Pixel", self._pixel_element),
+                    (PolygonPlot, "Reference", self._reference_element))
+        try:
+            found = [(p, make) for cls, group, make in builders
+                     for p in drawn_plots(self._pane, cls, (group,)) if type(p) is cls]
+            updates = [(p.handles["source"], {"data": p.get_data(make(), {}, {})[0]}) for p, make in found]
+        except Exception:  # Panel/HoloViews internals changed: take the slow, safe path
+            found = []
+        if found:
+            apply_updates(updates)
+        else:
+            hv.streams.Stream.trigger([self._annot])
 
     def _map(self, var: str, *, draw: bool) -> hv.DynamicMap:
         """One map: layers are option-free DynamicMaps styled by group (see _register_styles),
@@ -217,10 +250,11 @@ class MapGrid(pn.viewable.Viewer):
         if draw:
             layers.append(self._editable_lines())
         else:
-            layers.append(hv.DynamicMap(self._lines_element, streams=[self._lines]))
-        layers.append(hv.DynamicMap(self._labels_element, streams=[self._lines]))
+            layers.append(hv.DynamicMap(self._lines_element, streams=[self._annot]))
+        layers.append(hv.DynamicMap(self._labels_element, streams=[self._annot]))
         layers.append(hv.DynamicMap(self._candidates_element, streams=[self._cands]))
-        layers.append(hv.DynamicMap(self._markers_element, streams=[self._markers]))
+        layers.append(hv.DynamicMap(self._pixel_element, streams=[self._annot]))
+        layers.append(hv.DynamicMap(self._reference_element, streams=[self._annot]))
         # Per-map plot options ride on a static, empty element (propagated to the overlay plot):
         # options on the DynamicMap itself would re-style the whole overlay on every date.
         fmt = NumeralTickFormatter(format="0.00" if self._aspect != 1.0 else "0,0")
@@ -243,7 +277,7 @@ class MapGrid(pn.viewable.Viewer):
 
     def _editable_lines(self) -> hv.Path:
         s = self.state
-        path = hv.Path(list(s.profiles), group="Profile")
+        path = hv.Path(list(s.profiles), group="Drawn")  # its source belongs to the draw tool
         draw = hv.streams.PolyDraw(source=path, drag=True, show_vertices=True,
                                    vertex_style={"size": 8, "fill_color": "white",
                                                  "line_color": _PROFILE_COLOR})
@@ -262,8 +296,8 @@ class MapGrid(pn.viewable.Viewer):
     def _image(self, var: str, time_index: int = 0, x_range: tuple | None = None,
                y_range: tuple | None = None, width: int | None = None, height: int | None = None,
                **_: Any) -> hv.Image:
-        s = self.state
-        arr, bounds = rasterize_to_screen(s.map_slice(var, time_index), x_range, y_range, width, height)
+        s = self.state  # the date comes from the state (time_index only keys the memo)
+        arr, bounds = rasterize_to_screen(s.map_slice(var), x_range, y_range, width, height)
         vdim = hv.Dimension(var, label=LAYERS[var], unit="mm", range=s.clim())
         group = "Data" if self._shade is None else "DataOverRelief"
         return hv.Image(arr, bounds=bounds, kdims=["x", "y"], vdims=[vdim], extents=self._extent,
@@ -275,31 +309,34 @@ class MapGrid(pn.viewable.Viewer):
                                           int(da.sizes["y"] * scale) or 1)
         return hv.Image(arr, bounds=bounds, kdims=["x", "y"], vdims=[group.lower()], group=group)
 
-    def _lines_element(self, profiles: list, **_: Any) -> hv.Path:
-        return hv.Path(list(profiles), group="Profile")
+    def _lines_element(self, **_: Any) -> hv.Path:
+        return hv.Path(list(self.state.profiles), group="Profile")
 
-    def _labels_element(self, profiles: list, **_: Any) -> hv.Labels:
-        pts = [(float(p[0, 0]), float(p[0, 1]), f"P{k + 1}") for k, p in enumerate(profiles)]
+    def _labels_element(self, **_: Any) -> hv.Labels:
+        pts = [(float(p[0, 0]), float(p[0, 1]), f"P{k + 1}") for k, p in enumerate(self.state.profiles)]
         return hv.Labels(pts, kdims=["x", "y"], vdims=["text"], group="Profile")
 
     def _candidates_element(self, show_candidates: bool, **_: Any) -> hv.Path:
         return hv.Path(self.state.candidates() if show_candidates else [], group="Candidate")
 
-    def _markers_element(self, pixel: tuple | None, pixel_box: tuple | None, reference: dict | None,
-                         **_: Any) -> hv.Polygons:
-        """The inspected pixel (open square, or its box) and the reference (yellow)."""
-        boxes = []
+    def _pixel_element(self, **_: Any) -> hv.Polygons:
+        """The inspected pixel (an open square) or box."""
+        s = self.state
+        if s.pixel is None:
+            return hv.Polygons([], group="Pixel")
         h = self._marker_half()
-        if pixel is not None:
-            hx, hy = pixel_box if pixel_box is not None else (h, h)
-            boxes.append((pixel[0] - hx, pixel[1] - hy, pixel[0] + hx, pixel[1] + hy, "pixel", 0.0))
-        if reference is not None:
-            x0, y0, x1, y1 = (reference["box"] if reference["kind"] == "area" else
-                              (reference["x"] - h, reference["y"] - h, reference["x"] + h, reference["y"] + h))
-            boxes.append((x0, y0, x1, y1, "reference", 0.45))
-        polys = [{"x": [x0, x1, x1, x0], "y": [y0, y0, y1, y1], "kind": k, "alpha": a}
-                 for x0, y0, x1, y1, k, a in boxes]
-        return hv.Polygons(polys, vdims=["kind", "alpha"], group="Marker")
+        hx, hy = s.pixel_box if s.pixel_box is not None else (h, h)
+        return hv.Polygons([_box(s.pixel[0] - hx, s.pixel[1] - hy, s.pixel[0] + hx, s.pixel[1] + hy)],
+                           group="Pixel")
+
+    def _reference_element(self, **_: Any) -> hv.Polygons:
+        """The reference point (a yellow square) or area."""
+        ref = self.state.reference
+        if ref is None:
+            return hv.Polygons([], group="Reference")
+        h = self._marker_half()
+        corners = ref["box"] if ref["kind"] == "area" else (ref["x"] - h, ref["y"] - h, ref["x"] + h, ref["y"] + h)
+        return hv.Polygons([_box(*corners)], group="Reference")
 
     def _marker_half(self) -> float:
         l, b, r, t = self._extent

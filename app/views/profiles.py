@@ -3,6 +3,7 @@ plot, the offset through time with any detected transient, and a table of every 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import holoviews as hv
@@ -14,6 +15,7 @@ import param
 from app.profiling import LEGENDS
 from app.state import DashboardState
 from app.views.timeseries import PLOT_OPTS as _TS_OPTS
+from app.views._plots import push_overlay
 from app.views.timeseries import SERIES_STYLE, NowLines, now_line
 
 __all__ = ["ProfileView"]
@@ -35,63 +37,96 @@ class ProfileView(pn.viewable.Viewer):
         s = self.state
         line_params = [s.param[p] for p in ("profiles", "active_profile", "swath_width", "offset_model",
                                              "data_revision")]
-        self._profile_pane = pn.pane.HoloViews(pn.bind(self._profile_plot, *line_params),
-                                               sizing_mode="stretch_width", linked_axes=False)
-        self._offsets_pane = pn.pane.HoloViews(pn.bind(self._offsets_plot, *line_params),
-                                               sizing_mode="stretch_width", linked_axes=False)
+        # The profile plot is drawn when the line, width, model or data change, and updated in
+        # place (data, title, y range) when only the date changes.
+        self._profile_pane = pn.pane.HoloViews(self._profile_plot(), sizing_mode="stretch_width",
+                                               linked_axes=False)
+        s.param.watch(self._redraw_profile, ["profiles", "active_profile", "swath_width", "offset_model",
+                                             "data_revision"])
+        s.param.watch(self._date_changed, ["time_index"])
+        # The offset through time (every date fitted) follows on the next tick, so that the
+        # profile and its fit reach the browser first.
+        self._offsets_pane = pn.pane.HoloViews(self._offsets_plot(), sizing_mode="stretch_width",
+                                               linked_axes=False)
+        self._defer = partial(pn.state.execute, schedule=True)
+        s.param.watch(lambda *_: self._defer(self._refresh_offsets),
+                      ["profiles", "active_profile", "swath_width", "offset_model", "data_revision"])
         self._table = pn.pane.Markdown(pn.bind(self._summary, *line_params, s.param.time_index),
                                        css_classes=["insar-offsets"], sizing_mode="stretch_width")
         self._now = NowLines(s, self._offsets_pane)
 
     # ---------------------------------------------------------------------- plots
-    def _profile_plot(self, *_: Any) -> hv.Overlay | hv.DynamicMap:
-        """Rebuilt when the line, width, model or data change; follows the date inside."""
-        s = self.state
-        xlabel = f"distance along profile ({s.units_xy})"
-        if s.profile_at_date() is None:
-            return hv.Overlay([hv.Curve([(0, 0), (1, 1)], xlabel, "mm").opts(alpha=0),
-                               hv.Text(0.5, 0.5, _HINT_SHORT)]).opts(
-                hv.opts.Overlay(**PLOT_OPTS, title="Swath profile", xlabel=xlabel,
-                                ylabel="LOS displacement (mm)"))
-        dmap = hv.DynamicMap(self._profile_frame, streams=[hv.streams.Params(s, ["time_index"])])
-        return dmap.opts(hv.opts.Overlay(**PLOT_OPTS, xlabel=xlabel, ylabel="LOS displacement (mm)"),
-                         *(getattr(hv.opts, e)(framewise=True) for e in ("Curve", "Area", "Text", "VLine")))
+    def _redraw_profile(self, *_: Any) -> None:
+        """A new line, width, model or data: update the drawn plot in place when its layers
+        are the same (the usual case), else draw it anew."""
+        overlay, title, x_range, y_range = self._profile_frame()
+        if not push_overlay(self._profile_pane, overlay, title=title, x_range=x_range, y_range=y_range):
+            self._profile_pane.object = self._profile_plot()
 
-    def _profile_frame(self, **_: Any) -> hv.Overlay:
-        """The same elements at every date (a fit that fails is drawn empty, not dropped)."""
+    def _date_changed(self, *_: Any) -> None:
+        if self.state.profile_at_date() is not None:
+            self._redraw_profile()
+
+    def _profile_plot(self, *_: Any) -> hv.Overlay:
+        """The profile plot at the current date (the same elements, empty, before any line)."""
+        s = self.state
+        overlay, title, x_range, y_range = self._profile_frame()
+        return overlay.opts(hv.opts.Overlay(**PLOT_OPTS, title=title, xlim=x_range, ylim=y_range,
+                                            xlabel=f"distance along profile ({s.units_xy})",
+                                            ylabel="LOS displacement (mm)"))
+
+    def _profile_frame(self) -> tuple[hv.Overlay, str, tuple, tuple]:
+        """Elements of the profile plot (same structure at every date and for every line: a
+        missing fit or line is drawn empty, not dropped), its title and x/y ranges."""
         s = self.state
         res = s.profile_at_date()
-        prof = res["profile"]
         xlabel = f"distance along profile ({s.units_xy})"
-        d = np.asarray(prof["distance"].values, dtype=float)
+        layers = s.profile_layers()
+        if res is None:
+            prof, d = None, np.array([0.0, 1.0])
+        else:
+            prof = res["profile"]
+            d = np.asarray(prof["distance"].values, dtype=float)
         nan = np.full_like(d, np.nan)
         items: list = []
         notes = []
-        for layer in prof["layer"].values:
-            layer = str(layer)
+        for layer in layers:
             legend = LEGENDS[layer]
-            p = prof.sel(layer=layer)
+            p = prof.sel(layer=layer) if prof is not None else None
             style = SERIES_STYLE[legend]
             if legend != "truth":
-                items.append(hv.Area((d, np.asarray(p["p25"]), np.asarray(p["p75"])),
-                                     xlabel, ["p25", "p75"], label=f"{legend} 25–75 %").opts(
-                    color=style["color"], alpha=0.2, line_alpha=0))
-            items.append(hv.Curve((d, np.asarray(p["median"])), xlabel, "mm",
-                                  label=f"{legend} median").opts(**style, tools=["hover"]))
-            fit = res["fits"].get(layer)
+                items.append(hv.Area((d, _col(p, "p25", nan), _col(p, "p75", nan)), xlabel, ["p25", "p75"],
+                                     label=f"{legend} 25–75 %").opts(color=style["color"], alpha=0.2,
+                                                                     line_alpha=0))
+            items.append(hv.Curve((d, _col(p, "median", nan)), xlabel, "mm", label=f"{legend} median").opts(
+                **style, tools=["hover"]))
+            fit = res["fits"].get(layer) if res is not None else None
             if legend != "truth":
                 items.append(hv.Curve((d, np.asarray(fit.curve(d)) if fit is not None else nan), xlabel, "mm",
-                                      label=f"{legend} {s.offset_model} fit").opts(
+                                      label=f"{legend} fit").opts(
                     color=_FIT_COLOR if legend == "denoised" else "#f48fb1", line_width=2))
-            notes.append(f"{legend}: {_fmt_fit(fit) if fit is not None else 'no fit'}")
-        if res["x0"] is not None:
-            items.append(hv.VLine(res["x0"]).opts(color=_FIT_COLOR, line_dash="dotted"))
-        p75 = np.asarray(prof["p75"].values, dtype=float)
-        top = float(np.nanmax(p75)) if np.isfinite(p75).any() else 0.0
-        items.append(hv.Text(float(d.min()), top, f"{s.offset_model} offset\n" + "\n".join(notes),
-                             halign="left", valign="top", fontsize=10))
-        return hv.Overlay(items).opts(title=f"P{s.active_profile + 1} swath profile on {s.date_label()} "
-                                            f"(width {s.swath_width:.4g} {s.units_xy})")
+            if res is not None:
+                notes.append(f"{legend}: {_fmt_fit(fit) if fit is not None else 'no fit'}")
+        if prof is not None:
+            lo = float(np.nanmin(prof["p25"].values)) if np.isfinite(prof["p25"].values).any() else -1.0
+            hi = float(np.nanmax(prof["p75"].values)) if np.isfinite(prof["p75"].values).any() else 1.0
+            pad = 0.08 * (hi - lo) if hi > lo else 1.0
+            y_range, x_range = (lo - pad, hi + pad), (float(d.min()), float(d.max()))
+        else:
+            y_range, x_range = (0.0, 1.0), (0.0, 1.0)
+        x0 = res["x0"] if res is not None and res["x0"] is not None else np.nan
+        items.append(hv.Curve(([x0, x0], list(y_range)), xlabel, "mm", label="fault crossing").opts(
+            color=_FIT_COLOR, line_dash="dotted", line_width=1.5))
+        text = (f"{s.offset_model} offset (far minus near side)\n" + "\n".join(notes)) if res is not None \
+            else _HINT_SHORT
+        tx, ty = (x_range[0], y_range[1] - 0.5 * pad) if res is not None else (0.03, 0.95)
+        items.append(hv.Text(tx, ty, text, halign="left", valign="top", fontsize=10))
+        title = (f"P{s.active_profile + 1} swath profile on {s.date_label()} "
+                 f"(width {s.swath_width:.4g} {s.units_xy})") if res is not None else "Swath profile"
+        return hv.Overlay(items), title, x_range, y_range
+
+    def _refresh_offsets(self) -> None:
+        self._offsets_pane.object = self._offsets_plot()
 
     def _offsets_plot(self, *_: Any) -> hv.DynamicMap:
         s = self.state
@@ -133,14 +168,26 @@ class ProfileView(pn.viewable.Viewer):
                 "|---|---|---|---|"]
         for k in range(len(s.profiles)):
             res = s.profile_at_date(k)
-            x0 = f"{res['x0']:.4g} {s.units_xy}" if res["x0"] is not None else "—"
+            x0 = f"{res['x0']:,.5g} {s.units_xy}" if res["x0"] is not None else "—"
             for layer, fit in res["fits"].items():
                 rows.append(f"| P{k + 1} | {LEGENDS[layer]} | {_fmt_fit(fit) if fit else 'no fit'} | {x0} |")
         return "\n".join(rows)
 
+    def profile_panel(self) -> pn.viewable.Viewable:
+        """The swath profile at the current date and the table of offsets."""
+        return pn.Column(self._profile_pane, self._table, sizing_mode="stretch_width")
+
+    def offsets_panel(self) -> pn.viewable.Viewable:
+        """The offset through time of the active profile."""
+        return self._offsets_pane
+
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(pn.Row(self._profile_pane, self._offsets_pane, sizing_mode="stretch_width"),
                          self._table, sizing_mode="stretch_width")
+
+
+def _col(p: Any, name: str, empty: np.ndarray) -> np.ndarray:
+    return np.asarray(p[name].values, dtype=float) if p is not None else empty
 
 
 def _fmt_fit(fit: Any) -> str:

@@ -13,7 +13,7 @@ import param
 from holoviews.plotting.bokeh.annotation import LineAnnotationPlot
 
 from app.state import DashboardState
-from app.views._plots import drawn_plots
+from app.views._plots import apply_updates, drawn_plots
 
 __all__ = ["SERIES_STYLE", "NowLines", "TimeSeriesView", "now_line"]
 
@@ -49,8 +49,7 @@ class NowLines:
                 spans = []
             if not spans:
                 pane.param.trigger("object")
-            for span in spans:
-                span.location = when
+            apply_updates([(span, {"location": when}) for span in spans])
 
 
 class TimeSeriesView(pn.viewable.Viewer):
@@ -96,7 +95,7 @@ class TimeSeriesView(pn.viewable.Viewer):
         x, y = s.pixel
         where = (f"mean of a {2 * s.pixel_box[0]:.4g} x {2 * s.pixel_box[1]:.4g} {s.units_xy} box"
                  if s.pixel_box is not None else "nearest pixel")
-        return f"Time series at x={x:.6g}, y={y:.6g} ({where}), reference: {s.reference_label()}"
+        return f"x={x:.6g}, y={y:.6g} ({where})"
 
     def _describe(self, *_: Any) -> str:
         """Where the series is taken and its values on the current date (mm)."""

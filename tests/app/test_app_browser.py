@@ -204,6 +204,23 @@ def test_profiles_csv_download_has_the_offsets(page, artifacts):
     assert any(r["offset_mm"] not in ("", "nan") for r in rows)
 
 
+def test_a_second_session_does_not_share_the_first_ones_state(page, browser, served_app):
+    """Another browser session starts fresh: default frame, last date, no reference, no profile."""
+    assert "point x=" in text_of(page, ".insar-reference")  # the first session has both
+    assert "P1" in text_of(page, ".insar-offsets")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = ctx.new_page()
+        other.set_default_timeout(TIMEOUT_MS)
+        other.goto(served_app, timeout=TIMEOUT_MS)
+        wait_text(other, ".insar-date", r"date (\d+) of \1")  # opens on its last date
+        assert "as delivered" in wait_text(other, ".insar-reference", r"Reference")
+        assert "No profile yet" in wait_text(other, ".insar-offsets", r"\w")
+    finally:
+        ctx.close()
+    assert "point x=" in text_of(page, ".insar-reference")  # and the first one is untouched
+
+
 def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
     """Denoising runs on the small test entry (the default 512 x 512 x 80 frame takes minutes
     on 2 CPU cores); the page stays responsive meanwhile and switching back is instant."""
