@@ -30,7 +30,7 @@ browser:
 	  || echo "WARNING: could not install chromium; browser tests will be skipped"; }
 
 serve: setup
-	$(VENV)/bin/panel serve app/main.py --address $(HOST) --port $(PORT) --allow-websocket-origin=$(HOST):$(PORT) --show
+	$(VENV)/bin/panel serve app/main.py --address $(HOST) --port $(PORT) --allow-websocket-origin=$(HOST):$(PORT) --warm --show
 
 test: setup browser
 	$(PY) -m pytest -q

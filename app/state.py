@@ -17,6 +17,7 @@ frame's coordinate units (metres or degrees).
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import OrderedDict
 from typing import Any
 
@@ -25,10 +26,10 @@ import pandas as pd
 import param
 import xarray as xr
 
-from app.jobs import DenoiseJob
+from app.denoising import DenoiseSession
 from app.profiling import ProfileAnalysis
 from insar_ae.analysis import reference_to_area, reference_to_point
-from app.frames import KEEP, catalog_table, prepare, read_frame
+from app.frames import catalog_table, prepare, read_frame
 from insar_ae.catalog import DEFAULT_FRAME
 from insar_ae.errors import InsarAEError
 
@@ -44,11 +45,10 @@ LAYERS: dict[str, str] = {
     "deformation_true": "Truth",
 }
 _CLIM_SAMPLE = 250_000  # values used for the percentile auto-range
-_CACHE_SIZE = 4  # denoised results kept per session
 _SLICES = 3  # referenced dates kept per session
 
 
-class DashboardState(ProfileAnalysis):
+class DashboardState(ProfileAnalysis, DenoiseSession):
     """Everything one dashboard session knows; views watch these parameters."""
 
     # --- catalog -----------------------------------------------------------------------
@@ -64,15 +64,6 @@ class DashboardState(ProfileAnalysis):
     data_revision = param.Integer(default=0, precedence=-1,
                                   doc="Bumped whenever `view` changes (cheap key for plot streams).")
     notice = param.String(default="", precedence=-1, doc="Last warning for the user (shown once).")
-    # --- denoising ---------------------------------------------------------------------
-    model_name = param.Selector(default="default", objects=["default"], doc="Shipped model.")
-    device = param.Selector(default="cpu", objects=["cpu"], doc="Torch device for denoising.")
-    denoise_status = param.Selector(default="idle",
-                                    objects=["idle", "running", "done", "cancelled", "error"])
-    denoise_fraction = param.Number(default=0.0, bounds=(0.0, 1.0))
-    denoise_message = param.String(default="")
-    denoise_eta_s = param.Number(default=None, allow_None=True)
-    denoise_error = param.String(default="")
     # --- time --------------------------------------------------------------------------
     time_index = param.Integer(default=0, bounds=(0, None), doc="Index of the date shown.")
     # --- reference and inspection --------------------------------------------------------
@@ -111,11 +102,9 @@ class DashboardState(ProfileAnalysis):
         super().__init__(**params)
         self._catalog = catalog
         self._datasets = dict(datasets or {})
-        self._cache: OrderedDict[tuple[str, str], xr.Dataset] = OrderedDict()
         self._slices: OrderedDict[tuple, xr.Dataset] = OrderedDict()
         self._memo: dict[Any, Any] = {}
-        self._job: DenoiseJob | None = None
-        self._init_models()
+        self._init_denoising()
         self.frames = self._frames_table()
         names = list(self.frames.index)
         self.param.frame.objects = names
@@ -187,8 +176,10 @@ class DashboardState(ProfileAnalysis):
     @param.depends("dataset", "denoised", "reference", watch=True)
     def _update_view(self) -> None:
         data = self.data
+        if data is None:
+            return
         lazy = data if any(data[v].chunks is not None for v in data.data_vars) else \
-            data.chunk({"y": 512, "x": 512})  # dask over the numpy arrays: no copy
+            data.chunk({"y": 512, "x": 512}, token=uuid.uuid4().hex)  # dask over numpy: no copy, no hashing
         self._memo.clear()
         self._slices.clear()
         with param.parameterized.batch_call_watchers(self):
@@ -329,87 +320,6 @@ class DashboardState(ProfileAnalysis):
             with param.parameterized.batch_call_watchers(self):
                 self.pixel = ((x0 + x1) / 2, (y0 + y1) / 2)
                 self.pixel_box = (abs(x1 - x0) / 2, abs(y1 - y0) / 2)
-
-    # ------------------------------------------------------------------------ denoising
-    def _init_models(self) -> None:
-        from insar_ae.model import available_devices, read_registry
-
-        devices = list(available_devices()) or ["cpu"]
-        self.param.device.objects = devices
-        self.device = devices[0]
-        models = list(read_registry()) or ["default"]
-        self.param.model_name.objects = models
-        self.model_name = "default" if "default" in models else models[0]
-
-    def _cache_get(self) -> xr.Dataset | None:
-        key = (self.frame, self.model_name)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        return None
-
-    @param.depends("model_name", watch=True)
-    def _model_changed(self) -> None:
-        self.denoised = self._cache_get()
-
-    @property
-    def is_cached(self) -> bool:
-        return (self.frame, self.model_name) in self._cache
-
-    def start_denoise(self) -> DenoiseJob | None:
-        """Denoise the current frame off the UI thread; instant when (frame, model) is cached.
-
-        Returns the running job (poll it with :meth:`poll_denoise`), or None on a cache hit.
-        """
-        if self._job is not None and not self._job.finished:
-            return self._job
-        cached = self._cache_get()
-        if cached is not None:
-            with param.parameterized.batch_call_watchers(self):
-                self.denoised = cached
-                self.denoise_status, self.denoise_fraction = "done", 1.0
-                self.denoise_message, self.denoise_error = "cached result", ""
-            return None
-        self._job = DenoiseJob(self.dataset, model_name=self.model_name, device=self.device,
-                               frame=self.frame)
-        self.denoise_error = ""
-        self._job.start()
-        self.poll_denoise()
-        return self._job
-
-    def cancel_denoise(self) -> None:
-        """Ask the running job to stop (at its next tile batch)."""
-        if self._job is not None:
-            self._job.cancel()
-
-    def poll_denoise(self) -> bool:
-        """Copy the job's progress into params (session thread); True once it has ended."""
-        job = self._job
-        if job is None:
-            return True
-        info = job.describe()
-        with param.parameterized.batch_call_watchers(self):
-            self.denoise_fraction = info["fraction"]
-            self.denoise_message = info["message"]
-            self.denoise_eta_s = info["eta_s"]
-            self.denoise_error = info["error"]
-            self.denoise_status = info["status"]
-        if not job.finished:
-            return False
-        self._job = None
-        if job.status == "done" and job.result is not None:
-            result = job.result[[v for v in KEEP if v in job.result]]
-            self._cache[(job.frame, job.model_name)] = result
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-            if job.frame == self.frame and job.model_name == self.model_name:
-                self.denoised = result
-        return True
-
-    @property
-    def job(self) -> DenoiseJob | None:
-        return self._job
-
 
 def _default_swath(ds: xr.Dataset) -> float:
     """Default full swath width: 1/25 of the frame width, at least 5 pixels (coordinate units)."""

@@ -272,9 +272,12 @@ def main() -> None:
         "| what | median wall (ms) | p90 wall (ms) | median CPU (ms) | patch (kB) | budget (ms) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
+    def num(v: object) -> str:
+        return "—" if not isinstance(v, (int, float)) or v != v else f"{v:.0f}"
+
     for r in rows:
-        lines.append(f"| {r['what']} | {r['wall_ms']:.0f} | {r['p90_ms']:.0f} | {r['cpu_ms']:.0f} | "
-                     f"{r['patch_kB']:.0f} | {r['budget_ms']} |".replace("| nan |", "| — |"))
+        lines.append(f"| {r['what']} | {num(r['wall_ms'])} | {num(r['p90_ms'])} | {num(r['cpu_ms'])} | "
+                     f"{num(r['patch_kB'])} | {r['budget_ms']} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

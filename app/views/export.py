@@ -26,9 +26,6 @@ def _safe(name: str) -> str:
 
 def render_map_png(state: DashboardState, var: str, *, dpi: int = 120) -> bytes:
     """The map of ``var`` at the current date as PNG bytes (same colour map and limits as shown)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 

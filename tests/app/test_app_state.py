@@ -243,6 +243,17 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
                                    atol=1e-4, equal_nan=True)
 
 
+@pytest.mark.slow
+def test_switching_frame_while_denoising_keeps_the_result_for_later(state):
+    state.start_denoise()
+    state.frame = "other"  # the job keeps running for "tiny"
+    wait_for(state)
+    assert state.denoised is None and state.denoise_status == "idle"
+    assert "tiny" in state.denoise_message
+    state.frame = "tiny"
+    assert state.denoised is not None and state.denoise_status == "done"
+
+
 def test_a_failed_denoising_reports_the_error(frames):
     short = frames["tiny"].isel(time=slice(0, 5))  # the model needs at least 9 dates
     s = DashboardState(datasets={"short": short})
