@@ -141,9 +141,9 @@ def main(argv=None) -> int:
     text = "\n".join(report)
     print(text)
     if args.write:
-        out = Path(__file__).parent / "results" / "model.md"
-        prev = out.read_text() if out.exists() else "# Model benchmarks\n\n"
-        out.write_text(prev.rstrip() + "\n\n" + text + "\n")
+        from _report import append_section
+
+        append_section("model", text, "Model benchmarks")
     return 0
 
 
