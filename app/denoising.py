@@ -1,5 +1,5 @@
-"""Denoising of a dashboard session: device and model choice, off-thread runs, results cached
-per (frame, model). A param mixin of :class:`app.state.DashboardState` (no panel import)."""
+"""Denoising of a dashboard session: device, model and time-stride choice, off-thread runs,
+results cached per (frame, model, time stride). A param mixin of :class:`app.state.DashboardState` (no panel import)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from app.jobs import DenoiseJob
 __all__ = ["DenoiseSession"]
 
 _CACHE_SIZE = 4  # denoised results kept per session
+#: Time-window strides offered (dates between the starts of successive 9-date windows).
+TIME_STRIDES = {"every window (best)": 1, "every 2nd window": 2, "every 4th window (fastest)": 4}
 
 
 class DenoiseSession(param.Parameterized):
@@ -21,6 +23,9 @@ class DenoiseSession(param.Parameterized):
 
     model_name = param.Selector(default="default", objects=["default"], doc="Shipped model.")
     device = param.Selector(default="cpu", objects=["cpu"], doc="Torch device for denoising.")
+    time_stride = param.Selector(default=1, objects=list(TIME_STRIDES.values()),
+                                 doc="Dates between successive 9-date windows: 1 = best, 4 = about "
+                                     "4x faster. Default 1 on a GPU, 4 on a CPU.")
     denoise_status = param.Selector(default="idle",
                                     objects=["idle", "running", "done", "cancelled", "error"])
     denoise_fraction = param.Number(default=0.0, bounds=(0.0, 1.0))
@@ -29,7 +34,7 @@ class DenoiseSession(param.Parameterized):
     denoise_error = param.String(default="")
 
     def _init_denoising(self) -> None:
-        self._cache: OrderedDict[tuple[str, str], xr.Dataset] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, int], xr.Dataset] = OrderedDict()
         self._job: DenoiseJob | None = None
         self._init_models()
 
@@ -39,24 +44,30 @@ class DenoiseSession(param.Parameterized):
         devices = list(available_devices()) or ["cpu"]
         self.param.device.objects = devices
         self.device = devices[0]
+        self.time_stride = 1 if self.device != "cpu" else 4
         models = list(read_registry()) or ["default"]
         self.param.model_name.objects = models
         self.model_name = "default" if "default" in models else models[0]
 
+    @property
+    def _key(self) -> tuple[str, str, int]:
+        """What a denoised result depends on: frame, model and time stride."""
+        return (self.frame, self.model_name, int(self.time_stride))
+
     def _cache_get(self) -> xr.Dataset | None:
-        key = (self.frame, self.model_name)
+        key = self._key
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         return None
 
-    @param.depends("model_name", watch=True)
+    @param.depends("model_name", "time_stride", watch=True)
     def _model_changed(self) -> None:
         self.denoised = self._cache_get()
 
     @property
     def is_cached(self) -> bool:
-        return (self.frame, self.model_name) in self._cache
+        return self._key in self._cache
 
     def start_denoise(self) -> DenoiseJob | None:
         """Denoise the current frame off the UI thread; instant when (frame, model) is cached.
@@ -73,7 +84,7 @@ class DenoiseSession(param.Parameterized):
                 self.denoise_message, self.denoise_error = "cached result", ""
             return None
         self._job = DenoiseJob(self.dataset, model_name=self.model_name, device=self.device,
-                               frame=self.frame)
+                               frame=self.frame, time_stride=int(self.time_stride))
         self.denoise_error = ""
         self._job.start()
         self.poll_denoise()
@@ -93,7 +104,8 @@ class DenoiseSession(param.Parameterized):
         if job is None:
             return True
         info = job.describe()
-        other = job.frame != self.frame or job.model_name != self.model_name
+        job_key = (job.frame, job.model_name, job.time_stride)
+        other = job_key != self._key
         with param.parameterized.batch_call_watchers(self):
             self.denoise_fraction = info["fraction"]
             self.denoise_message = f"({job.frame}) {info['message']}" if other else info["message"]
@@ -105,7 +117,7 @@ class DenoiseSession(param.Parameterized):
         self._job = None
         if job.status == "done" and job.result is not None:
             result = job.result[[v for v in KEEP if v in job.result]]
-            self._cache[(job.frame, job.model_name)] = result
+            self._cache[job_key] = result
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
             if not other:

@@ -33,13 +33,18 @@ class DenoiseJob:
         Torch device name among ``insar_ae.model.available_devices()``.
     frame
         Catalog entry the dataset came from (bookkeeping for the result cache).
+    time_stride
+        Dates between the starts of successive 9-date windows (``insar_ae.model.denoise``):
+        1 = every window (best), larger = proportionally faster.
     """
 
-    def __init__(self, ds: xr.Dataset, *, model_name: str, device: str, frame: str = "") -> None:
+    def __init__(self, ds: xr.Dataset, *, model_name: str, device: str, frame: str = "",
+                 time_stride: int = 1) -> None:
         self.ds = ds
         self.frame = frame
         self.model_name = model_name
         self.device = device
+        self.time_stride = int(time_stride)
         self.fraction = 0.0
         self.message = "queued"
         self.status = "idle"  # idle | running | done | cancelled | error
@@ -109,6 +114,7 @@ class DenoiseJob:
                 device=self.device,
                 progress=self._on_progress,
                 cancel=self._cancel,
+                time_stride=self.time_stride,
             )
         except Cancelled:
             self.message = "cancelled"

@@ -96,11 +96,13 @@ class Dashboard(pn.viewable.Viewer):
 
     def template(self) -> pn.template.FastListTemplate:
         """The page served by ``panel serve``: title, sidebar controls, maps in the main area."""
+        # One root per template area: every root added to a Bokeh document re-walks all models
+        # already there, so a root per card made the first page of a session markedly slower.
         return pn.template.FastListTemplate(
             title="insar_ae",
             site="InSAR deformation explorer",
-            sidebar=self.sidebar(),
-            main=self.main(),
+            sidebar=[pn.Column(*self.sidebar(), sizing_mode="stretch_width", margin=0)],
+            main=[pn.Column(*self.main(), sizing_mode="stretch_width", margin=0)],
             sidebar_width=340,
             accent_base_color=_ACCENT,
             header_background=_ACCENT,

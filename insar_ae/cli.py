@@ -174,7 +174,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--patch", type=int, default=64, help="training patch size, pixels")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--loss", choices=("l1", "huber", "mse"), default="huber")
+    p.add_argument("--loss", choices=("l1", "huber", "mse"), default="mse")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--widths", type=int, nargs=4, default=(16, 32, 48, 64))
     p.add_argument("--n-mix", type=int, default=2)
@@ -182,8 +182,31 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-every", type=int, default=200)
     p.add_argument("--n-val", type=int, default=32)
     p.add_argument("--no-amp", action="store_true", help="disable mixed precision on GPU")
+    p.add_argument("--val-seed", type=int, default=None,
+                   help="seed of the validation set (default 1000003 + --seed)")
+    p.add_argument("--init", metavar="WEIGHTS", default=None,
+                   help="warm start from weights (registry name or .safetensors path)")
+    p.add_argument("--data", metavar="JSON", default=None,
+                   help='training data range overrides, e.g. \'{"turb_rms_mm": [0.5, 25]}\'')
     p.add_argument("--publish", metavar="NAME", default=None,
                    help="after training, copy the weights into the package registry as NAME")
+
+
+def _json_arg(text: str | None, flag: str) -> dict:
+    """Parse a JSON object given on the command line; ParameterError if it is not one."""
+    import json
+
+    from insar_ae.errors import ParameterError
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParameterError(f"{flag}: not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ParameterError(f"{flag}: expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -195,7 +218,8 @@ def run_train(args: argparse.Namespace) -> int:
                       device=args.device, batch_size=args.batch_size, patch=args.patch,
                       lr=args.lr, loss=args.loss, seed=args.seed, widths=tuple(args.widths),
                       n_mix=args.n_mix, num_threads=args.threads, val_every=args.val_every,
-                      n_val=args.n_val, amp=not args.no_amp)
+                      n_val=args.n_val, amp=not args.no_amp, init=args.init, val_seed=args.val_seed,
+                      data=_json_arg(args.data, "--data"))
     path = train(cfg)
     print(f"wrote {path}", file=sys.stderr)
     if args.publish:

@@ -11,6 +11,7 @@ from typing import Any
 import panel as pn
 import param
 
+from app.denoising import TIME_STRIDES
 from app.state import DashboardState
 
 __all__ = [
@@ -76,6 +77,11 @@ class DenoiseControls(pn.viewable.Viewer):
             + (f" (no {', '.join(missing)})" if missing else ""), margin=(0, 10),
             styles={"font-size": "0.85em", "color": "#666"})
         self._model = pn.widgets.Select.from_param(s.param.model_name, label="Model")
+        self._stride = pn.widgets.Select.from_param(
+            s.param.time_stride, label="Time windows", options=TIME_STRIDES,
+            description="9-date windows start at every date (best) or every 2nd / 4th date "
+                        "(2x / 4x faster); results are kept per choice.",
+            css_classes=["insar-denoise-stride"])
         self._run = pn.widgets.Button(label="Denoise", color="primary", icon="wand",
                                       sizing_mode="stretch_width", css_classes=["insar-denoise-run"])
         self._cancel = pn.widgets.Button(label="Cancel", color="danger", variant="outline",
@@ -90,7 +96,8 @@ class DenoiseControls(pn.viewable.Viewer):
         self._cancel.on_click(lambda _: s.cancel_denoise())
         self._callback: Any = None
         s.param.watch(self._render, ["denoise_status", "denoise_fraction", "denoise_message",
-                                     "denoise_eta_s", "denoise_error", "frame", "model_name"])
+                                     "denoise_eta_s", "denoise_error", "frame", "model_name",
+                                     "time_stride"])
         self._render()
 
     def _start(self, _: Any = None) -> None:
@@ -109,6 +116,7 @@ class DenoiseControls(pn.viewable.Viewer):
         self._run.disabled = running
         self._cancel.disabled = not running
         self._device.disabled = running
+        self._stride.disabled = running
         self._run.label = "Show cached result" if (s.is_cached and s.denoised is None) else "Denoise"
         self._bar.value = round(100 * s.denoise_fraction)
         self._bar.bar_color = {"error": "danger", "cancelled": "warning"}.get(s.denoise_status, "primary")
@@ -126,7 +134,8 @@ class DenoiseControls(pn.viewable.Viewer):
         self._alert.visible = bool(s.denoise_error)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._model, pn.pane.Markdown("Device", margin=(0, 10)), self._device,
+        return pn.Column(self._model, self._stride, pn.pane.Markdown("Device", margin=(0, 10)),
+                         self._device,
                          self._device_note, pn.Row(self._run, self._cancel), self._bar, self._text,
                          self._alert, sizing_mode="stretch_width")
 

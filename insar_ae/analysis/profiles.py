@@ -208,8 +208,9 @@ def point_timeseries(
 
     Returns
     -------
-    DataArray (time) [mm] (Dataset of them for a Dataset) with coordinate ``n_valid`` (valid
-    pixels used per date; 0 gives NaN) and attrs ``x``, ``y``, ``radius``/``box``, ``stat``.
+    DataArray (time) [mm] with coordinate ``n_valid`` (valid pixels used per date; 0 gives NaN)
+    and attrs ``x``, ``y``, ``radius``/``box``, ``stat``. For a Dataset, a Dataset of them whose
+    counts are named ``n_valid_<layer>`` (layers may differ in their NaN patterns).
     """
     if stat not in ("mean", "median"):
         raise ParameterError(f"stat must be 'mean' or 'median', got {stat!r}")
@@ -218,8 +219,10 @@ def point_timeseries(
     ys, xs, mask, _ = area_selection(da, x=x, y=y, radius=radius, box=box)
     if isinstance(da, xr.Dataset):
         names = default_layers(da, layers)
+        # layers may have different NaN patterns: each keeps its own count, n_valid_<layer>
         return xr.Dataset({v: point_timeseries(da[v], x=x, y=y, radius=radius, box=box, stat=stat)
-                           for v in names}, attrs={"x": float(x), "y": float(y), "stat": stat})
+                           .rename(n_valid=f"n_valid_{v}") for v in names},
+                          attrs={"x": float(x), "y": float(y), "stat": stat})
     if "time" not in da.dims:
         raise ParameterError(f"da must have a 'time' dim for a time series, got dims {da.dims}")
     sub = da.isel(y=ys, x=xs).transpose("time", "y", "x").values

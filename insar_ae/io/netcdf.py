@@ -92,6 +92,11 @@ def _xy(raw: xr.Dataset, var: xr.DataArray, dim: str, latlon: bool, source: str)
     return np.asarray(c.values, dtype=np.float64), units, crs
 
 
+#: Variable attributes that describe the file's encoding or units, not the data (not carried).
+_ENCODING_ATTRS = {"units", "scale_factor", "add_offset", "_FillValue", "missing_value",
+                   "grid_mapping", "coordinates", "dtype"}
+
+
 def canonicalize(
     raw: xr.Dataset,
     *,
@@ -174,6 +179,9 @@ def canonicalize(
             keep[k] = float(keep[k])
     ds = make_dataset(displacement, height, t, y, x, mask=mask, crs=crs, xy_units=x_units,
                       extra=extra, attrs=keep)
+    for v in extra:  # provenance of derived cubes (model name, SHA-256, tiling...) survives
+        ds[v].attrs = {**{k: a for k, a in raw[v].attrs.items() if k not in _ENCODING_ATTRS},
+                       **ds[v].attrs}
     if "bperp" in raw.coords and raw["bperp"].dims == (dims["time"],):
         ds = ds.assign_coords(bperp=("time", np.asarray(raw["bperp"].values, dtype=np.float64),
                                      dict(raw["bperp"].attrs)))

@@ -1,7 +1,7 @@
 """The deformation auto-encoder: network, normalising wrapper, weights, training, inference.
 
 Public API (see ``docs/api.md``): :func:`load_model`, :func:`denoise`, :func:`train`,
-:func:`available_devices`, :class:`Cancelled`, :class:`Denoiser`; classical yardsticks in
+:func:`evaluate`, :func:`available_devices`, :class:`Cancelled`, :class:`Denoiser`; classical yardsticks in
 :mod:`insar_ae.model.baselines`.
 """
 
@@ -11,7 +11,7 @@ from insar_ae.model.devices import available_devices, resolve_device
 from insar_ae.model.infer import Cancelled, denoise
 from insar_ae.model.network import SpaceTimeAE
 from insar_ae.model.normalize import Denoiser
-from insar_ae.model.train import TrainConfig, train
+from insar_ae.model.train import TrainConfig, evaluate, train
 from insar_ae.model.weights import load_model, read_registry, save_weights
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "TrainConfig",
     "available_devices",
     "denoise",
+    "evaluate",
     "load_model",
     "read_registry",
     "resolve_device",

@@ -52,7 +52,7 @@ class TrainConfig:
     T: int = 9
     widths: tuple[int, ...] = (16, 32, 48, 64)
     n_mix: int = 2
-    loss: str = "huber"
+    loss: str = "mse"
     huber_delta: float = 0.5
     lr: float = 2e-3
     warmup_fraction: float = 0.05
@@ -69,6 +69,16 @@ class TrainConfig:
     log_every: int = 20
     num_threads: int | None = None
     progress_bar: bool = True
+    #: Warm start: weights (registry name or ``.safetensors`` path) to initialise the model
+    #: from; the optimiser and schedule start fresh. Ignored when resuming a checkpoint.
+    init: str | None = None
+    #: Overrides of the training data ranges (``BatchConfig`` field -> value), e.g.
+    #: ``{"turb_rms_mm": [0.5, 25.0]}``. Validation always uses the default ranges, so
+    #: validation numbers stay comparable between runs.
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Seed of the fixed validation set; None -> ``VAL_SEED_OFFSET + seed``. Set it when a
+    #: warm-started run uses a new training ``seed`` but must validate on the same set.
+    val_seed: int | None = None
 
     def validate(self) -> TrainConfig:
         """Raise ParameterError on out-of-range fields; return self."""
@@ -83,7 +93,22 @@ class TrainConfig:
             raise ParameterError(f"lr={self.lr!r} must be in (0, 1)")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ParameterError(f"max_minutes={self.max_minutes!r} must be > 0 or None")
+        self.batch_config()
         return self
+
+    def batch_config(self) -> Any:
+        """The training ``BatchConfig`` (defaults plus ``data`` overrides); None without
+        overrides. Unknown fields raise ParameterError."""
+        if not self.data:
+            return None
+        from insar_ae.synthetic.batches import BatchConfig
+
+        unknown = sorted(set(self.data) - set(BatchConfig._fields))
+        if unknown:
+            raise ParameterError(f"data overrides {unknown} are not BatchConfig fields "
+                                 f"({', '.join(BatchConfig._fields)})")
+        return BatchConfig(**{k: tuple(v) if isinstance(v, list) else v
+                              for k, v in self.data.items()})
 
 
 def masked_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, kind: str,
@@ -207,7 +232,20 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
         gen.set_state(saved["generator"].cpu() if device.type == "cpu" else saved["generator"])
         state = {k: saved[k] for k in state}
         log.info("resumed from %s at step %d", ckpt, state["step"])
-    val_gen = torch.Generator(device=device).manual_seed(VAL_SEED_OFFSET + cfg.seed)
+    init_meta: dict[str, Any] = {}
+    if cfg.init:
+        from insar_ae.model.weights import load_model
+
+        start = load_model(cfg.init)
+        init_meta = {"weights": cfg.init, "sha256": start.weights_sha256,
+                     "samples_seen": int(start.weights_meta.get("samples_seen", 0)),
+                     "wall_time_s": float(start.weights_meta.get("wall_time_s", 0.0))}
+        if not ckpt.is_file():
+            model.load_state_dict(start.state_dict())
+            log.info("initialised from weights %s", cfg.init)
+    data_kw = {"config": cfg.batch_config()} if cfg.data else {}
+    val_seed = VAL_SEED_OFFSET + cfg.seed if cfg.val_seed is None else int(cfg.val_seed)
+    val_gen = torch.Generator(device=device).manual_seed(val_seed)
     val = [sample(min(8, cfg.n_val - i), cfg.T, cfg.val_size, val_gen, device,
                   noise_only_fraction=cfg.noise_only_fraction) for i in range(0, cfg.n_val, 8)]
 
@@ -240,7 +278,7 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * _lr_factor(progress, cfg.warmup_fraction)
             b = sample(cfg.batch_size, cfg.T, cfg.patch, gen, device,
-                       noise_only_fraction=cfg.noise_only_fraction)
+                       noise_only_fraction=cfg.noise_only_fraction, **data_kw)
             with autocast_context(device, use_amp):
                 prep = model.prepare(b.windows, b.dem, b.mask)
                 pred = model.forward_normalised(prep).float()
@@ -272,8 +310,11 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
                 "wall_time_s": round(state["wall_s"], 1), "hardware": _hardware(device),
                 "torch": torch.__version__, "train_config": dataclasses.asdict(cfg),
                 "validation": {k: round(v, 4) for k, v in metrics.items()},
-                "validation_set": f"{cfg.n_val} samples of {cfg.val_size} px, seed "
-                                  f"{VAL_SEED_OFFSET + cfg.seed}"}
+                "validation_set": f"{cfg.n_val} samples of {cfg.val_size} px, seed {val_seed}"}
+        if init_meta:
+            meta["init"] = init_meta
+            meta["samples_seen_total"] = init_meta["samples_seen"] + state["samples_seen"]
+            meta["wall_time_s_total"] = round(init_meta["wall_time_s"] + state["wall_s"], 1)
         final = out / "model.safetensors"
         save_weights(model, final, meta=meta)
         return final

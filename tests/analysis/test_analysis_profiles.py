@@ -208,6 +208,12 @@ def test_point_timeseries_nearest_mean_median_and_dataset() -> None:
     ds = xr.Dataset({"displacement": da, "deformation": da * 2})
     both = point_timeseries(ds, x=x[3], y=y[4])
     np.testing.assert_allclose(both["deformation"].values, 2 * both["displacement"].values, rtol=1e-6)
+    # layers with different NaN patterns keep their own counts (was a MergeError)
+    holes = ds.assign(deformation=ds["deformation"].where(ds["x"] > x[10]))
+    area = point_timeseries(holes, x=x[10], y=y[10], radius=150.0)
+    assert int(area["n_valid_displacement"][0]) == 9 and int(area["n_valid_deformation"][0]) == 3
+    np.testing.assert_allclose(area["deformation"].values,
+                               np.nanmean(2 * vals[:, 9:12, 11], axis=1), rtol=1e-5)
     with pytest.raises(ParameterError, match="outside"):
         point_timeseries(da, x=x[0] - 1e4, y=y[0])
     with pytest.raises(ParameterError, match="stat"):

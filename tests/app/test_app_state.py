@@ -215,9 +215,12 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     from app.views.export import ExportPanel
     from insar_ae.io import open_frame
 
+    assert state.time_stride == (4 if state.device == "cpu" else 1)  # fast default on a CPU
+    state.time_stride = 2
     job = state.start_denoise()
-    assert job is not None and state.denoise_status == "running"
+    assert job is not None and state.denoise_status == "running" and job.time_stride == 2
     wait_for(state)
+    assert state.denoised["deformation"].attrs["time_stride"] == 2
     assert state.denoise_status == "done" and state.denoise_fraction == 1.0
     assert state.layers() == list(LAYERS)  # raw, denoised, noise, truth
     np.testing.assert_allclose(state.map_slice("noise").values,
@@ -229,6 +232,10 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     state.frame = "tiny"  # back: the cached result, no new job
     assert state.denoised is denoised and state.denoise_message == "cached result"
     assert state.start_denoise() is None
+    state.time_stride = 1  # another stride is another result ...
+    assert state.denoised is None and not state.is_cached
+    state.time_stride = 2  # ... and the first one is still kept
+    assert state.denoised is denoised
     # the denoised cube downloads as NetCDF that insar_ae reads back
     nc = tmp_path / "cube.nc"
     nc.write_bytes(ExportPanel(state=state)._cube("netcdf", ".nc", {}).getvalue())
@@ -280,7 +287,7 @@ def test_two_sessions_do_not_share_state(frames):
     a.time_index = 3
     a.set_reference_point(*a.pixel)
     a.add_profile(across_the_step(a))
-    a._cache[("tiny", "default")] = a.dataset
+    a._cache[a._key] = a.dataset
     assert b.time_index == 11 and b.reference is None and b.profiles == []
     assert not b.is_cached and b.view is not a.view
 

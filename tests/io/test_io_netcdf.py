@@ -27,6 +27,8 @@ def _cf_variant(tiny: xr.Dataset, *, units: str | None, scale: float) -> xr.Data
 def test_canonical_round_trip_keeps_everything(tiny, tmp_path, suffix):
     ds = tiny.assign(mask=(("y", "x"), tiny["height"].values > 1100),
                      deformation=tiny["deformation_true"] * 0.5, noise=tiny["displacement"] * 0.5)
+    ds["deformation"].attrs = {"units": "mm", "model": "default", "model_sha256": "ab" * 32,
+                               "time_stride": 4}
     ds = ds.assign_attrs(reference_point="4499000.0,500500.0", truth_params='{"a": 1}')
     back = open_frame(write_frame(ds, tmp_path / f"f{suffix}"))
     for v in ("displacement", "deformation", "noise", "deformation_true", "height", "mask"):
@@ -37,6 +39,10 @@ def test_canonical_round_trip_keeps_everything(tiny, tmp_path, suffix):
     for k in ("reference_point", "truth_params", "title", "sensor"):
         assert back.attrs[k] == ds.attrs[k]
     assert back.attrs["incidence_deg"] == pytest.approx(39.0)
+    # the model's provenance on the derived cube survives the round trip
+    prov = back["deformation"].attrs
+    assert (prov["model"], prov["model_sha256"], int(prov["time_stride"])) == ("default", "ab" * 32, 4)
+    assert prov["units"] == "mm"
 
 
 def test_netcdf_has_cf_attributes(tiny, tmp_path):

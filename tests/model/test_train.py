@@ -60,3 +60,31 @@ def test_bad_config_is_rejected(tmp_path):
         train(TrainConfig(out=str(tmp_path), loss="l3"))
     with pytest.raises(ParameterError, match="patch"):
         train(TrainConfig(out=str(tmp_path), patch=30))
+
+
+def test_warm_start_data_overrides_and_validation_seed(tmp_path):
+    """--init starts from given weights (step-0 validation equals theirs), --data reaches the
+    generator as a BatchConfig, --val-seed keeps the validation set of another run."""
+    import dataclasses
+
+    sampler = _fixed_sampler()
+    base = train(_cfg(tmp_path, 10), sampler=sampler)
+    seen: list = []
+
+    def spy(n, T, size, generator, device, **kw):
+        seen.append(kw.get("config"))
+        return sampler(n, T, size, generator, device)
+
+    cfg = dataclasses.replace(_cfg(tmp_path, 5), out=str(tmp_path / "warm"), init=str(base),
+                              seed=8, val_seed=7 + 1_000_003, data={"turb_rms_mm": [1.0, 2.0]})
+    path = train(cfg, sampler=spy)
+    first = _events(tmp_path / "warm", "val")[0]
+    assert first["rmse_mm"] == pytest.approx(_events(tmp_path / "run", "end")[-1]["rmse_mm"], rel=1e-5)
+    training_draws = [c for c in seen if c is not None]
+    assert training_draws and all(c.turb_rms_mm == (1.0, 2.0) for c in training_draws)
+    assert seen[0] is None  # validation uses the default ranges
+    meta = load_model(path).weights_meta
+    assert meta["init"]["sha256"] == load_model(base).weights_sha256
+    assert meta["samples_seen_total"] == 80 + 40
+    with pytest.raises(ParameterError, match="not BatchConfig fields"):
+        train(dataclasses.replace(cfg, out=str(tmp_path / "bad"), data={"turbulence": 3}))

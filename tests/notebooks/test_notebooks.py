@@ -136,6 +136,11 @@ def test_notebook_runs_end_to_end_and_draws_figures(
     # HoloViews/Panel catch plotting errors and display them instead of raising: look for them too
     tracebacks = [text for text in map(_text, outputs) if "Traceback (most recent call last)" in text]
     assert not tracebacks, f"{path.name} shows a traceback: {tracebacks[0][:1000]}"
+    # the notebook route of the dashboard: a cell that builds Dashboard(...) displays it
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "Dashboard(state=" in cell.source:
+            shown = [o for o in cell.outputs if FIGURE_MIME[1] in o.get("data", {})]
+            assert shown, f"{path.name}: the Dashboard cell displayed no Panel/Bokeh output"
 
 
 def _text(output: dict) -> str:
