@@ -49,14 +49,17 @@ SWEEP = {
                               for s in (4, 8, 16, 32)],
     "temporal_smooth": [{"sigma_days": d} for d in (12, 24, 48, 96)],
 }
-LABELS = {"model": "shipped model", "raw": "raw input", "spatial_highpass": "spatial high-pass",
+LABELS = {"model": "shipped model", "model_stride4": "shipped model, every 4th window (dashboard CPU default)",
+          "raw": "raw input", "spatial_highpass": "spatial high-pass",
           "spatiotemporal_filter": "LiCSBAS-style spatio-temporal", "temporal_smooth":
           "per-pixel temporal smoothing", "zeros": "all zeros"}
 
 
 def estimates(ds, model, params: dict[str, dict[str, float]]) -> dict[str, np.ndarray]:
     """Every method's deformation estimate (time, y, x) mm for one scene."""
-    out = {"model": denoise(ds, model=model, device="cpu")["deformation"].values}
+    out = {"model": denoise(ds, model=model, device="cpu")["deformation"].values,
+           "model_stride4": denoise(ds, model=model, device="cpu",
+                                    time_stride=4)["deformation"].values}
     out["raw"] = ds["displacement"].values
     for name, p in params.items():
         out[name] = getattr(B, name)(ds, **p).values

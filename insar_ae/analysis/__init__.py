@@ -8,6 +8,7 @@
 - stats: :func:`rms_per_date`, :func:`structure_function`, :func:`fit_covariance`,
   :func:`noise_summary`
 - geometry: :func:`crossing_line` (a profile line across a candidate trace)
+- velocity: :func:`velocity` (per-pixel linear rate, optional annual terms)
 
 Units and signs: values in mm, LOS positive toward the satellite; distances in the dataset's
 x/y units (metres, or arc degrees for degree datasets; see ``docs/analysis.md``).
@@ -23,6 +24,7 @@ from insar_ae.analysis.profiles import point_timeseries, swath_profile
 from insar_ae.analysis.reference import reference_to_area, reference_to_date, reference_to_point
 from insar_ae.analysis.stats import fit_covariance, noise_summary, rms_per_date, structure_function
 from insar_ae.analysis.transients import Transient, background_rate, detect_transient, transient_curve
+from insar_ae.analysis.velocity import velocity
 
 __all__ = [
     "OffsetFit",
@@ -47,4 +49,5 @@ __all__ = [
     "structure_function",
     "swath_profile",
     "transient_curve",
+    "velocity",
 ]
