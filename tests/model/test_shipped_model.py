@@ -48,19 +48,18 @@ def scores(shipped, scenes):
     return {k: float(np.mean(v)) for k, v in out.items()}
 
 
-@pytest.mark.parametrize("baseline", ["raw", "spatial_highpass", "spatiotemporal_filter"])
-def test_shipped_weights_beat_the_input_and_the_spatial_baselines(scores, baseline):
+@pytest.mark.parametrize("baseline", ["raw", "spatial_highpass", "spatiotemporal_filter", "temporal_smooth"])
+def test_shipped_weights_beat_the_input_and_every_classical_baseline(scores, baseline):
+    # measured with the shipped weights: model 2.17 mm, temporal smoothing 2.63, spatial 5.96-6.41
     assert scores["model"] < scores[baseline], scores
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "NOT MET by the CPU-trained weights (20k samples, no GPU): on these 12-date scenes (~2 mm of "
-    "deformation under ~15 mm of atmosphere) the model (~4.0 mm) is worse than per-pixel "
-    "temporal smoothing with sigma 96 d (~2.6 mm) and than all zeros (~1.9 mm). strict: "
-    "remove this marker when better weights ship."))
-@pytest.mark.parametrize("baseline", ["temporal_smooth", "zeros"])
-def test_shipped_weights_beat_temporal_smoothing_and_zeros(scores, baseline):
-    assert scores["model"] < scores[baseline], scores
+    "NOT MET by the CPU-trained weights (122k samples, no GPU): on these 12-date scenes (~2 mm of "
+    "deformation under ~15 mm of atmosphere) the model (2.17 mm) is still worse than all zeros "
+    "(1.94 mm). strict: remove this marker when better weights ship."))
+def test_shipped_weights_beat_all_zeros(scores):
+    assert scores["model"] < scores["zeros"], scores
 
 
 def _smooth_frame(ny=96, nx=112, n_time=10):
