@@ -70,7 +70,7 @@ class DenoiseSession(param.Parameterized):
         return self._key in self._cache
 
     def start_denoise(self) -> DenoiseJob | None:
-        """Denoise the current frame off the UI thread; instant when (frame, model) is cached.
+        """Denoise the current frame off the UI thread; instant when (frame, model, stride) is cached.
 
         Returns the running job (poll it with :meth:`poll_denoise`), or None on a cache hit.
         """

@@ -88,26 +88,25 @@ class TimeSeriesView(pn.viewable.Viewer):
             hv.opts.Overlay(**PLOT_OPTS, title=self._title(), xlabel="date",
                             ylabel="LOS displacement (mm)"))
 
-    def _title(self) -> str:
+    def _where(self) -> str:
+        """'x=..., y=... (nearest pixel | mean of a ... box)' for the inspected pixel."""
         s = self.state
-        if s.pixel is None:
-            return "Time series"
         x, y = s.pixel
         where = (f"mean of a {2 * s.pixel_box[0]:.4g} x {2 * s.pixel_box[1]:.4g} {s.units_xy} box"
                  if s.pixel_box is not None else "nearest pixel")
         return f"x={x:.6g}, y={y:.6g} ({where})"
+
+    def _title(self) -> str:
+        return "Time series" if self.state.pixel is None else self._where()
 
     def _describe(self, *_: Any) -> str:
         """Where the series is taken and its values on the current date (mm)."""
         s = self.state
         if s.pixel is None:
             return "Click a map to inspect a pixel."
-        x, y = s.pixel
-        where = (f"mean of a {2 * s.pixel_box[0]:.4g} x {2 * s.pixel_box[1]:.4g} {s.units_xy} box"
-                 if s.pixel_box is not None else "nearest pixel")
         df = s.pixel_series()
         vals = ", ".join(f"{c} {df[c].iloc[s.time_index]:.2f} mm" for c in df.columns) if len(df) else "no data"
-        return f"**Pixel** x={x:.6g}, y={y:.6g} ({where}) · on {s.date_label()}: {vals}"
+        return f"**Pixel** {self._where()} · on {s.date_label()}: {vals}"
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self._info, self._pane, sizing_mode="stretch_width")
