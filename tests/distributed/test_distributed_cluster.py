@@ -68,33 +68,59 @@ def test_worker_killed_mid_run_is_survived(cluster_client, tiny_model, tmp_path)
     assert np.isfinite(out["deformation"].values).all()
 
 
+def block_working_set(block, n_time: int, n_in_cubes: int) -> int:
+    """Bytes of one block task's own data: its outer region (core + halo) of every input cube
+    plus the two output cubes (deformation, noise), float32."""
+    return (block.oy1 - block.oy0) * (block.ox1 - block.ox0) * n_time * 4 * (n_in_cubes + 2)
+
+
 @pytest.mark.timeout(600)
 def test_frame_larger_than_worker_memory_limit_completes(tiny_model, tmp_path):
+    """Memory follows the block, not the frame, and no worker is killed.
+
+    Growth is measured after a warm-up frame denoised with the same block size (first-use
+    costs: imports compiled, allocator arenas, code paths), so what remains is the block's
+    working set. The bound is 8 working sets, and the frame is over 5 times that bound: a run
+    that loaded the frame would miss it 5-fold, a healthy one (about 3 working sets, 40 MB
+    here) passes it 2-3-fold (issue 13).
+    """
     from distributed import Client
 
     limit = 600_000_000  # bytes per worker (pause at 80 %, killed by the nanny at 95 %)
-    ds = lazy_frame(0, n_time=16, ny=1440, nx=1440, chunk=96)
+    n_time, n = 16, 1440
+    ds = lazy_frame(0, n_time=n_time, ny=n, nx=n, chunk=96)
     assert ds.nbytes > 1.1 * limit  # 5 cubes of 16 x 1440 x 1440 float32 + DEM: 670 MB
     ds.to_zarr(tmp_path / "in.zarr", zarr_format=2)  # streamed chunk by chunk
     src = xr.open_zarr(tmp_path / "in.zarr")  # lazily read (dask-backed)
-    opts = {"block": 288, "model": tiny_model, "time_stride": 7, **TILING}
+    opts = {"block": 144, "model": tiny_model, "time_stride": 7, **TILING}
+    blocks = plan_blocks(n, n, block=144, **TILING)
+    n_cubes = sum(1 for v in ds.data_vars.values() if v.ndim == 3)
+    working_set = max(block_working_set(b, n_time, n_cubes) for b in blocks)
+    bound = 8 * working_set
+    assert ds.nbytes > 5 * bound  # the bound separates "the block" from "the frame"
+    warm = lazy_frame(1, n_time=n_time, ny=352, nx=352, chunk=96)
     with local_cluster(memory_limit=limit) as cluster, \
             Client(cluster, set_as_default=False) as client:
         preload_workers(client)  # measure memory growth from an imported model stack
+        denoise_blocks(warm, tmp_path / "warm.zarr", client=client, **opts)
         pids_before = set(client.run(os.getpid).values())
         with WorkerMemory(client) as mem:
             out = denoise_blocks(src, tmp_path / "out.zarr", client=client, **opts)
         pids_after = set(client.run(os.getpid).values())
+    print(f"worker memory growth {mem.max_growth / 1e6:.1f} MB = "
+          f"{mem.max_growth / working_set:.2f} block working sets ({working_set / 1e6:.1f} MB) "
+          f"= {mem.max_growth / ds.nbytes:.3f} of the frame ({ds.nbytes / 1e6:.0f} MB); "
+          f"bound {bound / 1e6:.0f} MB; peak {mem.max_peak / 1e6:.0f} MB")
     assert pids_after == pids_before  # no worker was killed for memory
     assert mem.max_peak < 0.95 * limit
-    assert mem.max_growth < 0.25 * ds.nbytes  # memory follows the block, not the frame
+    assert mem.max_growth < bound  # memory follows the block, not the frame
     # every block was written (the input has no gap)
     assert bool(out["deformation"].notnull().all()) and bool(src["displacement"].notnull().all())
     # spot-check one inner block against denoising its region in this process
-    block = [b for b in plan_blocks(1440, 1440, block=288, **TILING) if b.key == "2-3"][0]
+    block = [b for b in blocks if b.key == "4-6"][0]
     region = src.isel(block.outer).compute()
     expected = denoise_region(region, DenoiseOptions(model=tiny_model, time_stride=7, **TILING))
     got = out["deformation"].isel(block.core).values
     np.testing.assert_allclose(got, expected["deformation"].isel(block.inner).values, atol=1e-5)
-    for store in ("in.zarr", "out.zarr"):  # 1.6 GB: do not leave it in pytest's basetemp
+    for store in ("in.zarr", "out.zarr", "warm.zarr"):  # 1.6 GB: not left in pytest's basetemp
         shutil.rmtree(tmp_path / store)
