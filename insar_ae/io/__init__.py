@@ -35,7 +35,10 @@ __all__ = [
     "FORMATS",
     "LAZY_THRESHOLD_BYTES",
     "OutputExistsError",
+    "WRITE_FORMATS",
     "open_frame",
+    "output_format",
+    "output_paths",
     "sniff_format",
     "write_frame",
 ]
@@ -150,6 +153,39 @@ def open_frame(path: Any, *, format: str | None = None, **kw: Any) -> xr.Dataset
     return _reader(fmt)(path, **kw)
 
 
+#: Formats :func:`write_frame` writes; the first two hold every variable, the others one cube.
+WRITE_FORMATS: tuple[str, ...] = ("netcdf", "zarr", "mintpy", "geotiff")
+
+
+def output_format(path: str | os.PathLike[str], format: str | None = None) -> str:
+    """The format :func:`write_frame` will use for ``path`` (``format``, else from the suffix).
+
+    Raises ParameterError for an unsupported format or suffix, before anything is computed.
+    """
+    fmt = format or _EXT_WRITE.get(Path(path).suffix.lower())
+    if fmt not in WRITE_FORMATS:
+        got = f"format {format!r}" if format else f"suffix {Path(path).suffix or '(none)'!r}"
+        raise ParameterError(
+            f"cannot write {path}: unsupported {got}; expected one of {WRITE_FORMATS} "
+            f"(suffixes {', '.join(sorted(_EXT_WRITE))})")
+    return fmt
+
+
+def output_paths(path: str | os.PathLike[str], format: str | None = None) -> list[Path]:
+    """Every file :func:`write_frame` may create for ``path``: the output first, then the side
+    files of the format (MintPy ``<stem>_geometryGeo.h5``/``..Radar.h5``/``<stem>_mask.h5``,
+    GeoTIFF ``<name>.dem.tif``/``<name>.mask.tif``); lets callers check them all up front."""
+    out = Path(path)
+    fmt = output_format(out, format)
+    if fmt == "mintpy":
+        return [out] + [out.with_name(f"{out.stem}{s}") for s in
+                        ("_geometryGeo.h5", "_geometryRadar.h5", "_mask.h5")]
+    if fmt == "geotiff":
+        base = out.name.split(".")[0]
+        return [out, out.with_name(f"{base}.dem.tif"), out.with_name(f"{base}.mask.tif")]
+    return [out]
+
+
 def write_frame(ds: xr.Dataset, path: str | os.PathLike[str], *, format: str | None = None,
                 overwrite: bool = False, **kw: Any) -> Path:
     """Write ``ds`` atomically; never onto one of its inputs; existing outputs need overwrite=True.
@@ -158,7 +194,7 @@ def write_frame(ds: xr.Dataset, path: str | os.PathLike[str], *, format: str | N
     (``what="stack"|"date"|"cumulative"|"velocity"``), ``.h5`` mintpy (``variable=``). Returns
     the written path. Raises OutputExistsError (a FileExistsError) when the output exists.
     """
-    fmt = format or _EXT_WRITE.get(Path(path).suffix.lower())
+    fmt = output_format(path, format)
     if fmt == "mintpy":
         from insar_ae.io.mintpy import write_mintpy as w
     elif fmt == "netcdf":
@@ -167,7 +203,4 @@ def write_frame(ds: xr.Dataset, path: str | os.PathLike[str], *, format: str | N
         from insar_ae.io.netcdf import write_zarr as w
     elif fmt == "geotiff":
         from insar_ae.io.geotiff import write_geotiff as w
-    else:
-        raise ParameterError(f"cannot write format {fmt!r} (path {path}); expected format= one of "
-                             "('mintpy', 'netcdf', 'zarr', 'geotiff') or a .h5/.nc/.zarr/.tif path")
     return w(ds, path, overwrite=overwrite, **kw)

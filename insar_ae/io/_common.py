@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,20 @@ __all__ = [
     "UNKNOWN_GEOMETRY",
     "centre_coords",
     "centre_value",
+    "check_claimed_size",
     "check_shape",
     "crs_units",
     "finish",
+    "files_size",
     "format_point",
+    "infinite_to_nan",
     "mm_per_unit",
+    "mm_scale_problem",
     "nearest_index",
     "relative_to_first",
     "sensor_name",
     "want_lazy",
+    "warn_if_not_mm",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,17 +76,56 @@ def sensor_name(code: str | None) -> str:
     return _SENSORS.get(text.lower(), _SENSORS.get(first, text))
 
 
-def want_lazy(paths: Iterable[Path], lazy: bool | None) -> bool:
-    """``lazy`` if given, else True when the files total at least :data:`LAZY_THRESHOLD_BYTES`."""
-    if lazy is not None:
-        return bool(lazy)
+def files_size(paths: Iterable[Path]) -> int:
+    """Total size of files and directory trees (bytes)."""
     total = 0
     for p in paths:
         if p.is_dir():
             total += sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
         elif p.exists():
             total += p.stat().st_size
-    return total >= LAZY_THRESHOLD_BYTES
+    return total
+
+
+def want_lazy(paths: Iterable[Path], lazy: bool | None, *, nbytes: int | None = None) -> bool:
+    """``lazy`` if given, else True when the arrays (``nbytes``, their in-memory size) or the
+    files total at least :data:`LAZY_THRESHOLD_BYTES` (a compressed file can hold an array far
+    larger than itself: the array size decides)."""
+    if lazy is not None:
+        return bool(lazy)
+    return max(files_size(paths), int(nbytes or 0)) >= LAZY_THRESHOLD_BYTES
+
+
+#: A file may claim at most this many times its own size of array data (float32 InSAR data do
+#: not compress by more than a few times; a header claiming 10^8 times its size is corrupt).
+MAX_CLAIM_RATIO: int = 1000
+
+
+def check_claimed_size(shape: tuple[int, ...], itemsize: int, stored_bytes: int, *, source: str,
+                       what: str) -> None:
+    """FormatError when an array claims far more data than the file stores.
+
+    ``stored_bytes``: bytes the file actually holds for it (HDF5 storage size, file or store
+    size). Refused when the claim exceeds :data:`LAZY_THRESHOLD_BYTES` and
+    :data:`MAX_CLAIM_RATIO` times what is stored: such a header is corrupt (or the data were
+    never written), and reading it would try to allocate the claimed size.
+    """
+    claimed = int(np.prod([int(n) for n in shape], dtype=np.float64)) * int(itemsize)
+    if claimed >= LAZY_THRESHOLD_BYTES and claimed > MAX_CLAIM_RATIO * max(int(stored_bytes), 1):
+        dims = " x ".join(str(int(n)) for n in shape)
+        raise FormatError(
+            f"{source}: {what} claims {dims} values ({_human(claimed)}) but the file holds only "
+            f"{_human(stored_bytes)} of data; the header is corrupt or the data were never "
+            "written — refusing to read it")
+
+
+def _human(n: float) -> str:
+    n = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1000.0
+    return f"{n:.3g} TB"  # pragma: no cover
 
 
 def mm_per_unit(units: str | None, *, source: str, what: str) -> float:
@@ -120,12 +165,76 @@ def relative_to_first(arr: Any, *, source: str, tol_mm: float = 1e-3) -> Any:
 
 
 def finish(ds: xr.Dataset, overrides: Mapping[str, Any] | None = None) -> xr.Dataset:
-    """Apply user attribute ``overrides`` (e.g. ``{"incidence_deg": 39.7}``) and validate."""
+    """Apply user attribute ``overrides`` (e.g. ``{"incidence_deg": 39.7}``), turn +-inf into
+    NaN (no data), validate, and warn when the values are implausible for millimetres."""
     if overrides:
         ds.attrs.update(dict(overrides))
     for key, value in UNKNOWN_GEOMETRY.items():
         ds.attrs.setdefault(key, value)
-    return validate(ds)
+    ds = infinite_to_nan(ds, source=str(ds.attrs.get("source", "input")))
+    validate(ds)
+    warn_if_not_mm(ds)
+    return ds
+
+
+def infinite_to_nan(ds: xr.Dataset, *, source: str = "input") -> xr.Dataset:
+    """``ds`` with +-inf in every floating (time, y, x) cube replaced by NaN (no data).
+
+    In-memory cubes are fixed in place with a warning giving the count; dask-backed cubes get a
+    lazy replacement (no count: nothing is read).
+    """
+    for name, var in ds.data_vars.items():
+        if var.dims != ("time", "y", "x") or var.dtype.kind != "f":
+            continue
+        if var.chunks is not None:
+            ds[name] = var.where(~np.isinf(var))
+            ds[name].attrs = var.attrs
+            continue
+        bad = np.isinf(var.values)
+        n = int(bad.sum())
+        if n:
+            ds[name] = var.copy(data=np.where(bad, np.array(np.nan, var.dtype), var.values))
+            warnings.warn(f"{source}: {name} has {n} infinite values; written as NaN (no data)",
+                          RuntimeWarning, stacklevel=3)
+    return ds
+
+
+#: Plausible range of the 99th percentile of |displacement| on the last date, mm (warning only).
+MM_SCALE_RANGE: tuple[float, float] = (1.0, 1.0e5)
+
+
+def mm_scale_problem(ds: xr.Dataset) -> str | None:
+    """A sentence when ``displacement`` looks not to be in millimetres, else None.
+
+    Probes the last date (cheap for lazy data): its 99th percentile of |value| below
+    ``MM_SCALE_RANGE[0]`` (1 mm: InSAR noise alone exceeds that) suggests metres labelled mm,
+    above ``MM_SCALE_RANGE[1]`` (100 m) micrometres or garbage.
+    """
+    da = ds["displacement"]
+    if da.sizes.get("time", 0) < 2:
+        return None
+    last = np.asarray(da.isel(time=-1).values, dtype=np.float64)
+    vals = np.abs(last[np.isfinite(last)])
+    if vals.size == 0:
+        return None
+    p99 = float(np.percentile(vals, 99))
+    lo, hi = MM_SCALE_RANGE
+    src = ds.attrs.get("source", "input")
+    if p99 < lo:
+        return (f"{src}: displacement is implausibly small for millimetres (99th percentile "
+                f"|value| on the last date = {p99:.3g} mm); if the file is in metres, declare it "
+                "(CLI --units m, Python units='m')")
+    if p99 > hi:
+        return (f"{src}: displacement is implausibly large for millimetres (99th percentile "
+                f"|value| on the last date = {p99:.3g} mm); check the file's units (CLI --units)")
+    return None
+
+
+def warn_if_not_mm(ds: xr.Dataset) -> None:
+    """Warn (RuntimeWarning) with :func:`mm_scale_problem`'s sentence, if any."""
+    problem = mm_scale_problem(ds)
+    if problem:
+        warnings.warn(problem, RuntimeWarning, stacklevel=3)
 
 
 def check_shape(shape: tuple[int, ...], want: tuple[int, ...], *, source: str, what: str) -> None:

@@ -33,7 +33,15 @@ from rasterio.transform import Affine
 from insar_ae.datamodel import DIMS, make_dataset, validate
 from insar_ae.errors import FormatError, ParameterError
 from insar_ae.io._atomic import atomic_file, check_output, input_paths
-from insar_ae.io._common import crs_units, finish, mm_per_unit, relative_to_first, want_lazy
+from insar_ae.io._common import (
+    check_claimed_size,
+    crs_units,
+    files_size,
+    finish,
+    mm_per_unit,
+    relative_to_first,
+    want_lazy,
+)
 from insar_ae.io._dates import check_strictly_increasing, date_in_name, parse_dates
 
 __all__ = ["linear_velocity", "read_dem", "read_geotiff", "write_geotiff"]
@@ -147,6 +155,7 @@ def read_geotiff(
                           "transform": src.transform, "descriptions": list(src.descriptions),
                           "tags": src.tags(), "band_tags": src.tags(1) if src.count else {},
                           "units": src.units[0] if src.units else None,
+                          "itemsize": np.dtype(src.dtypes[0]).itemsize if src.count else 4,
                           "band_dates": [_tag(src.tags(b), "date") for b in range(1, src.count + 1)]})
     first = metas[0]
     for f, m in zip(files[1:], metas[1:], strict=True):
@@ -175,7 +184,10 @@ def read_geotiff(
     if src_units is None:
         log.info("%s: no units tag; GeoTIFF displacement is taken as millimetres", files[0])
     scale = np.float32(mm_per_unit(src_units or "mm", source=str(files[0]), what="displacement") * sign)
-    lazy_ = want_lazy(files, lazy)
+    claimed = sum(m["count"] for m in metas)
+    check_claimed_size((claimed, *first["shape"]), first["itemsize"], files_size(files),
+                       source=str(files[0]), what="the raster stack")
+    lazy_ = want_lazy(files, lazy, nbytes=claimed * first["itemsize"] * int(np.prod(first["shape"])))
     opened = [rioxarray.open_rasterio(f, masked=True, chunks=(chunks or True) if lazy_ else None)
               for f in files]
     cube_da = xr.concat(opened, dim="band") if len(opened) > 1 else opened[0]
@@ -212,7 +224,7 @@ def read_geotiff(
     else:
         if dem is not False:
             warnings.warn(f"{files[0]}: no DEM found (dem.tif / <stem>.dem.tif beside it); height is NaN "
-                          "— pass dem=...", stacklevel=3)
+                          "— give the DEM (CLI --geometry FILE, Python dem=FILE)", stacklevel=3)
         height = np.full(shape, np.nan, dtype=np.float32)
     mask = None
     mask_path = files[0].with_name(f"{files[0].name.split('.')[0]}.mask.tif")
@@ -270,7 +282,10 @@ def _write_raster(path: Path, bands: list[Any], ds: xr.Dataset, descriptions: li
                             "insar_ae_xy_units": str(ds["x"].attrs.get("units", "m"))}
     with atomic_file(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         for i, (band, desc) in enumerate(zip(bands, descriptions, strict=True), start=1):
-            dst.write(np.asarray(getattr(band, "values", band), dtype=dtype), i)
+            a = np.asarray(getattr(band, "values", band), dtype=dtype)
+            if a.dtype.kind == "f" and np.isinf(a).any():  # +-inf is not data: NaN
+                a = np.where(np.isinf(a), np.array(np.nan, a.dtype), a)
+            dst.write(a, i)
             dst.set_band_description(i, desc)
         dst.update_tags(**{k: str(v) for k, v in {**tags, **extra}.items()})
 

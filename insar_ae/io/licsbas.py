@@ -25,6 +25,7 @@ import xarray as xr
 from insar_ae.datamodel import make_dataset
 from insar_ae.errors import FormatError
 from insar_ae.io._common import (
+    check_claimed_size,
     check_shape,
     finish,
     format_point,
@@ -183,7 +184,11 @@ def read_licsbas(
         dates = parse_dates(np.atleast_1d(f["imdates"][()]), source=str(path), what="imdates")
         if len(dates) != n_t:
             raise FormatError(f"{path}: imdates has {len(dates)} entries but cum has {n_t} dates")
-        cube = dataset_array(f, "cum", lazy=want_lazy([path], lazy), chunks=chunks)
+        cum = f["cum"]
+        check_claimed_size(cum.shape, cum.dtype.itemsize, cum.id.get_storage_size(),
+                           source=str(path), what="/cum")
+        cube = dataset_array(f, "cum", lazy=want_lazy([path], lazy, nbytes=cum.size * cum.dtype.itemsize),
+                             chunks=chunks)
         cube = cube.astype(np.float32, copy=False)
         geocoded = all(k in f for k in ("corner_lat", "corner_lon", "post_lat", "post_lon"))
         if geocoded:

@@ -28,6 +28,7 @@ from insar_ae.io._atomic import atomic_file, check_output, input_paths
 from insar_ae.io._common import (
     centre_coords,
     centre_value,
+    check_claimed_size,
     check_shape,
     crs_units,
     finish,
@@ -200,7 +201,9 @@ def read_mintpy(
         if len(dates) != n_t:
             raise FormatError(f"{path}: /date has {len(dates)} entries but /timeseries has {n_t} dates")
         bperp = np.asarray(f["bperp"][()], dtype=np.float64) if "bperp" in f else None
-        is_lazy = want_lazy([path], lazy)
+        check_claimed_size(ts.shape, ts.dtype.itemsize, ts.id.get_storage_size(),
+                           source=str(path), what="/timeseries")
+        is_lazy = want_lazy([path], lazy, nbytes=ts.size * ts.dtype.itemsize)
         cube = dataset_array(f, "timeseries", lazy=is_lazy, chunks=chunks)
     unit = meta.get("UNIT")
     if unit is None:
@@ -254,7 +257,8 @@ def read_mintpy(
     elif geometry is not False:
         warnings.warn(f"{path}: no MintPy geometry file with /height found (looked for "
                       f"{', '.join(n.format(stem=path.stem) for n in geo_names)} beside it); "
-                      "height is NaN — pass geometry=...", stacklevel=3)
+                      "height is NaN — give the geometry file (CLI --geometry FILE, Python "
+                      "geometry=FILE)", stacklevel=3)
     mask_path = _find_sidecar(path, mask, ["{stem}_mask.h5", "maskTempCoh.h5"], (ny, nx), what="mask")
     valid = None
     if mask_path is not None:
@@ -337,6 +341,7 @@ def _write_cube(f: h5py.File, da: xr.DataArray) -> None:
     step = max(1, (256 * 2**20) // max(1, ny * nx * 4))
     for i0 in range(0, t, step):
         block = np.asarray(da.isel(time=slice(i0, i0 + step)).values, dtype=np.float32)
+        block = np.where(np.isinf(block), np.float32(np.nan), block)  # +-inf is not data
         dset[i0:i0 + block.shape[0]] = block / np.float32(1000.0)
 
 

@@ -26,7 +26,15 @@ from insar_ae import __version__
 from insar_ae.datamodel import CUBE_VARS, DIMS, make_dataset, validate
 from insar_ae.errors import FormatError
 from insar_ae.io._atomic import atomic_dir, atomic_file, check_output, input_paths
-from insar_ae.io._common import crs_units, finish, mm_per_unit, relative_to_first, want_lazy
+from insar_ae.io._common import (
+    check_claimed_size,
+    crs_units,
+    files_size,
+    finish,
+    mm_per_unit,
+    relative_to_first,
+    want_lazy,
+)
 from insar_ae.io._dates import check_strictly_increasing, parse_dates
 
 __all__ = ["canonicalize", "read_netcdf", "read_zarr", "write_netcdf", "write_zarr"]
@@ -192,14 +200,24 @@ def canonicalize(
     return finish(ds, attrs)
 
 
-def _open(path: Any, opener: Any, lazy: bool, chunks: Any, **kw: Any) -> xr.Dataset:
+def _open(path: Any, opener: Any, lazy: bool | None, chunks: Any, *,
+          files: list[Path] | None = None, **kw: Any) -> xr.Dataset:
+    """Open lazily, check the claimed array sizes against the files' size (``files``), then
+    load unless ``lazy`` (None: decided by :func:`want_lazy` on the arrays' size)."""
+    spec = chunks if chunks is not None else {}
     try:
-        raw = opener(path, chunks=(chunks if chunks is not None else {}) if lazy else None, **kw)
+        raw = opener(path, chunks=spec, **kw)
     except ValueError as err:
         if "decode" not in str(err).lower() and "time" not in str(err).lower():
             raise
-        raw = opener(path, chunks=(chunks if chunks is not None else {}) if lazy else None,
-                     decode_times=False, **kw)
+        raw = opener(path, chunks=spec, decode_times=False, **kw)
+    if files is not None:
+        stored = files_size(files)
+        biggest = max(raw.data_vars.values(), key=lambda v: v.nbytes, default=None)
+        if biggest is not None:
+            check_claimed_size(biggest.shape, biggest.dtype.itemsize, stored,
+                               source=str(files[0]), what=f"variable {biggest.name!r}")
+        lazy = want_lazy(files, lazy, nbytes=int(raw.nbytes))
     if not lazy:
         raw = raw.load()
         raw.close()
@@ -236,7 +254,9 @@ def read_netcdf(
         magic = fh.read(8)
     engine = "scipy" if magic[:3] == b"CDF" else "h5netcdf"
     try:
-        raw = _open(p, xr.open_dataset, want_lazy([p], lazy), chunks, engine=engine)
+        raw = _open(p, xr.open_dataset, lazy, chunks, files=[p], engine=engine)
+    except FormatError:
+        raise
     except (OSError, ValueError) as err:
         raise FormatError(f"{p}: cannot be read as NetCDF ({err}); the file may be truncated or "
                           "corrupt — expected NetCDF-4/HDF5 or NetCDF-3") from None
@@ -262,8 +282,10 @@ def read_zarr(
     if not remote and not Path(target).exists():
         raise FileNotFoundError(f"no such file or directory: {target}")
     try:
-        raw = _open(target, xr.open_zarr, True if remote else want_lazy([Path(target)], lazy),
-                    chunks, storage_options=storage_options)
+        raw = _open(target, xr.open_zarr, True if remote else lazy, chunks,
+                    files=None if remote else [Path(target)], storage_options=storage_options)
+    except FormatError:
+        raise
     except (OSError, ValueError, KeyError) as err:
         raise FormatError(f"{target}: cannot be read as Zarr ({err}); expected a Zarr v2/v3 store") from None
     source = text if remote else str(Path(target).resolve())
@@ -318,6 +340,10 @@ def to_cf(ds: xr.Dataset, *, cube_chunks: tuple[int, int, int] | None = None) ->
                                                "calendar": "proleptic_gregorian", "dtype": "float64"}}
     nt, ny, nx = ds.sizes["time"], ds.sizes["y"], ds.sizes["x"]
     chunks = cube_chunks or (min(nt, 8), min(ny, 256), min(nx, 256))
+    for name in list(out.data_vars):  # +-inf is not data: written as NaN
+        var = out[name]
+        if var.dtype.kind == "f" and (var.chunks is not None or bool(np.isinf(var.values).any())):
+            out[name] = var.where(~np.isinf(var)).assign_attrs(var.attrs)
     for name, var in out.data_vars.items():
         var.attrs = {k: _clean_attr(v) for k, v in var.attrs.items()}
         if gm is not None and var.dims[-2:] == ("y", "x"):

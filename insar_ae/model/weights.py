@@ -137,19 +137,27 @@ def _verify(path: Path, expected: str) -> bytes:
 
 def resolve_entry(name: str | os.PathLike[str] = "default", *,
                   weights_dir: str | os.PathLike[str] | None = None) -> tuple[Path, dict[str, Any]]:
-    """``(file, entry)`` for a registry name or a path to a ``.safetensors`` file."""
-    s = str(name)
-    if s.endswith(".safetensors") or os.sep in s or Path(s).is_file():
+    """``(file, entry)`` for a registry name or a path to a ``.safetensors`` file.
+
+    Registry names win: a file in the current folder named like a model is never picked up.
+    A path must look like one (a ``Path``, a ``/`` or ``os.sep`` in it, or a ``.safetensors``
+    suffix), e.g. ``./default.safetensors``.
+    """
+    s = os.fspath(name)
+    wdir = Path(weights_dir or WEIGHTS_DIR)
+    reg = read_registry(wdir)
+    looks_like_path = (isinstance(name, os.PathLike) or s.endswith(".safetensors")
+                       or "/" in s or os.sep in s)
+    if s in reg and not isinstance(name, os.PathLike):
+        return wdir / reg[s]["file"], reg[s]
+    if looks_like_path:
         path = Path(s)
         if not path.is_file():
             raise WeightsError(f"weights file {path} does not exist")
         return path, _read_sidecar(path)
-    wdir = Path(weights_dir or WEIGHTS_DIR)
-    reg = read_registry(wdir)
-    if s not in reg:
-        raise WeightsError(f"no weights named {s!r} in {wdir / REGISTRY_FILE}; "
-                           f"available: {sorted(reg) or 'none'}")
-    return wdir / reg[s]["file"], reg[s]
+    hint = f"; to load the file {s!r}, give it as a path (./{s})" if Path(s).is_file() else ""
+    raise WeightsError(f"no weights named {s!r} in {wdir / REGISTRY_FILE}; "
+                       f"available: {sorted(reg) or 'none'}{hint}")
 
 
 def load_model(name: str | os.PathLike[str] = "default", *, device: str | torch.device = "cpu",
@@ -182,6 +190,9 @@ def load_model(name: str | os.PathLike[str] = "default", *, device: str | torch.
         raise WeightsError(f"weights file {path} does not match its architecture "
                            f"{entry['config']}: {exc}") from exc
     model.weights_name = str(name)  # type: ignore[assignment]
-    model.weights_sha256 = entry["sha256"]  # type: ignore[assignment]
+    # the hash of the bytes that were loaded and run (a custom file's sidecar only vouches
+    # for itself: this, not the sidecar, is what gets recorded and printed)
+    model.weights_sha256 = hashlib.sha256(blob).hexdigest()  # type: ignore[assignment]
+    model.weights_path = str(path.resolve())  # type: ignore[assignment]
     model.weights_meta = dict(entry.get("meta", {}))  # type: ignore[assignment]
     return model.to(resolve_device(device)).eval()

@@ -5,7 +5,14 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from io_helpers import NX, NY, write_licsbas_cum, write_mintpy_geometry, write_mintpy_ts
+from io_helpers import (
+    NX,
+    NY,
+    known_cube_mm,
+    write_licsbas_cum,
+    write_mintpy_geometry,
+    write_mintpy_ts,
+)
 
 from insar_ae.errors import FormatError
 from insar_ae.io import open_frame
@@ -114,3 +121,50 @@ def test_bad_refarea(tmp_path):
 def test_unknown_format_name(mintpy_dir):
     with pytest.raises(ValueError, match=r"format='envi'.*expected one of"):
         open_frame(mintpy_dir / "timeseries.h5", format="envi")
+
+
+# ---------------------------------------------------------------- issue 16: sizes, inf, units
+def test_huge_claimed_shape_is_refused_before_any_allocation(tmp_path):
+    p = tmp_path / "huge.h5"
+    with h5py.File(p, "w") as f:  # 1.9 TiB claimed, nothing stored
+        f.create_dataset("timeseries", shape=(13, 200000, 200000), dtype="f4", chunks=(1, 256, 256))
+        f.create_dataset("date", data=np.array([f"2020{m:02d}01" for m in range(1, 13)]
+                                               + ["20210101"], dtype="S8"))
+    with pytest.raises(FormatError, match=r"huge.h5: /timeseries claims 13 x 200000 x 200000 "
+                                          r"values \(2.08 TB\) but the file holds only 0 B"):
+        open_frame(p)
+
+
+def test_lazy_reading_is_decided_by_array_size_not_file_size(tmp_path, monkeypatch):
+    import insar_ae.io._common as common
+
+    plain = write_mintpy_ts(tmp_path / "plain.h5", cube_m=known_cube_mm(ny=200, nx=200) / 1000.0,
+                            attrs={"LENGTH": "200", "WIDTH": "200"})
+    p = tmp_path / "ts.h5"
+    with h5py.File(plain) as f, h5py.File(p, "w") as g:  # same data, gzip: a smaller file
+        data = f["timeseries"][()]
+        g.create_dataset("timeseries", data=data, compression="gzip", shuffle=True, chunks=True)
+        g.create_dataset("date", data=f["date"][()])
+        g.attrs.update(dict(f.attrs))
+    nbytes = data.size * 4
+    monkeypatch.setattr(common, "LAZY_THRESHOLD_BYTES", nbytes - 1)
+    assert p.stat().st_size < nbytes  # file size alone would say "load it eagerly"
+    ds = open_frame(p, geometry=False)
+    assert ds["displacement"].chunks is not None
+
+
+def test_infinite_values_are_read_as_nan_with_a_warning(tmp_path):
+    cube = known_cube_mm() / 1000.0
+    cube[2, 1, 1] = np.inf
+    cube[3, 0, 0] = -np.inf
+    write_mintpy_ts(tmp_path / "ts.h5", cube_m=cube)
+    with pytest.warns(RuntimeWarning, match="displacement has 2 infinite values; written as NaN"):
+        ds = open_frame(tmp_path / "ts.h5", geometry=False)
+    assert not np.isinf(ds["displacement"].values).any()
+    assert np.isnan(ds["displacement"].values[2, 1, 1])
+
+
+def test_metres_labelled_millimetres_warn(tmp_path):
+    write_mintpy_ts(tmp_path / "ts.h5", cube_m=known_cube_mm() / 1e6)  # "m" holding km/1e3...
+    with pytest.warns(RuntimeWarning, match=r"implausibly small for millimetres.*--units m"):
+        open_frame(tmp_path / "ts.h5", geometry=False)
