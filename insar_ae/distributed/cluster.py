@@ -169,15 +169,23 @@ def preload_workers(client: Any) -> None:
     client.run(_preload)
 
 
-def worker_model(model: Any, device: str) -> Any:
+def worker_model(model: Any, device: str, sha256: str | None = None) -> Any:
     """The model to run here: ``model`` itself if it is a module (``denoise`` places it on
-    ``device``), else ``load_model(model)`` loaded once per process and device (cached)."""
+    ``device``), else ``load_model(model)`` loaded once per process, device and weights
+    SHA-256 (cached). With ``sha256`` (the hash the run was planned with), weights that changed
+    since are refused (WeightsError) rather than mixed into the output."""
     if not isinstance(model, str):
         return model
-    key = (model, device)
+    key = (model, device, sha256)
     with _MODELS_LOCK:
         if key not in _MODELS:
+            from insar_ae.errors import WeightsError
             from insar_ae.model import load_model
 
-            _MODELS[key] = load_model(model, device=device)
+            loaded = load_model(model, device=device)
+            got = getattr(loaded, "weights_sha256", None)
+            if sha256 is not None and got != sha256:
+                raise WeightsError(f"weights {model!r} changed during the run: planned with "
+                                   f"sha256 {sha256}, found {got}; rerun to start again")
+            _MODELS[key] = loaded
         return _MODELS[key]

@@ -35,7 +35,7 @@ class FrameRun:
             raise ParameterError(f"block must be an integer >= 16 pixels, got {block!r}")
         self.data, self.format = data, format
         self.out = Path(out).absolute()
-        self.options = options or DenoiseOptions()
+        self.options = (options or DenoiseOptions()).pinned()  # weights' SHA-256 fixed now
         self.halo = halo
         self.block = effective_block(block, halo, tile=self.options.tile,
                                      overlap=self.options.overlap)
@@ -93,7 +93,6 @@ class FrameRun:
                 self._sources[b.key] = DatasetSource(sub)
             else:
                 self._sources[b.key] = PathSource(os.fspath(Path(self.data).absolute()), self.format)
-        self._attrs_file = self.partial.state / "attrs.json"
         return list(self.pending)
 
     def task_args(self, block: Block) -> tuple[Any, ...]:
@@ -104,15 +103,16 @@ class FrameRun:
 
     def record(self, result: dict[str, Any]) -> None:
         """Keep a finished block's record (the first one's output attributes go to the store)."""
-        if not self.results and not self._attrs_file.exists():
-            self._attrs_file.write_text(json.dumps(result["var_attrs"], default=str))
+        assert self.partial is not None, "call prepare() first"
+        if not self.results:
+            self.partial.write_attrs(result["var_attrs"])
         self.results.append({k: v for k, v in result.items() if k != "var_attrs"})
         self._sources.pop(result["key"], None)
 
     def finish(self) -> Path:
         """Write attributes and rename the finished store onto the output path (atomic)."""
         assert self.partial is not None, "call prepare() first"
-        var_attrs = json.loads(self._attrs_file.read_text()) if self._attrs_file.exists() else {}
+        var_attrs = self.partial.read_attrs()
         attrs = {"insar_ae_blocks": json.dumps({"block": self.block, "halo": self.halo,
                                                 "n_blocks": len(self.blocks)}),
                  "insar_ae_denoise": json.dumps(self.options.identity(), sort_keys=True)}

@@ -5,11 +5,15 @@ A run writes into a hidden *state directory* beside the requested output::
     <parent>/.<name>.insar_ae-partial/
         store.zarr/         the output store, filled block by block (region writes)
         done/<iy>-<ix>      one empty marker per block whose region write completed
-        fingerprint.json    what the store is being computed from (input, block layout, model...)
+        fingerprint.json    what the store is being computed from (input, block layout, model
+                            weights' SHA-256, every option that changes the output)
+        attrs.json          output attributes of the model (from the first finished block)
 
 Only when every block is done is ``store.zarr`` renamed onto ``<parent>/<name>`` (same
 directory, so the rename is atomic): a killed run never leaves a half-written output under the
-final name, and a rerun with the same fingerprint resumes from the blocks already done.
+final name, and a rerun with the same fingerprint resumes from the blocks already done. State
+files are written atomically; a state directory whose files do not parse (a disk filled up, a
+hand edit) is reported with a warning and rebuilt from scratch, never trusted nor fatal.
 
 Output blocks are aligned with the Zarr chunks in ``y`` and ``x`` (chunk = block size), so
 concurrent writers never touch the same chunk.
@@ -22,6 +26,7 @@ import logging
 import os
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ import numpy as np
 import xarray as xr
 
 from insar_ae.errors import ParameterError
+from insar_ae.io._atomic import atomic_write_text
 
 __all__ = ["OUTPUT_CUBES", "PartialStore", "output_template", "write_region"]
 
@@ -134,6 +140,11 @@ class PartialStore:
         self.done_dir = self.state / "done"
 
     # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def attrs_file(self) -> Path:
+        """``attrs.json``: the model's output attributes, kept for :meth:`finish`."""
+        return self.state / "attrs.json"
+
     def open(self, template: xr.Dataset, encoding: Mapping[str, Any], *, resume: bool = True
              ) -> set[str]:
         """Create (or resume) the state directory; return the keys of blocks already done."""
@@ -149,18 +160,58 @@ class PartialStore:
         self.done_dir.mkdir()
         template.to_zarr(os.fspath(self.store), mode="w", compute=False,
                          encoding=dict(encoding), zarr_format=ZARR_FORMAT, consolidated=True)
-        _atomic_write_text(self.state / "fingerprint.json",
-                           json.dumps(self.fingerprint, sort_keys=True, indent=1))
+        atomic_write_text(self.state / "fingerprint.json",
+                          json.dumps(self.fingerprint, sort_keys=True, indent=1))
         return set()
 
     def _matches(self) -> bool:
+        """True when the state directory is intact and was made for the same fingerprint.
+
+        A state file that does not parse is reported (warning) and makes the state be rebuilt.
+        """
         f = self.state / "fingerprint.json"
+        if not self.state.exists():
+            return False
         if not (f.is_file() and self.store.is_dir() and self.done_dir.is_dir()):
+            self._report_corrupt("incomplete (fingerprint.json, store.zarr or done/ missing)")
             return False
         try:
-            return json.loads(f.read_text()) == self.fingerprint
-        except (OSError, ValueError):
+            found = json.loads(f.read_text())
+        except (OSError, ValueError) as exc:
+            self._report_corrupt(f"fingerprint.json does not parse ({exc})")
             return False
+        if found != self.fingerprint:
+            log.info("partial output %s was made for other inputs/options; not resumed",
+                     self.state)
+            return False
+        for meta in (self.attrs_file, self.store / ".zmetadata"):
+            if not meta.exists():
+                continue
+            try:
+                value = json.loads(meta.read_text())
+                if not isinstance(value, dict):
+                    raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+            except (OSError, ValueError) as exc:
+                self._report_corrupt(f"{meta.relative_to(self.state)} does not parse ({exc})")
+                return False
+        return True
+
+    def _report_corrupt(self, why: str) -> None:
+        msg = (f"partial output {self.state} is corrupt: {why}; discarding it and starting "
+               "this frame again")
+        log.warning(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+
+    def write_attrs(self, var_attrs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Keep the model's output attributes (atomically; the first block's win)."""
+        if not self.attrs_file.exists():
+            atomic_write_text(self.attrs_file, json.dumps(_jsonable_nested(var_attrs)))
+
+    def read_attrs(self) -> dict[str, dict[str, Any]]:
+        """The attributes kept by :meth:`write_attrs` (``{}`` when none yet)."""
+        if not self.attrs_file.exists():
+            return {}
+        return json.loads(self.attrs_file.read_text())
 
     def done(self) -> set[str]:
         """Keys of the blocks recorded as written."""
@@ -226,7 +277,5 @@ def _jsonable(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _jsonable_nested(var_attrs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {str(k): _jsonable(v) for k, v in var_attrs.items()}

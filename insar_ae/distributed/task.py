@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,11 +86,34 @@ class DenoiseOptions:
     overlap: int = 32
     batch_size: int = 8
     time_stride: int = 1
+    #: SHA-256 of the weights file behind a ``model`` name/path, fixed when the run is planned
+    #: (:meth:`pinned`); workers refuse other weights.
+    model_sha256: str | None = None
+
+    def pinned(self) -> DenoiseOptions:
+        """These options with ``model_sha256`` set from the weights file a name/path points to
+        now (a module is hashed in :meth:`identity`)."""
+        if not isinstance(self.model, str | os.PathLike) or self.model_sha256:
+            return self
+        from insar_ae.model.weights import resolve_entry, sha256_file
+
+        path, _ = resolve_entry(self.model)
+        return replace(self, model=os.fspath(self.model), model_sha256=sha256_file(path))
 
     def identity(self) -> dict[str, Any]:
-        """JSON description for fingerprints (a module is identified by its weights' SHA-256)."""
-        d = {k: v for k, v in asdict(self).items() if k not in ("model", "device")}
-        d["model"] = self.model if isinstance(self.model, str) else _module_sha256(self.model)
+        """JSON description for fingerprints: every option that changes the output, the model
+        by the SHA-256 of the weights that will run (a registry name or file is hashed now, so
+        swapping the weights behind a name changes the fingerprint), and the package version."""
+        from insar_ae import __version__
+
+        d = {k: v for k, v in asdict(self).items() if k != "model"}
+        if isinstance(self.model, str | os.PathLike):
+            d["model"] = os.fspath(self.model)
+            d["model_sha256"] = self.pinned().model_sha256
+        else:
+            d["model"] = "module"
+            d["model_sha256"] = _module_sha256(self.model)
+        d["insar_ae_version"] = __version__
         return d
 
 
@@ -114,7 +137,7 @@ def denoise_region(sub: xr.Dataset, options: DenoiseOptions) -> xr.Dataset:
 
     finite = np.isfinite(sub["displacement"].values).any(axis=(1, 2))
     device = worker_device(options.device)
-    model = worker_model(options.model, device) if finite.any() else None
+    model = worker_model(options.model, device, options.model_sha256) if finite.any() else None
     n_needed = int(getattr(model, "T", 9))
     if int(finite.sum()) < n_needed:
         if finite.any():
