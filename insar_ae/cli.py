@@ -14,9 +14,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-__all__ = ["COMMANDS", "Command", "main", "open_input", "write_output"]
+__all__ = ["COMMANDS", "Command", "check_outputs", "main", "open_input", "reader_options",
+           "write_output"]
 
 
 class Command(NamedTuple):
@@ -28,85 +29,111 @@ class Command(NamedTuple):
 
 
 # ---------------------------------------------------------------- shared I/O helpers
-def open_input(path: str | os.PathLike[str]):
-    """Read any supported input as a canonical Dataset (``insar_ae.io.open_frame`` when present,
-    else canonical NetCDF via h5netcdf)."""
+#: Reader keyword that takes the DEM / geometry file, per input format.
+_GEOMETRY_KW = {"mintpy": "geometry", "licsbas": "height", "geotiff": "dem"}
+#: Input formats whose reader takes ``units=``.
+_UNITS_FORMATS = ("netcdf", "zarr", "geotiff")
+
+
+def reader_options(fmt: str, *, geometry: str | None = None, units: str | None = None
+                   ) -> dict[str, Any]:
+    """Reader keywords for the CLI's ``--geometry`` / ``--units`` on an input of format ``fmt``;
+    ParameterError when the format has no such option."""
+    from insar_ae.errors import ParameterError
+
+    kw: dict[str, Any] = {}
+    if geometry is not None:
+        if fmt not in _GEOMETRY_KW:
+            raise ParameterError(f"--geometry applies to MintPy, LiCSBAS and GeoTIFF inputs; this "
+                                 f"input is {fmt} (its DEM is the 'height' variable)")
+        if not Path(geometry).exists():
+            raise ParameterError(f"--geometry {geometry}: no such file")
+        kw[_GEOMETRY_KW[fmt]] = geometry
+    if units is not None:
+        if fmt not in _UNITS_FORMATS:
+            raise ParameterError(f"--units applies to NetCDF, Zarr and GeoTIFF inputs; this input "
+                                 f"is {fmt}, whose units are fixed by the format (MintPy: UNIT "
+                                 "attribute, LiCSBAS: mm)")
+        kw["units"] = units
+    return kw
+
+
+def open_input(path: str | os.PathLike[str], **kw: Any):
+    """Read any supported input as a canonical Dataset (``insar_ae.io.open_frame``; ``kw`` go to
+    the reader). FormatError when the file does not exist."""
     from insar_ae.errors import FormatError
+    from insar_ae.io import open_frame
 
     p = Path(path)
     if not p.exists():
         raise FormatError(f"input {p} does not exist")
-    try:
-        from insar_ae.io import open_frame
-    except ImportError:
-        open_frame = None
-    if open_frame is not None:
-        return open_frame(p)
-    import xarray as xr
+    return open_frame(p, **kw)
 
-    from insar_ae.datamodel import validate
 
-    try:
-        ds = xr.open_dataset(p, engine="h5netcdf").load()
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"cannot read {p} as canonical NetCDF (insar_ae.io not available "
-                          f"for other formats): {exc}") from exc
-    return validate(ds)
+def check_outputs(path: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]] = (),
+                  overwrite: bool = False, format: str | None = None) -> str:
+    """Check, before any computing, everything a write to ``path`` would do; return the format.
+
+    Unsupported format, missing or read-only folder, an existing output or side file without
+    ``overwrite``, and any output that is, contains or is the same file as one of ``inputs``
+    raise (ParameterError / OutputExistsError).
+    """
+    from insar_ae.io import output_format, output_paths
+    from insar_ae.io._atomic import check_output
+
+    fmt = output_format(path, format)
+    for i, p in enumerate(output_paths(path, fmt)):
+        role = "output" if i == 0 else "side file of the output"
+        if i and not p.exists():
+            from insar_ae.io._atomic import check_not_input
+
+            check_not_input(p, [Path(x) for x in inputs], role=role)
+            continue
+        check_output(p, overwrite=overwrite, inputs=[Path(x) for x in inputs], role=role)
+    return fmt
 
 
 def write_output(ds, path: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]] = (),
-                 overwrite: bool = False) -> Path:
-    """Write ``ds`` atomically (``insar_ae.io.write_frame`` when present, else NetCDF via
-    h5netcdf); refuse to touch any of ``inputs`` and, unless ``overwrite``, an existing file."""
-    from insar_ae.errors import ParameterError
+                 overwrite: bool = False, variable: str = "deformation") -> Path:
+    """Write ``ds`` atomically with ``insar_ae.io.write_frame``; never onto (or over a folder
+    holding) one of ``inputs`` or of the files ``ds`` was read from; an existing output only
+    with ``overwrite``. Single-cube formats (GeoTIFF, MintPy) get ``ds[variable]``."""
+    from insar_ae.io import write_frame
+    from insar_ae.io._atomic import input_paths
 
-    out = Path(path)
-    for src in inputs:
-        same = Path(src).resolve() == out.resolve()
-        if not same and out.exists() and Path(src).exists():
-            same = os.path.samefile(src, out)
-        if same:
-            raise ParameterError(f"output {out} is the input file; refusing to overwrite an input")
-    if out.exists() and not overwrite:
-        raise ParameterError(f"output {out} already exists; pass --overwrite to replace it")
-    try:
-        from insar_ae.io import write_frame
-    except ImportError:
-        write_frame = None
-    if write_frame is not None:
-        return Path(write_frame(ds, out, overwrite=overwrite))
-    import tempfile
-
-    from insar_ae.datamodel import validate
-
-    validate(ds)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    fmt = check_outputs(path, inputs=[*inputs, *input_paths(ds)], overwrite=overwrite)
+    kw = {"variable": variable} if fmt in ("mintpy", "geotiff") else {}
+    return Path(write_frame(ds, path, format=fmt, overwrite=overwrite, **kw))
 
 
 # ---------------------------------------------------------------- denoise
 def _denoise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="input frame (any format insar_ae.io reads)")
-    p.add_argument("-o", "--output", required=True, help="output file (NetCDF unless the suffix "
-                   "names another format insar_ae.io writes)")
-    p.add_argument("--model", default="default", help="registry name or .safetensors path")
+    p.add_argument("-o", "--output", required=True, help="output: .nc/.zarr hold displacement, "
+                   "deformation and noise (mm); .tif (GeoTIFF stack) and .h5 (MintPy) hold one "
+                   "cube, --variable (default: the deformation)")
+    p.add_argument("--variable", default="deformation",
+                   choices=("deformation", "noise", "displacement"),
+                   help="cube written to the single-cube formats .tif and .h5 (default "
+                        "deformation)")
+    p.add_argument("--model", default="default", help="registry name (see `insar-ae models`) or "
+                   "a path to a .safetensors file (./name.safetensors); names win over files")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default auto)")
     p.add_argument("--tile", type=int, default=128, help="tile size in pixels (default 128)")
     p.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (default 32)")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
     p.add_argument("--time-stride", type=int, default=1,
                    help="step between successive 9-date windows (1 = best, 8 = fastest)")
+    p.add_argument("--geometry", metavar="FILE", default=None,
+                   help="DEM / geometry file: MintPy geometryGeo.h5 (or geometryRadar.h5), "
+                        "LiCSBAS hgt, GeoTIFF DEM; default: looked for beside the input")
+    p.add_argument("--units", choices=("mm", "cm", "m"), default=None,
+                   help="displacement units of a NetCDF/Zarr/GeoTIFF input, overriding what the "
+                        "file says")
+    p.add_argument("--drop-dates", metavar="DATES", default=None,
+                   help="comma-separated dates (YYYY-MM-DD) to leave out, e.g. dates with no data")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT "
-                   "(never an input)")
+                   "(never an input, nor a folder holding one)")
     p.add_argument("--block", type=int, default=None, metavar="N",
                    help="out of core: denoise in N x N pixel blocks (with the halo the model needs) "
                         "and stream them into OUTPUT, which must be a .zarr store; peak memory is "
@@ -114,18 +141,47 @@ def _denoise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def run_denoise(args: argparse.Namespace) -> int:
-    """``insar-ae denoise INPUT -o OUTPUT``: add ``deformation`` and ``noise``, write atomically."""
-    from insar_ae.errors import ParameterError
-    from insar_ae.model import denoise
+def _say(message: str) -> None:
+    print(f"insar-ae: {message}", file=sys.stderr)
 
-    out = Path(args.output)
-    if Path(args.input).resolve() == out.resolve():
-        raise ParameterError(f"output {out} is the input file; refusing to overwrite an input")
-    if out.exists() and not args.overwrite:
-        raise ParameterError(f"output {out} already exists; pass --overwrite to replace it")
+
+def run_denoise(args: argparse.Namespace) -> int:
+    """``insar-ae denoise INPUT -o OUTPUT``: add ``deformation`` and ``noise``, write atomically.
+
+    Everything that can be checked is checked before computing: output format and folder,
+    never an input (nor a folder holding one, nor a side file of one), the DEM, dates without
+    data, memory; the weights' SHA-256 that will run is printed.
+    """
+    from insar_ae.errors import FormatError, ParameterError
+    from insar_ae.io import sniff_format
+    from insar_ae.io._atomic import input_paths
+    from insar_ae.model.weights import load_model
+    from insar_ae.preflight import check_height, check_memory, drop_dates, empty_dates
+
+    inp, out = Path(args.input), Path(args.output)
+    if not inp.exists():
+        raise FormatError(f"input {inp} does not exist")
     if args.block is not None and out.suffix != ".zarr":
         raise ParameterError(f"--block streams results to Zarr: OUTPUT must end in .zarr, got {out}")
+    check_outputs(out, inputs=[inp], overwrite=args.overwrite)
+    fmt_in = sniff_format(inp)
+    kw = reader_options(fmt_in, geometry=args.geometry, units=args.units)
+    ds = open_input(inp, format=fmt_in, **kw)
+    fmt_out = check_outputs(out, inputs=[inp, *input_paths(ds)], overwrite=args.overwrite)
+    if args.drop_dates:
+        ds = drop_dates(ds, args.drop_dates.split(","))
+    check_height(ds, hint="pass --geometry FILE (MintPy geometryGeo.h5, LiCSBAS hgt, GeoTIFF DEM)")
+    lazy = any(v.chunks is not None for v in ds.data_vars.values())
+    if args.block is None:
+        check_memory(ds)
+        empty = empty_dates(ds) if not lazy else []
+        if empty:
+            raise ParameterError(
+                f"displacement is all NaN on {len(empty)} date(s) ({', '.join(empty[:5])}"
+                f"{', ...' if len(empty) > 5 else ''}); leave them out with --drop-dates "
+                f"{','.join(empty)}")
+    net = load_model(args.model, device="cpu" if args.block is not None else args.device)
+    _say(f"model {args.model}: sha256 {net.weights_sha256} ({net.weights_path})")
     bar = None
     progress = None
     if not args.quiet:
@@ -140,26 +196,33 @@ def run_denoise(args: argparse.Namespace) -> int:
     if args.block is not None:
         from insar_ae.distributed import denoise_blocks
 
+        # reader options or dropped dates: hand over the opened (lazy) frame, else the path
+        data = ds if (kw or args.drop_dates) else inp
         try:
-            denoise_blocks(args.input, out, block=args.block, client=False, model=args.model,
+            denoise_blocks(data, out, block=args.block, client=False, model=args.model,
                            device=args.device, tile=args.tile, overlap=args.overlap,
                            batch_size=args.batch_size, time_stride=args.time_stride,
-                           progress=progress, overwrite=args.overwrite)
+                           progress=progress, overwrite=args.overwrite, format=fmt_in)
         finally:
             if bar is not None:
                 bar.close()
-        print(f"wrote {out}", file=sys.stderr)
+        ds.close()
+        _say(f"wrote {out} (displacement, deformation, noise; mm)")
         return 0
-    ds = open_input(args.input)
+    from insar_ae.model import denoise
+
     try:
-        result = denoise(ds, model=args.model, device=args.device, tile=args.tile,
+        result = denoise(ds, model=net, device=args.device, tile=args.tile,
                          overlap=args.overlap, batch_size=args.batch_size, progress=progress,
                          time_stride=args.time_stride)
     finally:
         if bar is not None:
             bar.close()
-    path = write_output(result, out, inputs=[args.input], overwrite=args.overwrite)
-    print(f"wrote {path}", file=sys.stderr)
+    path = write_output(result, out, inputs=[inp], overwrite=args.overwrite,
+                        variable=args.variable)
+    what = (args.variable if fmt_out in ("mintpy", "geotiff")
+            else "displacement, deformation, noise")
+    _say(f"wrote {path} ({what}; mm)")
     ds.close()
     return 0
 
@@ -277,17 +340,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """Raised in the main thread by the CLI's SIGTERM handler (runs ``finally`` clean-ups)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``insar-ae``; returns the exit status."""
+    """Entry point of ``insar-ae``; returns the exit status.
+
+    Errors from ``insar_ae.errors`` (and OS errors such as a missing or unwritable file) are
+    one line on stderr, exit 2; warnings are one line each. Ctrl-C (SIGINT) and SIGTERM remove
+    the temporary files of the write in progress and exit 130 / 143 with one line.
+    """
+    import signal
+    import warnings
+
     from insar_ae.errors import InsarAEError
 
     args = build_parser().parse_args(argv)
     module, func = args._target.split(":")
+    prog = f"insar-ae {args.command}"
+
+    def one_line_warning(message: Any, category: Any, filename: str, lineno: int,
+                         file: Any = None, line: Any = None) -> None:
+        print(f"{prog}: warning: {message}", file=sys.stderr)
+
+    in_main = threading_is_main()
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    old_show = warnings.showwarning
+    warnings.showwarning = one_line_warning
     try:
         return int(getattr(importlib.import_module(module), func)(args) or 0)
-    except InsarAEError as exc:
-        print(f"insar-ae {args.command}: error: {exc}", file=sys.stderr)
+    except (InsarAEError, OSError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted (SIGINT); temporary files removed, nothing half-written "
+              "left (a --block run resumes when rerun)", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print(f"{prog}: terminated (SIGTERM); temporary files removed, nothing half-written "
+              "left (a --block run resumes when rerun)", file=sys.stderr)
+        return 143
+    finally:
+        warnings.showwarning = old_show
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def threading_is_main() -> bool:
+    """True in the main thread (the only one that may install signal handlers)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":  # pragma: no cover
