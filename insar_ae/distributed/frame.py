@@ -67,6 +67,9 @@ class FrameRun:
             identity = _path_identity(path)
             ds = open_frame(path, format=self.format)
             inputs = input_paths(ds) | {path.resolve()}
+        from insar_ae.preflight import check_height
+
+        check_height(ds)  # an all-NaN DEM would give an all-NaN cube: refuse before any block
         T = int(getattr(self.options.model, "T", 9))
         if ds.sizes.get("time", 0) < T:
             raise ParameterError(f"the frame has {ds.sizes.get('time', 0)} dates; denoising "

@@ -87,3 +87,15 @@ def test_state_files_are_written_atomically(frame, tmp_path, monkeypatch):
     denoise_blocks(frame, tmp_path / "o.zarr", block=24, model=str(weights), client=False,
                    **TILING)
     assert {"fingerprint.json", "attrs.json"} <= set(written)
+
+
+def test_block_run_without_a_dem_is_refused_before_any_block(frame, tmp_path):
+    from insar_ae.errors import DataModelError
+
+    no_dem = frame.copy()
+    no_dem["height"] = no_dem["height"] * np.nan
+    weights = _weights(tmp_path / "w.safetensors", 1)
+    with pytest.raises(DataModelError, match=r"height \(DEM, m\) is NaN on every valid pixel"):
+        denoise_blocks(no_dem, tmp_path / "o.zarr", block=24, model=str(weights), client=False,
+                       **TILING)
+    assert not [p for p in tmp_path.iterdir() if "o.zarr" in p.name]
