@@ -130,7 +130,7 @@ def denoise_region(sub: xr.Dataset, options: DenoiseOptions) -> xr.Dataset:
 
     Dates on which the region has no finite displacement at all (possible in a block although
     not in the whole frame, e.g. a burst missing over part of the frame) are left out of the
-    model's input and come back NaN; a region with fewer than the model's T usable dates, or
+    model's input and come back NaN; a region with fewer usable dates than the model's minimum (``min_dates``), or
     none (sea, decorrelated area), is not sent to the model and comes back all NaN.
     """
     from insar_ae.model import denoise
@@ -138,10 +138,11 @@ def denoise_region(sub: xr.Dataset, options: DenoiseOptions) -> xr.Dataset:
     finite = np.isfinite(sub["displacement"].values).any(axis=(1, 2))
     device = worker_device(options.device)
     model = worker_model(options.model, device, options.model_sha256) if finite.any() else None
-    n_needed = int(getattr(model, "T", 9))
+    n_needed = int(getattr(model, "min_dates", 9))
     if int(finite.sum()) < n_needed:
         if finite.any():
-            log.warning("block with %d dates holding data (< T=%d): deformation left NaN",
+            log.warning("block with %d dates holding data (< %d, the model's minimum): "
+                        "deformation left NaN",
                         int(finite.sum()), n_needed)
         nan = xr.full_like(sub["displacement"], np.nan, dtype=np.float32)
         return sub.assign(deformation=nan.assign_attrs(OUTPUT_CUBES["deformation"]),

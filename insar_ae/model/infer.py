@@ -26,7 +26,7 @@ import xarray as xr
 from insar_ae.datamodel import MM, validate
 from insar_ae.errors import DataModelError, InsarAEError, ParameterError
 from insar_ae.model.devices import autocast_context, resolve_device
-from insar_ae.model.normalize import Denoiser
+from insar_ae.model.normalize import Denoiser, SeriesDenoiser
 from insar_ae.model.tiling import (
     IncrementStitcher,
     blend_weights,
@@ -95,6 +95,8 @@ def denoise(
         raise ParameterError(f"batch_size={batch_size!r} must be a positive integer")
     dev = resolve_device(device)
     net = _prepare_model(model, dev)
+    if isinstance(net, SeriesDenoiser):
+        return _denoise_series(ds, net, dev, tile, overlap, batch_size, progress, cancel)
     T = net.T
     disp = ds["displacement"]
     n = disp.sizes["time"]
@@ -136,13 +138,67 @@ def denoise(
     return _assemble(ds, deformation, net, tile, overlap, time_stride)
 
 
-def _prepare_model(model: Denoiser | str | None, dev: torch.device) -> Denoiser:
+def _static_valid(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """DEM (float32, m) and the static validity (finite DEM and the optional mask)."""
+    dem = np.asarray(ds["height"].values, dtype=np.float32)
+    valid = np.isfinite(dem)
+    if "mask" in ds:
+        valid &= np.asarray(ds["mask"].values, dtype=bool)
+    return dem, valid
+
+
+def _denoise_series(ds: xr.Dataset, net: SeriesDenoiser, dev: torch.device, tile: int,
+                    overlap: int, batch_size: int, progress: Progress | None,
+                    cancel: threading.Event | None) -> xr.Dataset:
+    """The series model: every date of every tile at once, tiles blended in space."""
+    disp = ds["displacement"]
+    n = disp.sizes["time"]
+    if n < net.min_dates:
+        raise ParameterError(f"ds has {n} dates; the series model needs at least {net.min_dates}")
+    h, w = disp.sizes["y"], disp.sizes["x"]
+    dem, static_valid = _static_valid(ds)
+    days = (ds["time"].values - ds["time"].values[0]) / np.timedelta64(1, "D")
+    days_t = torch.as_tensor(days.astype(np.float64), device=dev)
+    cube = np.empty((n, h, w), dtype=np.float32)
+    for i in range(n):
+        cube[i] = _load_date(disp, i, ds)
+    finite = np.isfinite(cube)
+    cube_p, dem_p, valid_p = _pad_to(cube, tile), _pad_to(dem, tile), _pad_to(static_valid, tile)
+    hp, wp = cube_p.shape[-2:]
+    origins = tile_origins((hp, wp), tile, overlap)
+    wgt = blend_weights(tile, overlap)
+    acc = np.zeros((n, hp, wp), dtype=np.float32)
+    wsum = np.zeros((hp, wp), dtype=np.float32)
+    n_batches = -(-len(origins) // batch_size)
+    for bi, b0 in enumerate(range(0, len(origins), batch_size)):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("denoise cancelled by the caller")
+        batch = origins[b0:b0 + batch_size]
+        ser = np.stack([cube_p[:, y:y + tile, x:x + tile] for y, x in batch])
+        dm = np.stack([dem_p[y:y + tile, x:x + tile] for y, x in batch])
+        mk = np.stack([valid_p[y:y + tile, x:x + tile] for y, x in batch])
+        with torch.inference_mode(), autocast_context(dev):
+            out = net(torch.from_numpy(ser).to(dev), torch.from_numpy(dm).to(dev),
+                      torch.from_numpy(mk).to(dev), days_t)
+        out = out.float().cpu().numpy()
+        for (y, x), o in zip(batch, out, strict=True):
+            acc[:, y:y + tile, x:x + tile] += o * wgt
+            wsum[y:y + tile, x:x + tile] += wgt
+        if progress is not None:
+            progress((bi + 1) / n_batches, f"tile batch {bi + 1}/{n_batches} (all {n} dates)")
+    deformation = (acc / wsum)[:, :h, :w]
+    deformation[~(finite & static_valid)] = np.nan
+    return _assemble(ds, deformation, net, tile, overlap, 1)
+
+
+def _prepare_model(model: Denoiser | SeriesDenoiser | str | None, dev: torch.device
+                   ) -> Denoiser | SeriesDenoiser:
     from insar_ae.model.weights import load_model
 
     if model is None or isinstance(model, str):
         return load_model(model or "default", device=dev)
-    if not isinstance(model, Denoiser):
-        raise ParameterError(f"model must be a Denoiser, a weights name/path or None, "
+    if not isinstance(model, Denoiser | SeriesDenoiser):
+        raise ParameterError(f"model must be a Denoiser/SeriesDenoiser, a weights name/path or None, "
                              f"got {type(model).__name__}")
     current = next(model.parameters()).device
     if current != dev and not (current.type == dev.type and dev.index is None):

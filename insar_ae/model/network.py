@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["SpaceTimeAE", "count_parameters", "flops_per_pixel"]
+__all__ = ["SeriesUNet", "SpaceTimeAE", "count_parameters", "flops_per_pixel"]
 
 
 def _conv(cin: int, cout: int, *, stride: int = 1, dilation: int = 1, k: int = 3) -> nn.Conv2d:
@@ -144,13 +144,68 @@ class SpaceTimeAE(nn.Module):
         return out * keep.view(1, t, 1, 1)
 
 
+class SeriesUNet(nn.Module):
+    """2-D U-Net on the coefficient maps of a whole series (the series model's network).
+
+    Input ``(B, K + 3, H, W)``: K temporal-basis coefficient maps (normalised), the per-pixel
+    residual RMS (normalised), the normalised DEM and the validity mask; H, W divisible by 8.
+    Output ``(B, K, H, W)``: the deformation's coefficient maps (normalised). Layout::
+
+        e0  H    conv3x3 (K+3)->c0, conv3x3 c0->c0            -> skip0
+        e1  H/2  conv3x3/2 c0->c1, conv3x3 c1->c1              -> skip1
+        e2  H/4  conv3x3/2 c1->c2, conv3x3 c2->c2              -> skip2
+        e3  H/8  conv3x3/2 c2->c3, conv3x3 c3->c3
+        mid H/8  residual conv3x3 with dilation 2, 4, 8, 2 (receptive field ~ 300 px)
+        up2, up1, up0: 1x1 reduce, bilinear x2, + skip, conv3x3;  head conv1x1 c0->K
+
+    The coefficient channels are where the series' dates meet: deformation is coherent across
+    them (one spatial pattern times its history's projections), atmosphere is independent in
+    each (see ``insar_ae.model.temporal_basis``).
+    """
+
+    def __init__(self, K: int = 6, widths: tuple[int, ...] = (32, 48, 64, 96),
+                 dilations: tuple[int, ...] = (2, 4, 8, 2)) -> None:
+        super().__init__()
+        c0, c1, c2, c3 = (int(w) for w in widths)
+        self.K = int(K)
+        self.widths = (c0, c1, c2, c3)
+        self.dilations = tuple(int(d) for d in dilations)
+        self.e0 = _Block(self.K + 3, c0)
+        self.e1 = _Block(c0, c1, stride=2)
+        self.e2 = _Block(c1, c2, stride=2)
+        self.e3 = _Block(c2, c3, stride=2)
+        self.mid = nn.ModuleList(_conv(c3, c3, dilation=d) for d in self.dilations)
+        self.up2 = _Up(c3, c2)
+        self.up1 = _Up(c2, c1)
+        self.up0 = _Up(c1, c0)
+        self.head = nn.Conv2d(c0, self.K, 1)
+
+    def arch(self) -> dict[str, object]:
+        """The constructor kwargs (stored with the weights)."""
+        return {"K": self.K, "widths": list(self.widths), "dilations": list(self.dilations)}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x.contiguous(memory_format=torch.channels_last)
+        s0 = self.e0(z)
+        s1 = self.e1(s0)
+        s2 = self.e2(s1)
+        y = self.e3(s2)
+        for conv in self.mid:
+            y = y + _act(conv(y))
+        y = self.up2(y, s2)
+        y = self.up1(y, s1)
+        y = self.up0(y, s0)
+        return self.head(y)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def flops_per_pixel(model: SpaceTimeAE, size: int = 64) -> float:
-    """Forward FLOPs (2 x multiply-adds) per pixel per frame, counted from conv/einsum shapes."""
+def flops_per_pixel(model: SpaceTimeAE | SeriesUNet, size: int = 64) -> float:
+    """Forward FLOPs (2 x multiply-adds) per pixel per frame (window model) or per pixel (series
+    model, which runs once per pixel whatever the number of dates), from conv/einsum shapes."""
     macs = 0.0
     hooks = []
 
@@ -168,10 +223,14 @@ def flops_per_pixel(model: SpaceTimeAE, size: int = 64) -> float:
             hooks.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, TimeMix):
             hooks.append(m.register_forward_hook(mix_hook))
+    series = isinstance(model, SeriesUNet)
     try:
         with torch.no_grad():
-            model(torch.zeros(1, model.T, 3, size, size))
+            if series:
+                model(torch.zeros(1, model.K + 3, size, size))
+            else:
+                model(torch.zeros(1, model.T, 3, size, size))
     finally:
         for hk in hooks:
             hk.remove()
-    return 2.0 * macs / (model.T * size * size)
+    return 2.0 * macs / ((1 if series else model.T) * size * size)

@@ -22,9 +22,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from insar_ae.errors import ParameterError
-from insar_ae.model.network import SpaceTimeAE
+from insar_ae.model.network import SeriesUNet, SpaceTimeAE
+from insar_ae.model.temporal_basis import legendre_basis, project, reconstruct
 
-__all__ = ["Denoiser", "Prepared"]
+__all__ = ["Denoiser", "Prepared", "SeriesDenoiser", "SeriesPrepared"]
 
 _MULTIPLE = 8
 
@@ -56,9 +57,16 @@ class Denoiser(nn.Module):
         self.dem_scale_m = float(dem_scale_m)
         self.net.to(memory_format=torch.channels_last)
 
+    kind = "window"
+
     @property
     def T(self) -> int:
         """Frames per window."""
+        return self.net.T
+
+    @property
+    def min_dates(self) -> int:
+        """Fewest dates a frame may have (one window)."""
         return self.net.T
 
     def config(self) -> dict[str, object]:
@@ -120,3 +128,153 @@ class Denoiser(nn.Module):
         prep = self.prepare(windows, dem, mask)
         out = self.forward_normalised(prep).float()
         return out * prep.scale.view(-1, 1, 1, 1)
+
+
+class SeriesPrepared(NamedTuple):
+    """Series-model network input and what is needed to undo the normalisation."""
+
+    x: torch.Tensor  # (B, K + 3, Hp, Wp) normalised coefficient maps, resid, DEM, mask
+    scale: torch.Tensor  # (B,) mm per normalised unit
+    valid: torch.Tensor  # (B, H, W) bool: static validity and >= 2 valid dates
+    basis: torch.Tensor  # (B, N, K + 1) float64 temporal basis
+    crop: tuple[int, int]  # original (H, W)
+
+
+class SeriesDenoiser(nn.Module):
+    """Deformation estimator for whole series of any length, in millimetres (the series model).
+
+    ``forward(series, dem, mask=None, days=None)``: ``series`` (B, N, H, W) mm LOS (positive
+    toward the satellite) relative to the first date, NaN = no data on that date; ``dem``
+    (B, H, W) m; ``mask`` optional (B, H, W) bool; ``days`` (B, N) or (N,) acquisition times in
+    days (None: evenly spaced). Returns (B, N, H, W) mm relative to the first date (date 0
+    exactly 0), finite everywhere (callers mask invalid pixels, see ``denoise``).
+
+    Pipeline: per-pixel projection of all dates on an orthonormal polynomial basis of degree K
+    (``temporal_basis``; the constant term, which holds the first date's delay, is dropped),
+    robust scale ``s = max(median resid_rms, floor_mm)`` over valid pixels (the atmospheric
+    level; for series too short to leave a residual, 1.4826 median |coef|), network on
+    ``[coef / s, resid_rms / s, (dem - median) / dem_scale_m, valid]``, coefficients times
+    ``s`` back to a series. ``Denoiser(k x) = k Denoiser(x)`` for ``k > 0`` above the floor.
+    """
+
+    kind = "series"
+    #: Test-time symmetrisation choices: 1 (off), 2 (sign), 4 (sign x 2 flips), 8 (sign x 4 flips).
+    TTA_CHOICES = (1, 2, 4, 8)
+
+    def __init__(self, net: SeriesUNet | None = None, *, floor_mm: float = 0.5,
+                 dem_scale_m: float = 1000.0, tta: int = 1, **arch: object) -> None:
+        super().__init__()
+        self.net = net if net is not None else SeriesUNet(**arch)  # type: ignore[arg-type]
+        self.floor_mm = float(floor_mm)
+        self.dem_scale_m = float(dem_scale_m)
+        if int(tta) not in self.TTA_CHOICES:
+            raise ParameterError(f"tta={tta!r} must be one of {self.TTA_CHOICES}")
+        self.tta = int(tta)
+        self.net.to(memory_format=torch.channels_last)
+
+    @property
+    def K(self) -> int:
+        """Degree of the temporal basis (coefficient maps per pixel)."""
+        return self.net.K
+
+    #: Fewest dates a series may have (any number above works; no windows).
+    min_dates = 2
+
+    def config(self) -> dict[str, object]:
+        """Everything needed to rebuild this module (stored with the weights)."""
+        return {"kind": self.kind, **self.net.arch(), "floor_mm": self.floor_mm,
+                "dem_scale_m": self.dem_scale_m, "tta": self.tta}
+
+    @classmethod
+    def from_config(cls, config: dict[str, object]) -> SeriesDenoiser:
+        """Inverse of :meth:`config`."""
+        cfg = dict(config)
+        cfg.pop("kind", None)
+        floor = float(cfg.pop("floor_mm", 0.5))  # type: ignore[arg-type]
+        dem_scale = float(cfg.pop("dem_scale_m", 1000.0))  # type: ignore[arg-type]
+        tta = int(cfg.pop("tta", 1))  # type: ignore[call-overload]
+        for key in ("widths", "dilations"):
+            if key in cfg:
+                cfg[key] = tuple(cfg[key])  # type: ignore[arg-type]
+        return cls(SeriesUNet(**cfg), floor_mm=floor, dem_scale_m=dem_scale,  # type: ignore[arg-type]
+                   tta=tta)
+
+    def prepare(self, series: torch.Tensor, dem: torch.Tensor, mask: torch.Tensor | None = None,
+                days: torch.Tensor | None = None) -> SeriesPrepared:
+        """Project and normalise one batch (see the class docstring)."""
+        if series.ndim != 4:
+            raise ParameterError(f"series must have shape (B, N, H, W), got {tuple(series.shape)}")
+        b, n, h, w = series.shape
+        if n < self.min_dates:
+            raise ParameterError(f"a series needs at least {self.min_dates} dates, got {n}")
+        if dem.shape != (b, h, w):
+            raise ParameterError(f"dem must have shape {(b, h, w)}, got {tuple(dem.shape)}")
+        dev = series.device
+        if days is None:
+            days = torch.arange(n, dtype=torch.float64, device=dev)
+        days = days.to(device=dev, dtype=torch.float64)
+        if days.ndim == 1:
+            days = days.unsqueeze(0).expand(b, n)
+        if days.shape != (b, n):
+            raise ParameterError(f"days must have shape ({n},) or ({b}, {n}), got {tuple(days.shape)}")
+        series = series.float()
+        dem = dem.float()
+        static = torch.isfinite(dem)
+        if mask is not None:
+            static = static & mask.to(device=dev, dtype=torch.bool)
+        dated = torch.isfinite(series) & static.unsqueeze(1)
+        basis = legendre_basis(days, self.K)
+        proj = project(series, dated, basis)
+        valid = static & (proj.n_valid >= 2)
+        nan = torch.full((), float("nan"), device=dev)
+        res = torch.where(valid, proj.resid_rms, nan).reshape(b, -1)
+        s_res = torch.nan_to_num(torch.nanmedian(res, dim=1).values, nan=0.0)
+        mags = torch.where(valid.unsqueeze(1), proj.coef.abs(), nan).reshape(b, -1)
+        s_coef = torch.nan_to_num(1.4826 * torch.nanmedian(mags, dim=1).values, nan=0.0)
+        short = n <= self.K + 2  # too few dates to leave a residual: scale from the coefficients
+        scale = (s_coef if short else s_res).clamp_min(self.floor_mm)
+        sv = scale.view(b, 1, 1)
+        zero = torch.zeros((), device=dev)
+        coef = torch.where(valid.unsqueeze(1), proj.coef / sv.unsqueeze(1), zero)
+        resid = torch.where(valid, proj.resid_rms / sv, zero)
+        demv = torch.where(valid, dem, nan)
+        dem_med = torch.nan_to_num(torch.nanmedian(demv.reshape(b, -1), dim=1).values, nan=0.0)
+        demn = torch.where(valid, (dem - dem_med.view(b, 1, 1)) / self.dem_scale_m, zero)
+        x = torch.cat([coef, resid.unsqueeze(1), demn.unsqueeze(1), valid.float().unsqueeze(1)], 1)
+        ph, pw = (-h) % _MULTIPLE, (-w) % _MULTIPLE
+        if ph or pw:
+            mode = "reflect" if (h > ph and w > pw) else "replicate"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        return SeriesPrepared(x, scale, valid, basis, (h, w))
+
+    def forward_normalised(self, prep: SeriesPrepared) -> torch.Tensor:
+        """Coefficient maps in normalised units, cropped to (B, K, H, W); terms the series is
+        too short to carry are zero."""
+        h, w = prep.crop
+        out = self._symmetrised(prep.x)[..., :h, :w]
+        live = (prep.basis.abs().sum(1)[:, 1:] > 0).to(out.dtype)  # (B, K)
+        return out * live[:, :, None, None]
+
+    def _symmetrised(self, x: torch.Tensor) -> torch.Tensor:
+        """The network, averaged (in eval mode, when ``tta`` > 1) over the symmetries the
+        problem has: the sign of the displacement (coefficients odd, residual/DEM/mask even)
+        and mirror flips of the map. In training, the plain network."""
+        if self.training or self.tta == 1:
+            return self.net(x)
+        sign = torch.ones(x.shape[1], device=x.device, dtype=x.dtype)
+        sign[: self.K] = -1.0
+        flips = [(), (-1,), (-2,), (-2, -1)][: max(1, self.tta // 2)]
+        acc = None
+        for s in (1.0, -1.0):
+            xs = x if s > 0 else x * sign.view(1, -1, 1, 1)
+            for dims in flips:
+                o = self.net(xs.flip(dims) if dims else xs)
+                o = (o.flip(dims) if dims else o) * s
+                acc = o if acc is None else acc + o
+        return acc / (2 * len(flips))
+
+    def forward(self, series: torch.Tensor, dem: torch.Tensor, mask: torch.Tensor | None = None,
+                days: torch.Tensor | None = None) -> torch.Tensor:
+        prep = self.prepare(series, dem, mask, days)
+        coef = self.forward_normalised(prep).float() * prep.scale.view(-1, 1, 1, 1)
+        return reconstruct(coef, prep.basis).float()

@@ -31,12 +31,16 @@ from torch.nn import functional as F
 
 from insar_ae.errors import ParameterError
 from insar_ae.model.devices import autocast_context, resolve_device
-from insar_ae.model.normalize import Denoiser
+from insar_ae.model.normalize import Denoiser, SeriesDenoiser
+from insar_ae.model.temporal_basis import reconstruct
 
-__all__ = ["TrainConfig", "evaluate", "export_checkpoint", "masked_loss", "train"]
+__all__ = ["TrainConfig", "build_model", "evaluate", "export_checkpoint", "masked_loss", "run_model",
+           "series_loss", "train"]
 
 log = logging.getLogger(__name__)
 LOSSES = ("l1", "huber", "mse")
+ARCHS = ("series", "window")
+_DEFAULT_WIDTHS = {"series": (32, 48, 64, 96), "window": (16, 32, 48, 64)}
 #: Seeds: training batches use ``seed``; validation uses ``VAL_SEED_OFFSET + seed``.
 VAL_SEED_OFFSET = 1_000_003
 
@@ -49,9 +53,19 @@ class TrainConfig:
     steps: int = 2000
     batch_size: int = 8
     patch: int = 64
+    #: "series" (whole series, any length: the default model) or "window" (9-date windows).
+    arch: str = "series"
+    #: Window model: dates per window. Series model: dates of the validation series.
     T: int = 9
-    widths: tuple[int, ...] = (16, 32, 48, 64)
+    #: Channel widths; None -> the architecture's default.
+    widths: tuple[int, ...] | None = None
     n_mix: int = 2
+    #: Series model: degree of the temporal basis, bottleneck dilations, range of the number of
+    #: dates drawn per training batch (inclusive), and extra weight of the last date's map.
+    K: int = 6
+    dilations: tuple[int, ...] = (2, 4, 8, 2)
+    dates: tuple[int, int] = (8, 72)
+    final_weight: float = 1.0
     loss: str = "mse"
     huber_delta: float = 0.5
     lr: float = 2e-3
@@ -82,6 +96,15 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise ParameterError on out-of-range fields; return self."""
+        if self.arch not in ARCHS:
+            raise ParameterError(f"arch={self.arch!r} must be one of {ARCHS}")
+        if self.widths is None:
+            self.widths = _DEFAULT_WIDTHS[self.arch]
+        lo, hi = (int(v) for v in self.dates)
+        if not 2 <= lo <= hi:
+            raise ParameterError(f"dates={self.dates!r} must be (lo, hi) with 2 <= lo <= hi")
+        if self.K < 1:
+            raise ParameterError(f"K={self.K!r} must be >= 1")
         if self.loss not in LOSSES:
             raise ParameterError(f"loss={self.loss!r} must be one of {LOSSES}")
         for name in ("steps", "batch_size", "n_val", "val_every", "checkpoint_every", "log_every"):
@@ -131,9 +154,37 @@ def _sampler_default() -> Callable[..., Any]:
     return sample_batch
 
 
+def build_model(cfg: TrainConfig) -> Denoiser | SeriesDenoiser:
+    """The untrained model a config describes."""
+    if cfg.arch == "series":
+        return SeriesDenoiser(K=cfg.K, widths=tuple(cfg.widths or _DEFAULT_WIDTHS["series"]),
+                              dilations=tuple(cfg.dilations))
+    return Denoiser(T=cfg.T, widths=tuple(cfg.widths or _DEFAULT_WIDTHS["window"]), n_mix=cfg.n_mix)
+
+
+def run_model(model: Denoiser | SeriesDenoiser, b: Any) -> torch.Tensor:
+    """The model's estimate (mm) for a generator batch."""
+    if isinstance(model, SeriesDenoiser):
+        return model(b.windows, b.dem, b.mask, b.days)
+    return model(b.windows, b.dem, b.mask)
+
+
+def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor:
+    """MSE over valid pixels and dates 1..N-1 of the reconstructed series, plus
+    ``final_weight`` x the MSE of the last date's map (normalised units)."""
+    prep = model.prepare(b.windows, b.dem, b.mask, b.days)
+    pred = reconstruct(model.forward_normalised(prep).float(), prep.basis)
+    target = b.truth.float() / prep.scale.view(-1, 1, 1, 1)
+    loss = masked_loss(pred, target, prep.valid, cfg.loss, cfg.huber_delta)
+    if cfg.final_weight > 0:
+        loss = loss + cfg.final_weight * masked_loss(pred[:, -2:], target[:, -2:], prep.valid,
+                                                     cfg.loss, cfg.huber_delta)
+    return loss
+
+
 @torch.no_grad()
-def evaluate(model: Denoiser, batches: list[Any], device: torch.device, border: int = 8
-             ) -> dict[str, float]:
+def evaluate(model: Denoiser | SeriesDenoiser, batches: list[Any], device: torch.device,
+             border: int = 8) -> dict[str, float]:
     """RMSE (mm) over valid pixels, frames 1..T-1; last-frame RMSE; all-zeros RMSE; amplitude
     gain (least-squares slope of estimate on truth where |truth| > 1 mm); RMSE in the
     ``border``-pixel rim vs the interior (edge artefacts)."""
@@ -142,7 +193,7 @@ def evaluate(model: Denoiser, batches: list[Any], device: torch.device, border: 
     sxy = sxx = 0.0
     for b in batches:
         with autocast_context(device):
-            est = model(b.windows, b.dem, b.mask).float()
+            est = run_model(model, b).float()
         tr = b.truth.float()
         valid = b.mask & torch.isfinite(b.windows).all(dim=1)
         v = valid.unsqueeze(1).expand_as(tr).clone()
@@ -218,7 +269,7 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     logf = open(out / "train.log", "a", buffering=1)  # noqa: SIM115 - closed in finally
-    model = Denoiser(T=cfg.T, widths=tuple(cfg.widths), n_mix=cfg.n_mix).to(device)
+    model = build_model(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and not torch.cuda.is_bf16_supported())
@@ -277,13 +328,21 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
             progress = max(state["step"] / cfg.steps, elapsed / budget_s if budget_s else 0.0)
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * _lr_factor(progress, cfg.warmup_fraction)
-            b = sample(cfg.batch_size, cfg.T, cfg.patch, gen, device,
+            if cfg.arch == "series":
+                lo, hi = (int(v) for v in cfg.dates)
+                n_dates = int(torch.randint(lo, hi + 1, (1,), generator=gen, device=device))
+            else:
+                n_dates = cfg.T
+            b = sample(cfg.batch_size, n_dates, cfg.patch, gen, device,
                        noise_only_fraction=cfg.noise_only_fraction, **data_kw)
             with autocast_context(device, use_amp):
-                prep = model.prepare(b.windows, b.dem, b.mask)
-                pred = model.forward_normalised(prep).float()
-                target = b.truth.float() / prep.scale.view(-1, 1, 1, 1)
-                loss = masked_loss(pred, target, prep.valid, cfg.loss, cfg.huber_delta)
+                if cfg.arch == "series":
+                    loss = series_loss(model, b, cfg)  # type: ignore[arg-type]
+                else:
+                    prep = model.prepare(b.windows, b.dem, b.mask)
+                    pred = model.forward_normalised(prep).float()
+                    target = b.truth.float() / prep.scale.view(-1, 1, 1, 1)
+                    loss = masked_loss(pred, target, prep.valid, cfg.loss, cfg.huber_delta)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(opt)
@@ -332,7 +391,7 @@ def export_checkpoint(run: str | os.PathLike[str], out: str | os.PathLike[str] |
     run = Path(run)
     saved = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     cfg = TrainConfig(**{**saved["config"], "widths": tuple(saved["config"]["widths"])})
-    model = Denoiser(T=cfg.T, widths=cfg.widths, n_mix=cfg.n_mix)
+    model = build_model(cfg.validate())
     model.load_state_dict(saved["model"])
     meta = {"samples_seen": saved["samples_seen"], "steps": saved["step"],
             "wall_time_s": round(saved["wall_s"], 1), "hardware": _hardware(torch.device("cpu")),

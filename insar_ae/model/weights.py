@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from insar_ae.errors import WeightsError
-from insar_ae.model.normalize import Denoiser
+from insar_ae.model.normalize import Denoiser, SeriesDenoiser
 
 __all__ = [
     "WEIGHTS_DIR",
@@ -160,9 +160,18 @@ def resolve_entry(name: str | os.PathLike[str] = "default", *,
                        f"available: {sorted(reg) or 'none'}{hint}")
 
 
+def model_from_config(config: dict[str, Any]) -> Denoiser | SeriesDenoiser:
+    """An untrained model of the architecture a weights config describes (``kind``: "series"
+    for the whole-series model, absent or "window" for the 9-date window model)."""
+    if config.get("kind") == "series":
+        return SeriesDenoiser.from_config(config)
+    return Denoiser.from_config({k: v for k, v in config.items() if k != "kind"})
+
+
 def load_model(name: str | os.PathLike[str] = "default", *, device: str | torch.device = "cpu",
-               weights_dir: str | os.PathLike[str] | None = None) -> Denoiser:
-    """Load a :class:`Denoiser` (mm in, mm out, T = 9) from the registry or a file path.
+               weights_dir: str | os.PathLike[str] | None = None) -> Denoiser | SeriesDenoiser:
+    """Load a model (mm in, mm out: a :class:`SeriesDenoiser`, or a 9-date window
+    :class:`Denoiser`) from the registry or a file path.
 
     The file's SHA-256 is checked against the registry/sidecar before anything is parsed;
     tensors are read with safetensors (no pickle). No network access.
@@ -184,7 +193,7 @@ def load_model(name: str | os.PathLike[str] = "default", *, device: str | torch.
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise WeightsError(f"weights file {path} is not a readable safetensors file: {exc}") from exc
     try:
-        model = Denoiser.from_config(dict(entry["config"]))
+        model = model_from_config(dict(entry["config"]))
         model.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise WeightsError(f"weights file {path} does not match its architecture "

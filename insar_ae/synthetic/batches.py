@@ -38,12 +38,14 @@ class Batch(NamedTuple):
     dem     : (n, size, size) metres.
     truth   : (n, T, size, size) mm, deformation only, relative to the first frame, finite.
     mask    : (n, size, size) bool, True = valid.
+    days    : (n, T) acquisition times, days from the first date (irregular, with gaps).
     """
 
     windows: torch.Tensor
     dem: torch.Tensor
     truth: torch.Tensor
     mask: torch.Tensor
+    days: torch.Tensor | None = None
 
 
 class BatchConfig(NamedTuple):
@@ -265,4 +267,4 @@ def sample_batch(n: int, T: int = 9, size: int = 128, generator: torch.Generator
         hole_fraction=r.uniform(*cfg.hole_fraction, (n, 1, 1)) * (r.uniform(0, 1, (n, 1, 1)) < 0.8),
         scatter_fraction=r.uniform(*cfg.scatter_fraction, (n, 1, 1)))
     windows = noise.add_(truth).masked_fill_(~mask[:, None], math.nan)
-    return Batch(windows=windows, dem=dem, truth=truth, mask=mask)
+    return Batch(windows=windows, dem=dem, truth=truth, mask=mask, days=t)
