@@ -26,7 +26,7 @@ from insar_ae.analysis._geometry import (
 from insar_ae.datamodel import CUBE_VARS
 from insar_ae.errors import ParameterError
 
-__all__ = ["default_layers", "point_timeseries", "swath_profile"]
+__all__ = ["default_layers", "point_timeseries", "swath_profile", "valid_pixel_near"]
 
 #: layers profiled by default when a Dataset is given (those present, in this order)
 DEFAULT_LAYERS: tuple[str, ...] = ("displacement", "deformation", "deformation_true")
@@ -242,3 +242,28 @@ def point_timeseries(
     return xr.DataArray(out.astype(np.float32), dims=("time",),
                         coords={"time": da["time"].values, "n_valid": ("time", n_valid.astype(np.int32))},
                         name=da.name, attrs=attrs)
+
+
+def valid_pixel_near(ds: xr.Dataset, *, x: float | None = None, y: float | None = None,
+                     layer: str = "displacement") -> tuple[float, float]:
+    """(x, y) of the valid pixel nearest (x, y) (default: the frame centre), in pixel steps.
+
+    Valid: ``mask`` True where a mask exists and ``layer`` finite at the last date. Falls back
+    to the point itself when the frame has no valid pixel at all.
+    """
+    xs = np.asarray(ds["x"].values, dtype=float)
+    ys = np.asarray(ds["y"].values, dtype=float)
+    cx = xs[xs.size // 2] if x is None else float(x)
+    cy = ys[ys.size // 2] if y is None else float(y)
+    da = ds[layer].transpose("time", "y", "x") if "time" in ds[layer].dims else ds[layer]
+    last = da.isel(time=-1) if "time" in da.dims else da
+    ok = np.isfinite(np.asarray(last.values, dtype=float))
+    if "mask" in ds:
+        ok &= np.asarray(ds["mask"].transpose("y", "x").values, dtype=bool)
+    if not ok.any():
+        return (float(cx), float(cy))
+    i0 = int(np.argmin(np.abs(ys - cy)))
+    j0 = int(np.argmin(np.abs(xs - cx)))
+    rows, cols = np.nonzero(ok)
+    k = int(np.argmin((rows - i0) ** 2 + (cols - j0) ** 2))
+    return (float(xs[cols[k]]), float(ys[rows[k]]))

@@ -8,13 +8,17 @@ map takes seconds.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from insar_ae.analysis._lsq import scatter_covariance
 from insar_ae.errors import ParameterError
 
-__all__ = ["velocity"]
+__all__ = ["RateFit", "fit_rate", "velocity"]
 
 _DAYS_PER_YEAR = 365.25
 
@@ -62,3 +66,63 @@ def velocity(da: xr.DataArray, *, annual: bool = False, min_valid: float = 0.8) 
                         coords={"y": da["y"], "x": da["x"]}, name="velocity",
                         attrs={"units": "mm/yr", "model": model, "t0": str(dates[0].date()),
                                "positive": "toward the satellite"})
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """Linear (+ annual) fit of one time series: rate and annual amplitude with 1-sigma
+    (residual scatter, independent residuals assumed, so a lower bound where the noise is
+    correlated in time). ``rate_mm_yr`` positive = toward the satellite."""
+
+    rate_mm_yr: float
+    rate_sigma_mm_yr: float
+    offset_mm: float
+    annual_amplitude_mm: float
+    annual_amplitude_sigma_mm: float
+    residual_rms_mm: float
+    n: int
+    annual: bool
+    t0: str
+
+    def curve(self, dates: object) -> np.ndarray:
+        """The fitted model (mm) at ``dates``."""
+        t = _years(pd.DatetimeIndex(dates), pd.Timestamp(self.t0))
+        return self.offset_mm + self.rate_mm_yr * t + (self._sin * np.sin(2 * np.pi * t) + self._cos
+                                                       * np.cos(2 * np.pi * t) if self.annual else 0.0)
+
+    _sin: float = 0.0
+    _cos: float = 0.0
+
+
+def _years(dates: pd.DatetimeIndex, t0: pd.Timestamp) -> np.ndarray:
+    return ((dates - t0).days / _DAYS_PER_YEAR).to_numpy(dtype=float)
+
+
+def fit_rate(dates: object, values: object, *, annual: bool = True) -> RateFit:
+    """Fit ``c + v t [+ a sin 2 pi t + b cos 2 pi t]`` (t in years since the first date) to one
+    series (mm; NaN dates ignored): rate ``v`` (mm/yr) and annual amplitude ``hypot(a, b)`` (mm)
+    with 1-sigma from the residual scatter."""
+    t_all = pd.DatetimeIndex(dates)
+    y = np.asarray(values, dtype=float).ravel()
+    if y.size != len(t_all):
+        raise ParameterError(f"fit_rate: {len(t_all)} dates but {y.size} values")
+    ok = np.isfinite(y)
+    t = _years(t_all, t_all[0])[ok]
+    y = y[ok]
+    cols = [np.ones_like(t), t] + ([np.sin(2 * np.pi * t), np.cos(2 * np.pi * t)] if annual else [])
+    A = np.column_stack(cols)
+    if y.size < A.shape[1] + 1 or np.ptp(t) <= 0:
+        raise ParameterError(f"fit_rate: {y.size} valid dates are too few for {A.shape[1]} terms")
+    beta, *_ = np.linalg.lstsq(A, y, rcond=None)
+    r = y - A @ beta
+    rss = float(r @ r)
+    cov = scatter_covariance(A, rss, y.size, A.shape[1])
+    amp, amp_sig = 0.0, 0.0
+    if annual:
+        a, b = float(beta[2]), float(beta[3])
+        amp = math.hypot(a, b)
+        g = np.array([a, b]) / amp if amp > 0 else np.array([1.0, 0.0])
+        amp_sig = float(math.sqrt(max(g @ cov[2:4, 2:4] @ g, 0.0)))
+    return RateFit(float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[0]), amp, amp_sig,
+                   float(math.sqrt(rss / y.size)), int(y.size), bool(annual), str(t_all[0].date()),
+                   _sin=float(beta[2]) if annual else 0.0, _cos=float(beta[3]) if annual else 0.0)

@@ -44,3 +44,22 @@ def test_bad_input_is_refused() -> None:
         velocity(_cube(np.zeros((3, 2, 2)), dates), min_valid=0)
     with pytest.raises(ParameterError, match="time, y, x"):
         velocity(xr.DataArray(np.zeros((2, 2)), dims=("y", "x")))
+
+
+def test_fit_rate_recovers_rate_and_annual_amplitude_with_sigmas():
+    import pandas as pd
+
+    from insar_ae.analysis import fit_rate
+
+    dates = pd.date_range("2018-01-01", periods=90, freq="12D")
+    t = ((dates - dates[0]).days / 365.25).to_numpy()
+    rng = np.random.default_rng(0)
+    y = 2.0 + 7.5 * t + 3.0 * np.sin(2 * np.pi * t + 0.4) + rng.normal(0, 1.0, t.size)
+    y[5] = np.nan
+    fit = fit_rate(dates, y, annual=True)
+    assert fit.n == 89
+    assert abs(fit.rate_mm_yr - 7.5) < 3 * fit.rate_sigma_mm_yr and 0.05 < fit.rate_sigma_mm_yr < 0.3
+    assert abs(fit.annual_amplitude_mm - 3.0) < 3 * fit.annual_amplitude_sigma_mm
+    assert np.nanstd(y - fit.curve(dates)) < 1.1
+    lin = fit_rate(dates, 7.5 * t, annual=False)
+    assert lin.rate_mm_yr == pytest.approx(7.5) and lin.annual_amplitude_mm == 0.0
