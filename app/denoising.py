@@ -1,8 +1,12 @@
 """Denoising of a dashboard session: device, model and time-stride choice, off-thread runs,
-results cached per (frame, model, time stride). A param mixin of :class:`app.state.DashboardState` (no panel import)."""
+results cached per (frame, model, time stride) in the session and, server-wide, on disk
+(:mod:`app.results`, keyed by the frame's content, the model's SHA-256 and the options), so a
+reload or a second user gets a result at once. A param mixin of
+:class:`app.state.DashboardState` (no panel import)."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import param
@@ -10,6 +14,7 @@ import xarray as xr
 
 from app.frames import KEEP
 from app.jobs import DenoiseJob
+from app.results import ResultCache, default_cache, frame_fingerprint, model_sha256
 
 __all__ = ["DenoiseSession"]
 
@@ -36,6 +41,8 @@ class DenoiseSession(param.Parameterized):
     def _init_denoising(self) -> None:
         self._cache: OrderedDict[tuple[str, str, int], xr.Dataset] = OrderedDict()
         self._job: DenoiseJob | None = None
+        self._fingerprints: dict[str, str] = {}
+        self._disk: ResultCache | None = default_cache()
         self._init_models()
 
     def _init_models(self) -> None:
@@ -54,20 +61,56 @@ class DenoiseSession(param.Parameterized):
         """What a denoised result depends on: frame, model and time stride."""
         return (self.frame, self.model_name, int(self.time_stride))
 
-    def _cache_get(self) -> xr.Dataset | None:
+    def _disk_key(self, ds: xr.Dataset | None = None) -> str:
+        """Key of the current (frame content, model SHA-256, options) in the on-disk cache;
+        ``ds``: the frame's data when it is not ``self.dataset`` yet (while loading)."""
+        if self.frame not in self._fingerprints:
+            self._fingerprints[self.frame] = frame_fingerprint(self.dataset if ds is None else ds)
+        window = self.model_kind == "window"
+        options = {"time_stride": int(self.time_stride) if window else None, "kind": self.model_kind}
+        return ResultCache.key(self._fingerprints[self.frame], model_sha256(self.model_name) or self.model_name,
+                               options)
+
+    def _cache_get(self, ds: xr.Dataset | None = None) -> xr.Dataset | None:
+        """The session's result for (frame, model, stride), else the server-wide one on disk
+        (``ds``: the frame's data when it is not ``self.dataset`` yet)."""
         key = self._key
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
+        ds = self.dataset if ds is None else ds
+        if self._disk is not None and ds is not None:
+            found = self._disk.get(self._disk_key(ds), ds)
+            if found is not None:
+                self._remember(key, found)
+                return found
         return None
+
+    def _remember(self, key: tuple[str, str, int], result: xr.Dataset) -> None:
+        self._cache[key] = result
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
 
     @param.depends("model_name", "time_stride", watch=True)
     def _model_changed(self) -> None:
         self.denoised = self._cache_get()
 
     @property
+    def model_kind(self) -> str:
+        """"window" (9-date windows: the time stride applies) or "series" (whole series at
+        once: no stride), from the weights registry (nothing is loaded)."""
+        from insar_ae.model import read_registry
+
+        try:
+            entry = read_registry().get(self.model_name, {})
+        except Exception:  # a broken registry is reported when denoising starts
+            entry = {}
+        return str((entry.get("config") or {}).get("kind", "window"))
+
+    @property
     def is_cached(self) -> bool:
-        return self._key in self._cache
+        return self._key in self._cache or (
+            self._disk is not None and self.dataset is not None and self._disk.path(self._disk_key()).exists())
 
     def start_denoise(self) -> DenoiseJob | None:
         """Denoise the current frame off the UI thread; instant when (frame, model, stride) is cached.
@@ -85,6 +128,7 @@ class DenoiseSession(param.Parameterized):
             return None
         self._job = DenoiseJob(self.dataset, model_name=self.model_name, device=self.device,
                                frame=self.frame, time_stride=int(self.time_stride))
+        self._job.cache_key = self._disk_key() if self._disk is not None else None  # type: ignore[attr-defined]
         self.denoise_error = ""
         self._job.start()
         self.poll_denoise()
@@ -117,9 +161,11 @@ class DenoiseSession(param.Parameterized):
         self._job = None
         if job.status == "done" and job.result is not None:
             result = job.result[[v for v in KEEP if v in job.result]]
-            self._cache[job_key] = result
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+            self._remember(job_key, result)
+            disk_key = getattr(job, "cache_key", None)
+            if self._disk is not None and disk_key:  # written off the UI thread (compression)
+                threading.Thread(target=self._disk.put, args=(disk_key, result), daemon=True,
+                                 name="insar-ae-cache-put").start()
             if not other:
                 self.denoised = result
         if other:

@@ -77,9 +77,9 @@ class Dashboard(pn.viewable.Viewer):
             pn.Card(self.frame, title="Frame", **card),
             pn.Card(self.denoise, title="Denoise", **card),
             pn.Card(self.time, title="Time", **card),
+            pn.Card(self.display, title="Colour limits & display", **card),  # open: easy to find
             pn.Card(self.reference, title="Reference & inspection", **card),
             pn.Card(self.profile_controls, title="Profiles", **card),
-            pn.Card(self.display, title="Display", collapsed=True, **card),
             pn.Card(self.export, title="Export", **card),
         ]
 

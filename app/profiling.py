@@ -5,10 +5,14 @@ user drew into swath profiles, offset fits and offset time series, by calling
 ``insar_ae.analysis`` on the session's re-referenced data. Results are memoised per
 (line, width, model, date) and cleared when the data or the reference change.
 
-Fault crossing ``x0``: located once per line on the denoised layer (else raw) at the last
-date, where the signal is largest (``locate_fault`` for the step model, a free ``fit_creep``
-for the creep model), then held fixed for every date and layer, so that offsets through time,
-the current-date fit and raw vs denoised all refer to the same crossing.
+Fault crossing ``x0``: one per line, by ``insar_ae.analysis.locate_crossing`` (the package's
+one crossing policy): the steepest point of the **raw** profile at the last date, or the value
+the user typed (``manual_crossings``); the denoised layer's own estimate is only reported.
+That one x0 is used for every date and layer, so offsets through time, the current-date fit
+and raw vs denoised vs truth all refer to the same crossing.
+
+Candidate faults come from the raw data too (``insar_ae.analysis.candidate_profiles``): a
+denoiser that misses the step must not hide the fault.
 
 Units: distances along a profile in the frame's coordinate units, values in mm (LOS, positive
 toward the satellite); offsets are far side (end of the line) minus near side.
@@ -24,12 +28,15 @@ import param
 import xarray as xr
 
 from insar_ae.analysis import (
-    crossing_line,
+    CandidateProfile,
+    Crossing,
+    candidate_profiles,
+    RateFit,
     detect_transient,
-    fault_candidates,
     fit_creep,
+    fit_rate,
     fit_step,
-    locate_fault,
+    locate_crossing,
     offset_series,
     point_timeseries,
     swath_profile,
@@ -55,6 +62,11 @@ class ProfileAnalysis(param.Parameterized):
     offset_model = param.Selector(default="step", objects=["step", "creep"],
                                   doc="Model fitted across the fault: step, or shallow creep (arctan).")
     show_candidates = param.Boolean(default=False, doc="Show candidate fault traces.")
+    manual_crossings = param.Dict(default={}, precedence=-1,
+                                  doc="Crossings typed by the user: line bytes -> x0 (distance units).")
+    rate_annual = param.Boolean(default=True, doc="Fit an annual term with the rate (pixel series, rate map).")
+    pins = param.List(default=[], item_type=tuple, doc="Pinned pixels (x, y) compared, at most 2.")
+    n_candidates = param.Integer(default=3, bounds=(1, 10), doc="Candidate faults offered, strongest first.")
 
     # view, data, dataset, time_index, pixel, pixel_box, _memo, date_slice, date_label come
     # from DashboardState.
@@ -125,29 +137,67 @@ class ProfileAnalysis(param.Parameterized):
         except (InsarAEError, np.linalg.LinAlgError, ValueError):
             return None
 
-    def line_crossing(self, k: int | None = None) -> float | None:
-        """Fault crossing x0 of profile k (distance units), located at the last date."""
+    def crossing(self, k: int | None = None) -> Crossing | None:
+        """Fault crossing of profile k (``insar_ae.analysis.Crossing``; distance units), located
+        on the raw layer at the last date unless the user typed one; None without a line or
+        enough data."""
         line = self._line(k)
         if line is None:
             return None
-        key = ("x0", line.tobytes(), self.swath_width, self.offset_model)
+        given = self.manual_crossings.get(line.tobytes())
+        key = ("x0", line.tobytes(), self.swath_width, given)
         if key not in self._memo:
             last = self.dataset.sizes["time"] - 1
             prof = self._swath(self.date_slice(last), line)
-            layer = "deformation" if "deformation" in prof["layer"] else "displacement"
-            dist = np.asarray(prof["distance"].values, dtype=float)
-            values = np.asarray(prof["median"].sel(layer=layer).values, dtype=float)
-            x0 = None
             try:
-                if self.offset_model == "step":
-                    x0 = float(locate_fault(dist, values))
-                else:
-                    fit = self._fit(prof, layer, None)
-                    x0 = float(fit.x0) if fit is not None else None
+                self._memo[key] = locate_crossing(prof, given=given)
             except (InsarAEError, ValueError):
-                x0 = None
-            self._memo[key] = x0
+                self._memo[key] = None
+            self._memo[("km", line.tobytes())] = float(prof.attrs.get("metres_per_unit", 1.0)) / 1000.0
+            length = float(prof.attrs.get("length", 0.0))  # along the line, distance units
+            plane = float(np.hypot(*np.diff(line, axis=0).T).sum())  # in map coordinates
+            self._memo[("line_scale", line.tobytes())] = plane / length if length > 0 else 1.0
         return self._memo[key]
+
+    def line_crossing(self, k: int | None = None) -> float | None:
+        """x0 of profile k's crossing (distance units), see :meth:`crossing`."""
+        c = self.crossing(k)
+        return None if c is None else c.x0
+
+    def km_per_distance(self, k: int | None = None) -> float:
+        """Kilometres per unit of profile distance (1e-3 for metric frames; for degree frames
+        the local arc degree), so that profiles are shown in km."""
+        line = self._line(k)
+        if line is None:
+            return 1e-3 if not self.units_xy.startswith("deg") else 111.2
+        self.crossing(k)  # fills the memo
+        return self._memo.get(("km", line.tobytes()), 1e-3)
+
+    def set_crossing(self, x0: float | None, k: int | None = None) -> None:
+        """Use ``x0`` (distance units along profile k) as its crossing; None: locate it again."""
+        line = self._line(k)
+        if line is None:
+            return
+        manual = dict(self.manual_crossings)
+        if x0 is None or not np.isfinite(x0):
+            manual.pop(line.tobytes(), None)
+        else:
+            manual[line.tobytes()] = float(x0)
+        self.manual_crossings = manual
+
+    def crossing_point(self, k: int | None = None) -> tuple[float, float] | None:
+        """Map (x, y) of profile k's crossing (for the maps), or None."""
+        line, x0 = self._line(k), self.line_crossing(k)
+        if line is None or x0 is None:
+            return None
+        seg = np.diff(line, axis=0)
+        lens = np.hypot(seg[:, 0], seg[:, 1])
+        cum = np.concatenate(([0.0], np.cumsum(lens)))
+        units = self._memo.get(("line_scale", line.tobytes()), 1.0)
+        s = float(np.clip(x0 * units, 0.0, cum[-1]))
+        i = int(min(np.searchsorted(cum, s, side="right") - 1, len(seg) - 1))
+        p = line[i] + (s - cum[i]) / max(lens[i], 1e-300) * seg[i]
+        return (float(p[0]), float(p[1]))
 
     def profile_at_date(self, k: int | None = None) -> dict[str, Any] | None:
         """Swath profile of line k (the active one by default) at the current date.
@@ -158,7 +208,8 @@ class ProfileAnalysis(param.Parameterized):
         line = self._line(k)
         if line is None:
             return None
-        key = ("profile", line.tobytes(), self.swath_width, self.offset_model, self.time_index)
+        key = ("profile", line.tobytes(), self.swath_width, self.offset_model, self.time_index,
+               self.manual_crossings.get(line.tobytes()))
         if key not in self._memo:
             prof = self._swath(self.date_slice(), line)
             x0 = self.line_crossing(k)
@@ -175,7 +226,8 @@ class ProfileAnalysis(param.Parameterized):
         line = self._line(k)
         if line is None:
             return None
-        key = ("offsets", line.tobytes(), self.swath_width, self.offset_model)
+        key = ("offsets", line.tobytes(), self.swath_width, self.offset_model,
+               self.manual_crossings.get(line.tobytes()))
         if key not in self._memo:
             prof = self._swath(self.view, line)
             series = offset_series(prof, model=self.offset_model, x0=self.line_crossing(k))
@@ -188,29 +240,29 @@ class ProfileAnalysis(param.Parameterized):
         return self._memo[key]
 
     # ---------------------------------------------------------------- candidate faults
-    def candidates(self) -> list[np.ndarray]:
-        """Candidate fault traces ((n, 2) x/y polylines, strongest first) from the change of the
-        denoised (else raw) data between the first and last dates."""
-        key = ("candidates",)
+    def candidate_list(self) -> list[CandidateProfile]:
+        """The few strongest candidate faults of the raw change (first to last date), each with
+        a profile line crossing it at right angles, inside the frame (strongest first)."""
+        key = ("candidates", self.n_candidates)
         if key not in self._memo:
             try:
-                found = fault_candidates(self.data)
+                found = candidate_profiles(self.dataset, n=self.n_candidates)
             except (InsarAEError, ValueError):
                 found = []
-            self._memo[key] = [np.asarray(c, dtype=float) for c in found]
+            self._memo[key] = found
         return self._memo[key]
 
-    def add_profiles_across_candidates(self, indices: list[int] | None = None) -> int:
-        """Add a profile crossing each chosen candidate trace at its middle (``crossing_line``).
+    def candidates(self) -> list[np.ndarray]:
+        """Candidate fault traces ((n, 2) x/y polylines, strongest first)."""
+        return [c.trace for c in self.candidate_list()]
 
-        Length: half the smaller frame extent (far field on both sides). Returns the number added.
-        """
-        cands = self.candidates()
+    def add_profiles_across_candidates(self, indices: list[int] | None = None) -> int:
+        """Add the crossing profile of each chosen candidate (all by default) not drawn yet.
+        Returns the number added."""
+        cands = self.candidate_list()
         chosen = range(len(cands)) if indices is None else indices
-        x = np.asarray(self.dataset["x"].values, dtype=float)
-        y = np.asarray(self.dataset["y"].values, dtype=float)
-        length = 0.5 * min(np.ptp(x), np.ptp(y))
-        lines = [crossing_line(cands[i], length=length) for i in chosen if 0 <= i < len(cands)]
+        have = {p.tobytes() for p in self.profiles}
+        lines = [cands[i].line for i in chosen if 0 <= i < len(cands) and cands[i].line.tobytes() not in have]
         if lines:
             with param.parameterized.batch_call_watchers(self):
                 self.profiles = [*self.profiles, *lines]
@@ -236,6 +288,47 @@ class ProfileAnalysis(param.Parameterized):
                 self.notice = f"No time series there: {err}"
                 cols = {}
             self._memo[key] = pd.DataFrame(cols, index=pd.DatetimeIndex(self.view["time"].values, name="date"))
+        return self._memo[key]
+
+    def pixel_rates(self) -> dict[str, RateFit | None]:
+        """Linear (+ annual, ``rate_annual``) fit of each column of :meth:`pixel_series`."""
+        df = self.pixel_series()
+        key = ("rates", self.pixel, self.pixel_box, self.rate_annual)
+        if key not in self._memo:
+            self._memo[key] = {c: _rate_or_none(df.index, df[c].values, self.rate_annual) for c in df.columns}
+        return self._memo[key]
+
+    def pin_pixel(self) -> None:
+        """Pin the inspected pixel for comparison (the two latest pins are compared)."""
+        if self.pixel is not None:
+            self.pins = [*self.pins, (float(self.pixel[0]), float(self.pixel[1]))][-2:]
+
+    def clear_pins(self) -> None:
+        self.pins = []
+
+    def comparison(self) -> dict[str, Any] | None:
+        """Two pinned pixels A, B of the denoised (else raw) layer and B - A, mm, referenced.
+
+        Returns {'layer', 'table': DataFrame (dates) with A_mm, B_mm, B_minus_A_mm and
+        B_minus_A_sigma_mm (per-date 1-sigma: the two series' fit residual RMS combined),
+        'fits': {'A', 'B', 'B - A': RateFit | None}} or None with fewer than two pins.
+        """
+        if len(self.pins) < 2 or self.view is None:
+            return None
+        key = ("compare", tuple(self.pins), self.rate_annual)
+        if key not in self._memo:
+            layer = "deformation" if "deformation" in self.view else "displacement"
+            (xa, ya), (xb, yb) = self.pins[-2:]
+            idx = pd.DatetimeIndex(self.view["time"].values, name="date")
+            a = np.asarray(point_timeseries(self.view[layer], x=xa, y=ya).values, dtype=float)
+            b = np.asarray(point_timeseries(self.view[layer], x=xb, y=yb).values, dtype=float)
+            fits = {"A": _rate_or_none(idx, a, self.rate_annual), "B": _rate_or_none(idx, b, self.rate_annual),
+                    "B - A": _rate_or_none(idx, b - a, self.rate_annual)}
+            rms = [f.residual_rms_mm if f is not None else np.nan for f in (fits["A"], fits["B"])]
+            table = pd.DataFrame({"A_mm": a, "B_mm": b, "B_minus_A_mm": b - a,
+                                  "B_minus_A_sigma_mm": float(np.hypot(*rms))}, index=idx)
+            self._memo[key] = {"layer": layer, "table": table, "fits": fits,
+                               "points": {"A": (xa, ya), "B": (xb, yb)}}
         return self._memo[key]
 
     # ------------------------------------------------------------------- export tables
@@ -273,3 +366,10 @@ class ProfileAnalysis(param.Parameterized):
                     "model": self.offset_model,
                 }))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _rate_or_none(dates: Any, values: Any, annual: bool) -> RateFit | None:
+    try:
+        return fit_rate(dates, values, annual=annual)
+    except (InsarAEError, ValueError, np.linalg.LinAlgError):
+        return None

@@ -17,7 +17,6 @@ frame's coordinate units (metres or degrees).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import OrderedDict
 from typing import Any
 
@@ -28,12 +27,13 @@ import xarray as xr
 
 from app.denoising import DenoiseSession
 from app.profiling import ProfileAnalysis
-from insar_ae.analysis import reference_to_area, reference_to_point
-from app.frames import catalog_table, prepare, read_frame
-from insar_ae.catalog import DEFAULT_FRAME
+from insar_ae.analysis import reference_to_area, reference_to_point, valid_pixel_near, velocity
+from app.frames import catalog_notices, catalog_table, prepare, read_frame
+from app.frames import lazy as as_lazy
+from insar_ae.catalog import DEFAULT_FRAME, catalog_paths
 from insar_ae.errors import InsarAEError
 
-__all__ = ["LAYERS", "DashboardState"]
+__all__ = ["LAYERS", "RATE", "DashboardState"]
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,10 @@ LAYERS: dict[str, str] = {
     "deformation": "Denoised deformation",
     "noise": "Removed noise",
     "deformation_true": "Truth",
+    "rate": "Rate (mm/yr)",
 }
+#: The map layer that does not change with the date (per-pixel rate of the denoised, else raw, data).
+RATE = "rate"
 _CLIM_SAMPLE = 250_000  # values used for the percentile auto-range
 _SLICES = 3  # referenced dates kept per session
 
@@ -85,6 +88,7 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
     clim_manual = param.Range(default=(-10.0, 10.0), doc="Manual colour limits, mm.")
     show_hillshade = param.Boolean(default=True, doc="Hillshaded DEM under the maps.")
     show_mask = param.Boolean(default=True, doc="Grey out masked (invalid) pixels.")
+    show_rate = param.Boolean(default=False, doc="Add the rate (velocity) map, mm/yr, as a layer.")
 
     def __init__(self, *, catalog: str | None = None, frame: str | None = None,
                  datasets: dict[str, xr.Dataset] | None = None, **params: Any) -> None:
@@ -106,7 +110,12 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         self._memo: dict[Any, Any] = {}
         self._init_denoising()
         self.frames = self._frames_table()
+        #: Catalog entries and files skipped as unreadable (shown in the Frame card).
+        self.catalog_notices: list[str] = [] if self._datasets else catalog_notices(self._catalog)
         names = list(self.frames.index)
+        if not names:
+            raise InsarAEError(f"no usable catalog entry in {catalog_paths(self._catalog)}: "
+                               + "; ".join(self.catalog_notices))
         self.param.frame.objects = names
         first = frame or (DEFAULT_FRAME if DEFAULT_FRAME in names else names[0])
         if first not in names:
@@ -131,22 +140,47 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def _open(self, name: str) -> xr.Dataset:
+        """The frame ``name``; when it cannot be read, a notice, and the frame shown stays."""
         if name in self._datasets:
             return prepare(self._datasets[name])
-        return read_frame(name, self._catalog)
+        try:
+            return read_frame(name, self._catalog)
+        except (InsarAEError, OSError) as err:
+            if self.dataset is None:
+                raise
+            log.warning("frame %r could not be opened: %s", name, err)
+            previous = self.dataset.attrs.get("catalog_entry", self.param.frame.objects[0])
+            self.notice = f"Frame {name!r} could not be opened: {err}"
+            self.frame = previous  # the picker shows the frame that stays
+            return self.dataset
+
+    def release(self) -> None:
+        """Drop what this session holds, once it has ended: cancel its denoising, empty its
+        caches and forget its data (the shared frames stay, other sessions use them)."""
+        self.cancel_denoise()
+        self._job = None
+        self._cache.clear()
+        self._slices.clear()
+        self._memo.clear()
+        self._datasets.clear()
+        with param.parameterized.discard_events(self):
+            self.dataset = self.denoised = self.view = None
+            self.profiles = []
 
     @param.depends("frame", watch=True)
     def _load_frame(self) -> None:
         ds = self._open(self.frame)
         n = ds.sizes["time"]
-        cached = self._cache_get()
+        cached = self._cache_get(ds)
         with param.parameterized.batch_call_watchers(self):
             self.param.time_index.bounds = (0, n - 1)
             self.time_index = n - 1  # cumulative deformation shows best at the last date
             self.reference = None
-            self.pixel = (float(ds["x"][ds.sizes["x"] // 2]), float(ds["y"][ds.sizes["y"] // 2]))
+            self.pixel = valid_pixel_near(ds)  # the centre, or the valid pixel nearest to it
             self.pixel_box = None
             self.profiles = []
+            self.manual_crossings = {}
+            self.pins = []
             self.profiles_revision += 1
             self.active_profile = 0
             self.show_candidates = False
@@ -178,8 +212,7 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         data = self.data
         if data is None:
             return
-        lazy = data if any(data[v].chunks is not None for v in data.data_vars) else \
-            data.chunk({"y": 512, "x": 512}, token=uuid.uuid4().hex)  # dask over numpy: no copy, no hashing
+        lazy = as_lazy(data)  # dask views of the (shared) arrays: no per-session copy
         self._memo.clear()
         self._slices.clear()
         with param.parameterized.batch_call_watchers(self):
@@ -205,8 +238,9 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         return str(self.dataset["x"].attrs.get("units", ""))
 
     def layers(self) -> list[str]:
-        """Cube variables to map, in display order."""
-        return [v for v in LAYERS if self.view is not None and v in self.view]
+        """Layers to map, in display order: the cube variables, then the rate map if shown."""
+        cubes = [v for v in LAYERS if self.view is not None and v in self.view]
+        return cubes + ([RATE] if self.show_rate and cubes else [])
 
     def date_slice(self, time_index: int | None = None) -> xr.Dataset:
         """All layers at one date, referenced, computed, masked pixels NaN when show_mask (mm)."""
@@ -226,8 +260,38 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         return self._slices[key]
 
     def map_slice(self, var: str, time_index: int | None = None) -> xr.DataArray:
-        """2-D (y, x) map of ``var`` at a date (see :meth:`date_slice`), mm."""
+        """2-D (y, x) map of ``var`` at a date (see :meth:`date_slice`), mm; the rate map
+        (``var="rate"``, mm/yr) is the same at every date."""
+        if var == RATE:
+            return self.rate_map()
         return self.date_slice(time_index)[var]
+
+    def rate_layer(self) -> str:
+        """The cube the rate map is fitted to: denoised when available, else raw."""
+        return "deformation" if self.view is not None and "deformation" in self.view else "displacement"
+
+    def rate_map(self) -> xr.DataArray:
+        """Per-pixel linear (+ annual, ``rate_annual``) rate of :meth:`rate_layer`, referenced,
+        mm/yr, positive toward the satellite (``insar_ae.analysis.velocity``); masked pixels NaN
+        when show_mask."""
+        key = ("rate", self.rate_annual, self.show_mask)
+        if key not in self._memo:
+            rate = velocity(self.view[self.rate_layer()].transpose("time", "y", "x").compute(),
+                            annual=self.rate_annual)
+            if self.show_mask and "mask" in self.dataset:
+                rate = rate.where(self.dataset["mask"].values)
+            self._memo[key] = rate
+        return self._memo[key]
+
+    def rate_clim(self) -> tuple[float, float]:
+        """Colour limits of the rate map, mm/yr: symmetric, the clim_percentile of |rate|."""
+        key = ("rate_clim", self.rate_annual, self.show_mask, self.clim_percentile)
+        if key not in self._memo:
+            v = np.asarray(self.rate_map().values, dtype=float)
+            v = np.abs(v[np.isfinite(v)])
+            a = float(np.percentile(v, self.clim_percentile)) if v.size else 1.0
+            self._memo[key] = (-(a or 1.0), a or 1.0)
+        return self._memo[key]
 
     def mask_map(self) -> xr.DataArray | None:
         """(y, x) float map: 1 where masked (invalid), NaN elsewhere; None without a mask."""
@@ -292,11 +356,16 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         ref = self.reference
         if ref is None:
             rp = self.dataset.attrs.get("reference_point") or self.dataset.attrs.get("reference_area")
-            return f"as delivered (y,x = {rp})" if rp else "as delivered"
+            return f"as delivered ({_rowcol(rp)})" if rp else "as delivered"
         if ref["kind"] == "point":
-            return f"point x={ref['x']:.6g}, y={ref['y']:.6g}"
+            return f"point x={self.coord(ref['x'])}, y={self.coord(ref['y'])}"
         x0, y0, x1, y1 = ref["box"]
-        return f"area median, x {x0:.6g}…{x1:.6g}, y {y0:.6g}…{y1:.6g}"
+        c = self.coord
+        return f"area median, x {c(x0)}…{c(x1)}, y {c(y0)}…{c(y1)}"
+
+    def coord(self, v: float) -> str:
+        """A map coordinate for labels: whole metres, or 5 decimals of a degree (never 4.5e+06)."""
+        return f"{v:.5f}" if self.units_xy.startswith("deg") else f"{v:.0f}"
 
     def on_tap(self, x: float | None, y: float | None) -> None:
         """A click on a map: inspect the pixel or set the reference point (click_mode)."""
@@ -320,6 +389,12 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
             with param.parameterized.batch_call_watchers(self):
                 self.pixel = ((x0 + x1) / 2, (y0 + y1) / 2)
                 self.pixel_box = (abs(x1 - x0) / 2, abs(y1 - y0) / 2)
+
+def _rowcol(rp: Any) -> str:
+    """The delivered reference attribute, in x, y order (MintPy stores it as 'y,x')."""
+    parts = [p.strip() for p in str(rp).split(",")]
+    return f"x={parts[1]}, y={parts[0]}" if len(parts) == 2 else str(rp)
+
 
 def _default_swath(ds: xr.Dataset) -> float:
     """Default full swath width: 1/25 of the frame width, at least 5 pixels (coordinate units)."""

@@ -6,6 +6,7 @@ parameters; nothing here computes a science value.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import panel as pn
@@ -25,6 +26,7 @@ __all__ = [
 
 _DEVICE_LABELS = {"cuda": "CUDA", "mps": "MPS", "cpu": "CPU"}
 _POLL_MS = 250
+_DRAG_MS = 120  # least interval between two dates applied while the slider is dragged
 
 
 class FramePicker(pn.viewable.Viewer):
@@ -39,10 +41,17 @@ class FramePicker(pn.viewable.Viewer):
         self._info = pn.pane.Markdown(pn.bind(self._describe, self.state.param.dataset),
                                       sizing_mode="stretch_width", margin=(0, 10),
                                       css_classes=["insar-frame-info"])
+        notices = self.state.catalog_notices
+        self._notices = pn.pane.Alert(
+            "**Catalog entries skipped** (see the server log):\n\n" + "\n".join(f"- {n}" for n in notices),
+            alert_type="warning", visible=bool(notices), sizing_mode="stretch_width",
+            css_classes=["insar-catalog-notices"], styles={"font-size": "0.85em"})
 
     def _describe(self, ds: Any) -> str:
         """The selected entry: catalog description, then the dates, size and truth of the data."""
         s = self.state
+        if ds is None:
+            return ""
         info = s.frames.loc[s.frame]
         t = s.dates
         truth = "yes" if "deformation_true" in ds else "no"
@@ -55,7 +64,7 @@ class FramePicker(pn.viewable.Viewer):
                 f"| truth | {truth} |")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._select, self._info, sizing_mode="stretch_width")
+        return pn.Column(self._select, self._info, self._notices, sizing_mode="stretch_width")
 
 
 class DenoiseControls(pn.viewable.Viewer):
@@ -67,9 +76,9 @@ class DenoiseControls(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.state
         devices = list(s.param.device.objects)
-        self._device = pn.widgets.RadioButtonGroup(
+        self._device = pn.widgets.Select(
             label="Device", options={_DEVICE_LABELS.get(d, d.upper()): d for d in devices},
-            value=s.device, color="primary", variant="outline")
+            value=s.device, css_classes=["insar-device"], sizing_mode="stretch_width")
         self._device.link(s, value="device")
         missing = [lab for d, lab in _DEVICE_LABELS.items() if d not in devices]
         self._device_note = pn.pane.Markdown(
@@ -117,6 +126,7 @@ class DenoiseControls(pn.viewable.Viewer):
         self._cancel.disabled = not running
         self._device.disabled = running
         self._stride.disabled = running
+        self._stride.visible = s.model_kind == "window"  # a whole-series model has no windows
         self._run.label = "Show cached result" if (s.is_cached and s.denoised is None) else "Denoise"
         self._bar.value = round(100 * s.denoise_fraction)
         self._bar.bar_color = {"error": "danger", "cancelled": "warning"}.get(s.denoise_status, "primary")
@@ -134,9 +144,7 @@ class DenoiseControls(pn.viewable.Viewer):
         self._alert.visible = bool(s.denoise_error)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._model, self._stride, pn.pane.Markdown("Device", margin=(0, 10)),
-                         self._device,
-                         self._device_note, pn.Row(self._run, self._cancel), self._bar, self._text,
+        return pn.Column(self._model, self._stride, self._device, self._device_note, pn.Row(self._run, self._cancel), self._bar, self._text,
                          self._alert, sizing_mode="stretch_width")
 
 
@@ -154,15 +162,23 @@ class TimeControls(pn.viewable.Viewer):
             label="Player", start=0, end=1, value=0, loop_policy="loop", interval=500,
             show_value=False, show_loop_controls=True, scale_buttons=0.75,
             visible_buttons=["first", "previous", "reverse", "pause", "play", "next", "last"],
-            sizing_mode="stretch_width")
+            sizing_mode="stretch_width", css_classes=["insar-player"],
+            stylesheets=[":host input[type=range], :host .noUi-target, :host .bk-input-group > .bk-slider-title "
+                         "{ display: none !important; }"])  # one slider: the date slider below
         self._speed = pn.widgets.Select(label="Speed", value=500, options={
             "0.5 date/s": 2000, "1 date/s": 1000, "2 dates/s": 500, "4 dates/s": 250,
             "8 dates/s": 125})
         self._speed.link(self._player, value="interval")
+        self._syncing = False
         self._slider = pn.widgets.DiscreteSlider(label="Date", options={"-": 0}, value=0,
-                                                 sizing_mode="stretch_width")
+                                                 sizing_mode="stretch_width", css_classes=["insar-date-slider"])
         self._player.param.watch(self._from_widget, "value")
-        self._slider.param.watch(self._from_widget, "value_throttled")  # on release, not per pixel
+        # The maps follow the slider while it is dragged, at most one date every _DRAG_MS
+        # (the last position is always applied); the release applies at once.
+        self._pending: int | None = None
+        self._last_drag = 0.0
+        self._slider.param.watch(self._dragged, "value")
+        self._slider.param.watch(self._from_widget, "value_throttled")
         s.param.watch(self._sync, ["time_index"])
         s.param.watch(self._reset, ["dataset"])
         self._reset()
@@ -174,6 +190,31 @@ class TimeControls(pn.viewable.Viewer):
         self._slider.options = dict(zip(labels, range(len(labels)), strict=True))
         self._sync()
 
+    def _dragged(self, event: param.parameterized.Event) -> None:
+        if event.new is None or self._syncing:
+            return
+        now = time.monotonic()
+        if now - self._last_drag >= _DRAG_MS / 1000 and self._pending is None:
+            self._last_drag = now
+            self._apply(int(event.new))
+            return
+        first = self._pending is None
+        self._pending = int(event.new)
+        if pn.state.curdoc is None:  # no server event loop (notebook, tests): apply now
+            self._flush()
+        elif first:
+            pn.state.add_timeout_callback(self._flush, _DRAG_MS)
+
+    def _flush(self) -> None:
+        i, self._pending = self._pending, None
+        self._last_drag = time.monotonic()
+        if i is not None:
+            self._apply(i)
+
+    def _apply(self, i: int) -> None:
+        if i != self.state.time_index:
+            self.state.time_index = i
+
     def _from_widget(self, event: param.parameterized.Event) -> None:
         if event.new is not None and event.new != self.state.time_index:
             self.state.time_index = int(event.new)
@@ -181,10 +222,14 @@ class TimeControls(pn.viewable.Viewer):
     def _sync(self, *_: Any) -> None:
         s = self.state
         i = s.time_index
-        if self._player.value != i:
-            self._player.value = i
-        if self._slider.value != i:
-            self._slider.value = i
+        self._syncing = True
+        try:
+            if self._player.value != i:
+                self._player.value = i
+            if self._slider.value != i and self._pending is None:
+                self._slider.value = i
+        finally:
+            self._syncing = False
         self._label.object = f"{s.date_label()} · date {i + 1} of {len(s.dates)}"
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -212,6 +257,9 @@ class DisplayControls(pn.viewable.Viewer):
             pn.widgets.Checkbox.from_param(p.clim_symmetric, label="Symmetric about zero"),
             pn.widgets.Checkbox.from_param(p.show_hillshade, label="Hillshade of the DEM"),
             pn.widgets.Checkbox.from_param(p.show_mask, label="Show mask (grey)"),
+            pn.widgets.Checkbox.from_param(p.show_rate, label="Rate map (mm/yr) as a layer",
+                                           css_classes=["insar-show-rate"]),
+            pn.widgets.Checkbox.from_param(p.rate_annual, label="Annual term in rate fits"),
             pn.pane.Markdown(pn.bind(lambda *_: "Limits: {:.1f} … {:.1f} mm".format(*self.state.clim()),
                                      p.clim_mode, p.clim_percentile, p.clim_symmetric,
                                      p.clim_manual, p.data_revision, p.time_index),
@@ -248,22 +296,54 @@ class ProfileControls(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         s = self.state
+        self._syncing = False
         self._active = pn.widgets.Select(label="Profile shown", options={"—": 0})
         self._active.param.watch(lambda e: setattr(s, "active_profile", int(e.new)), "value")
-        s.param.watch(self._sync, ["profiles", "active_profile"])
+        self._x0 = pn.widgets.FloatInput(label="Fault crossing (km along the profile)", value=None,
+                                         step=0.1, format="0.00", disabled=True,
+                                         css_classes=["insar-crossing"], sizing_mode="stretch_width",
+                                         description="Located on the raw data (steepest gradient at the "
+                                                     "last date); type a distance, or click the profile "
+                                                     "plot, to move it. Every layer is fitted there.")
+        self._relocate = pn.widgets.Button(label="Locate crossing again", color="light", disabled=True,
+                                           sizing_mode="stretch_width", css_classes=["insar-crossing-reset"])
+        self._x0.param.watch(self._typed, "value")
+        self._relocate.on_click(lambda _: s.set_crossing(None))
+        s.param.watch(self._sync, ["profiles", "active_profile", "manual_crossings", "swath_width",
+                                   "data_revision"])
         self._sync()
+
+    def _typed(self, event: param.parameterized.Event) -> None:
+        s = self.state
+        if self._syncing or event.new is None or s.profile_at_date() is None:
+            return
+        current = s.line_crossing()
+        km = s.km_per_distance()
+        if current is None or abs(current * km - float(event.new)) > 1e-9:
+            s.set_crossing(float(event.new) / km)
 
     def _sync(self, *_: Any) -> None:
         s = self.state
         opts = {f"P{k + 1}": k for k in range(len(s.profiles))} or {"—": 0}
         self._active.options = opts
         self._active.value = s.active_profile if s.active_profile in opts.values() else 0
+        x0 = s.line_crossing() if s.profiles else None
+        self._syncing = True
+        try:
+            self._x0.value = round(x0 * s.km_per_distance(), 3) if x0 is not None else None
+        finally:
+            self._syncing = False
+        self._x0.disabled = not s.profiles
+        line = s.profiles[s.active_profile] if 0 <= s.active_profile < len(s.profiles) else None
+        self._relocate.disabled = line is None or line.tobytes() not in s.manual_crossings
 
     def _candidates_to_profiles(self, _: Any) -> None:
         s = self.state
         n = s.add_profiles_across_candidates()
         s.show_candidates = True
-        msg = f"{n} profile(s) added across candidate faults" if n else "No candidate fault found"
+        found = len(s.candidate_list())
+        msg = (f"{n} profile(s) added across the {found} strongest candidate fault(s) of the raw data"
+               if n else ("Those profiles are already drawn" if found else "No candidate fault found"))
         if pn.state.notifications is not None:
             pn.state.notifications.info(msg, duration=3000)
 
@@ -285,7 +365,7 @@ class ProfileControls(pn.viewable.Viewer):
             pn.widgets.RadioButtonGroup.from_param(s.param.offset_model, label="Offset model",
                                                    options={"Step": "step", "Creep (arctan)": "creep"},
                                                    color="primary", variant="outline"),
-            self._active, clear,
+            self._active, self._x0, self._relocate, clear,
             pn.widgets.Checkbox.from_param(s.param.show_candidates, label="Show candidate faults"),
             across, sizing_mode="stretch_width")
 

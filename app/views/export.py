@@ -5,7 +5,9 @@ catalog entry name and the date; nothing the browser sends is used as a path."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import numpy as np
 import panel as pn
 import param
 
-from app.state import LAYERS, DashboardState
+from app.state import LAYERS, RATE, DashboardState
 from app.views.maps import CMAP
 
 __all__ = ["ExportPanel", "render_map_png"]
@@ -24,6 +26,29 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "frame"
 
 
+_ABS_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s\\/\"';,]+)+[\\/]([^\s\\/\"';,]+)")
+
+
+def public_attrs(ds: Any, frame: str) -> Any:
+    """A copy of ``ds`` whose attributes name no server path: every absolute path in a text
+    attribute becomes its file name; ``source`` says the catalog entry."""
+    out = ds.copy()
+
+    def clean(attrs: dict) -> dict:
+        return {k: _ABS_PATH.sub(lambda m: m.group(1), v) if isinstance(v, str) else v for k, v in attrs.items()}
+
+    out.attrs = clean(out.attrs)
+    if "source" in ds.attrs:
+        out.attrs["source"] = f"insar_ae catalog entry {frame!r} ({out.attrs['source']})"
+    for v in out.variables:
+        out[v].attrs = clean(out[v].attrs)
+    return out
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
 def render_map_png(state: DashboardState, var: str, *, dpi: int = 120) -> bytes:
     """The map of ``var`` at the current date as PNG bytes (same colour map and limits as shown)."""
     from matplotlib.colors import ListedColormap
@@ -31,7 +56,7 @@ def render_map_png(state: DashboardState, var: str, *, dpi: int = 120) -> bytes:
 
     da = state.map_slice(var)
     x, y = np.asarray(da["x"].values), np.asarray(da["y"].values)
-    lo, hi = state.clim()
+    lo, hi = state.rate_clim() if var == RATE else state.clim()
     fig = Figure(figsize=(7, 6), dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     extent = (x[0], x[-1], y[-1], y[0]) if y[0] > y[-1] else (x[0], x[-1], y[0], y[-1])
@@ -48,7 +73,8 @@ def render_map_png(state: DashboardState, var: str, *, dpi: int = 120) -> bytes:
     ax.set_ylabel(f"y ({state.units_xy})")
     ax.set_title(f"{state.frame} · {LAYERS[var]} · {state.date_label()}\nreference: {state.reference_label()}",
                  fontsize=9)
-    fig.colorbar(im, ax=ax, label="LOS displacement (mm, + toward satellite)", shrink=0.85)
+    fig.colorbar(im, ax=ax, label=f"LOS {'mm/yr' if var == RATE else 'mm'}, positive toward the satellite",
+                 shrink=0.85)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
@@ -63,7 +89,7 @@ class ExportPanel(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.state
         self._layer = pn.widgets.Select(label="Map to export", options=self._layer_options())
-        s.param.watch(lambda *_: setattr(self._layer, "options", self._layer_options()), ["view"])
+        s.param.watch(lambda *_: setattr(self._layer, "options", self._layer_options()), ["view", "show_rate"])
         kw = {"color": "primary", "variant": "outline", "sizing_mode": "stretch_width"}
         self._png = pn.widgets.FileDownload(callback=self._png_bytes, filename="map.png",
                                             label="Map (PNG)", icon="photo", **kw)
@@ -73,16 +99,27 @@ class ExportPanel(pn.viewable.Viewer):
                                              label="Profiles (CSV)", icon="route", **kw)
         self._offs = pn.widgets.FileDownload(callback=self._offsets_csv, filename="offsets.csv",
                                              label="Offsets through time (CSV)", icon="chart-dots", **kw)
-        self._nc = pn.widgets.FileDownload(callback=lambda: self._cube("netcdf", ".nc", {}),
-                                           filename="denoised.nc", label="Denoised cube (NetCDF)",
-                                           icon="database", **kw)
+        self._cmp = pn.widgets.FileDownload(callback=self._compare_csv, filename="comparison.csv",
+                                            label="Pinned pixels A, B, B - A (CSV)", icon="arrows-diff", **kw)
+        # The cube is written (compressed) first, so its size is known before the download
+        # starts; the download then sends that file.
+        self._nc_prepare = pn.widgets.Button(label="Prepare denoised cube (NetCDF, compressed)", icon="database",
+                                             css_classes=["insar-nc-prepare"], **kw)
+        self._nc_prepare.on_click(self._prepare_netcdf)
+        self._nc = pn.widgets.FileDownload(filename="denoised.nc", label="Download NetCDF", icon="download",
+                                           disabled=True, css_classes=["insar-nc-download"], **kw)
+        self._nc_size = pn.pane.Markdown("", css_classes=["insar-nc-size"], margin=(0, 10),
+                                         styles={"font-size": "0.85em", "color": "#666"})
+        self._tmpdir: str | None = None
         self._tif = pn.widgets.FileDownload(callback=lambda: self._cube("geotiff", ".tif", {
                                             "what": "stack", "variable": "deformation"}),
                                             filename="denoised.tif", label="Denoised cube (GeoTIFF)",
                                             icon="map", **kw)
-        s.param.watch(self._names, ["frame", "time_index", "view", "profiles"])
+        s.param.watch(self._names, ["frame", "time_index", "view", "profiles", "pins"])
         self._layer.param.watch(self._names, "value")
+        s.param.watch(self._reset_netcdf, ["frame", "view"])
         self._names()
+        self._reset_netcdf()
 
     def _layer_options(self) -> dict[str, str]:
         return {LAYERS[v]: v for v in self.state.layers()}
@@ -97,8 +134,10 @@ class ExportPanel(pn.viewable.Viewer):
         self._nc.filename = f"{_safe(s.frame)}_denoised.nc"
         self._tif.filename = f"{_safe(s.frame)}_denoised.tif"
         ready = s.denoised is not None
-        self._nc.disabled = self._tif.disabled = not ready
+        self._tif.disabled = self._nc_prepare.disabled = not ready
         self._prof.disabled = self._offs.disabled = not s.profiles
+        self._cmp.filename = f"{_safe(s.frame)}_pixels_compared.csv"
+        self._cmp.disabled = len(s.pins) < 2
 
     # ------------------------------------------------------------------ callbacks
     def _png_bytes(self) -> io.BytesIO:
@@ -125,16 +164,67 @@ class ExportPanel(pn.viewable.Viewer):
         head = f"# frame={s.frame}; reference={s.reference_label()}; model={s.offset_model}; units=mm\n"
         return io.StringIO(head + s.offsets_table().to_csv(index=False, date_format="%Y-%m-%d"))
 
+    def _compare_csv(self) -> io.StringIO:
+        """A, B, B - A with its per-date 1-sigma, and the rate of each (header lines)."""
+        s = self.state
+        res = s.comparison()
+        if res is None:
+            return io.StringIO("# pin two pixels first\n")
+        (xa, ya), (xb, yb) = res["points"]["A"], res["points"]["B"]
+        lines = [f"# frame={s.frame}; layer={res['layer']}; A: x={s.coord(xa)} y={s.coord(ya)}; "
+                 f"B: x={s.coord(xb)} y={s.coord(yb)} {s.units_xy}; reference={s.reference_label()}; "
+                 "units=mm, LOS, positive toward the satellite"]
+        for name, fit in res["fits"].items():
+            if fit is not None:
+                lines.append(f"# rate {name}: {fit.rate_mm_yr:.3f} +- {fit.rate_sigma_mm_yr:.3f} mm/yr "
+                             f"({'linear + annual' if fit.annual else 'linear'} fit, 1 sigma)")
+        return io.StringIO("\n".join(lines) + "\n" + res["table"].to_csv(date_format="%Y-%m-%d"))
+
     def _cube(self, fmt: str, suffix: str, kw: dict[str, Any]) -> io.BytesIO:
         """The denoised cube as shown (current reference) written by insar_ae.io.write_frame:
-        NetCDF with every layer, GeoTIFF with one band per date of ``deformation``."""
+        NetCDF with every layer, GeoTIFF with one band per date of ``deformation``; no
+        server path in its attributes."""
         from insar_ae.io import write_frame
 
         s = self.state
         with tempfile.TemporaryDirectory(prefix="insar_ae_export_") as tmp:
-            path = write_frame(s.view, Path(tmp) / f"export{suffix}", format=fmt, **kw)
+            path = write_frame(public_attrs(s.view, s.frame), Path(tmp) / f"export{suffix}", format=fmt, **kw)
             return io.BytesIO(Path(path).read_bytes())
 
+    def write_netcdf(self) -> Path:
+        """Write the denoised cube as shown (compressed NetCDF, every layer) to this session's
+        export folder; returns the file (replaced by the next one)."""
+        from insar_ae.io import write_frame
+
+        s = self.state
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="insar_ae_export_")
+            if pn.state.curdoc is not None:
+                pn.state.on_session_destroyed(lambda _ctx, d=self._tmpdir: shutil.rmtree(d, ignore_errors=True))
+        target = Path(self._tmpdir) / f"{_safe(s.frame)}_denoised.nc"
+        if target.exists():
+            target.unlink()
+        return write_frame(public_attrs(s.view, s.frame), target, format="netcdf", compress=True)
+
+    def _reset_netcdf(self, *_: Any) -> None:
+        """New data or reference: the prepared file is stale, prepare it again."""
+        self._nc.disabled, self._nc.file, self._nc.label = True, None, "Download NetCDF"
+        self._nc_size.object = "" if self.state.denoised is not None else "Denoise first to export the cube."
+
+    def _prepare_netcdf(self, _: Any = None) -> None:
+        self._nc_prepare.loading = True
+        try:
+            path = self.write_netcdf()
+        finally:
+            self._nc_prepare.loading = False
+        self._nc.file = str(path)
+        self._nc.filename = path.name
+        self._nc.label = f"Download NetCDF ({_size(os.path.getsize(path))})"
+        self._nc.disabled = False
+        self._nc_size.object = (f"**{path.name}**: {_size(os.path.getsize(path))}, zlib-compressed, every layer, "
+                                f"reference {self.state.reference_label()}.")
+
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._layer, self._png, self._ts, self._prof, self._offs, self._nc, self._tif,
+        return pn.Column(self._layer, self._png, self._ts, self._cmp, self._prof, self._offs, self._nc_prepare, self._nc_size,
+                         self._nc, self._tif,
                          sizing_mode="stretch_width")

@@ -31,6 +31,7 @@ import colorcet as cc
 import datashader
 import holoviews as hv
 from holoviews.plotting.bokeh.annotation import LabelsPlot
+from holoviews.plotting.bokeh.chart import PointPlot
 from holoviews.plotting.bokeh.path import PathPlot, PolygonPlot
 from holoviews.plotting.bokeh.raster import RasterPlot
 import numpy as np
@@ -39,7 +40,7 @@ import param
 import xarray as xr
 from bokeh.models import BoxZoomTool, NumeralTickFormatter
 
-from app.state import LAYERS, DashboardState
+from app.state import LAYERS, RATE, DashboardState
 from app.views._plots import apply_updates, drawn_plots
 
 __all__ = ["CMAP", "MapGrid", "hillshade", "rasterize_to_screen"]
@@ -51,6 +52,9 @@ _PROFILE_COLOR = "#111111"
 _CANDIDATE_COLOR = "#d81b60"
 _REFERENCE_COLOR = "#ffeb3b"
 _DATA_GROUPS = ("Data", "DataOverRelief")
+#: Colour bar label of every data map.
+CLABEL = "LOS mm, positive toward the satellite"
+RATE_CLABEL = "LOS mm/yr, positive toward the satellite"
 _DateStream = hv.streams.Stream.define("DateStream", time_index=0)
 _AnnotStream = hv.streams.Stream.define("AnnotStream", rev=0)
 
@@ -106,16 +110,27 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> dict[str, list[float]]:
     return {"x": [x0, x1, x1, x0], "y": [y0, y0, y1, y1]}
 
 
+#: Hover: plain coordinates (no 4.51856e+06) and the value in mm.
+_TOOLTIPS = [("x", "$x{0.[0000]}"), ("y", "$y{0.[0000]}"), ("LOS mm", "@image{0.00}")]
+_RATE_TOOLTIPS = [("x", "$x{0.[0000]}"), ("y", "$y{0.[0000]}"), ("LOS mm/yr", "@image{0.00}")]
+
+
 def _register_styles() -> None:
     """Options of every map layer, by element group, set once per process (cheap updates)."""
     import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh option keywords)
 
     o = hv.opts
     hv.opts.defaults(
-        o.Image("Data", cmap=CMAP, colorbar=True, clabel="mm", tools=["hover", "tap", "box_select"],
-                clipping_colors={"NaN": "#00000000"}),
-        o.Image("DataOverRelief", cmap=CMAP, colorbar=True, clabel="mm", alpha=0.8,
-                tools=["hover", "tap", "box_select"], clipping_colors={"NaN": "#00000000"}),
+        o.Image("Data", cmap=CMAP, colorbar=True, clabel=CLABEL, tools=["hover", "tap", "box_select"],
+                clipping_colors={"NaN": "#00000000"}, hover_tooltips=_TOOLTIPS),
+        o.Image("DataOverRelief", cmap=CMAP, colorbar=True, clabel=CLABEL, alpha=0.8,
+                tools=["hover", "tap", "box_select"], clipping_colors={"NaN": "#00000000"},
+                hover_tooltips=_TOOLTIPS),
+        o.Image("Rate", cmap=CMAP, colorbar=True, clabel=RATE_CLABEL, tools=["hover", "tap", "box_select"],
+                clipping_colors={"NaN": "#00000000"}, hover_tooltips=_RATE_TOOLTIPS),
+        o.Image("RateOverRelief", cmap=CMAP, colorbar=True, clabel=RATE_CLABEL, alpha=0.8,
+                tools=["hover", "tap", "box_select"], clipping_colors={"NaN": "#00000000"},
+                hover_tooltips=_RATE_TOOLTIPS),
         o.Image("Shade", cmap="gray", colorbar=False, clim=(0.0, 1.0), tools=[]),  # static
         o.Image("Mask", cmap=["#7a7a7a"], alpha=0.6, colorbar=False,
                 clipping_colors={"NaN": "#00000000"}, tools=[]),
@@ -123,6 +138,7 @@ def _register_styles() -> None:
         o.Labels("Profile", text_color=_PROFILE_COLOR, text_font_size="11pt",
                  text_font_style="bold", text_align="right", text_baseline="bottom"),
         o.Path("Candidate", color=_CANDIDATE_COLOR, line_width=2, line_dash="dashed"),
+        o.Points("Crossing", marker="x", size=16, line_width=3, color=_CANDIDATE_COLOR, tools=[]),
         o.Path("Drawn", color=_PROFILE_COLOR, line_width=3),
         o.Polygons("Pixel", fill_alpha=0.0, line_color="black", line_width=2.5),
         o.Polygons("Reference", fill_color=_REFERENCE_COLOR, fill_alpha=0.45, line_color="black",
@@ -143,7 +159,8 @@ class MapGrid(pn.viewable.Viewer):
         # The date is not in this stream: a date switch pushes new rasters straight into the
         # plots' image sources (_push_date); HoloViews redraws on zoom, data or colour changes.
         self._content = hv.streams.Params(s, ["data_revision", "show_mask", "clim_mode",
-                                              "clim_percentile", "clim_symmetric", "clim_manual"])
+                                              "clim_percentile", "clim_symmetric", "clim_manual",
+                                              "rate_annual"])
         self._screens: dict[str, tuple[hv.streams.RangeXY, hv.streams.PlotSize]] = {}
         # The date shown, updated silently on a fast date switch so that the data layer's
         # memoised raster is reused by annotation-only redraws (and redone on a new date).
@@ -154,17 +171,24 @@ class MapGrid(pn.viewable.Viewer):
         self._cands = hv.streams.Params(s, ["show_candidates", "data_revision"])
         self._key: tuple | None = None
         self._pane = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=400, linked_axes=True)
+        # One banner over the maps: the date every map shows, the units and the reference.
+        self._banner = pn.pane.Markdown("", css_classes=["insar-map-date"], margin=(0, 10),
+                                        styles={"font-size": "1.2em"})
+        s.param.watch(self._update_banner, ["time_index", "reference", "dataset"])
+        self._update_banner()
         s.param.watch(self._maybe_rebuild, ["view", "show_hillshade", "show_mask", "profiles_revision",
-                                            "frame"])
+                                            "frame", "show_rate", "rate_annual"])
         s.param.watch(self._push_date, ["time_index"])
-        s.param.watch(self._push_annotations, ["profiles", "pixel", "pixel_box", "reference"])
+        s.param.watch(self._push_annotations, ["profiles", "pixel", "pixel_box", "reference",
+                                               "manual_crossings", "swath_width"])
         self._maybe_rebuild()
 
     # ------------------------------------------------------------------------ building
     def _maybe_rebuild(self, *_: Any) -> bool:
         """Rebuild the maps when the frame, the layers or the static overlays change."""
         s = self.state
-        key = (s.frame, tuple(s.layers()), s.show_hillshade, s.show_mask, s.profiles_revision)
+        key = (s.frame, tuple(s.layers()), s.show_hillshade, s.show_mask, s.profiles_revision,
+               s.show_rate and s.rate_annual)
         if key == self._key:
             return False
         self._key = key
@@ -185,6 +209,11 @@ class MapGrid(pn.viewable.Viewer):
         self._mask = self._static(mask, "Mask") if mask is not None else None
         maps = [self._map(var, draw=(i == 0)) for i, var in enumerate(s.layers())]
         return hv.Layout(maps).cols(2)  # axes are shared by default (linked pan/zoom)
+
+    def _update_banner(self, *_: Any) -> None:
+        s = self.state
+        self._banner.object = (f"**{s.date_label()}** · date {s.time_index + 1} of {len(s.dates)} · "
+                               f"{CLABEL} · reference: {s.reference_label()}")
 
     def _push_date(self, *_: Any) -> None:
         """Show the current date: re-rasterize each map at its current range and size and
@@ -220,6 +249,7 @@ class MapGrid(pn.viewable.Viewer):
         """Redraw lines, labels and markers in place (their sources' data only)."""
         self._annot.update(rev=self._annot.rev + 1)  # silent; later full redraws see the change
         builders = ((PathPlot, "Profile", self._lines_element), (LabelsPlot, "Profile", self._labels_element),
+                    (PointPlot, "Crossing", self._crossings_element),
                     (PolygonPlot, "Pixel", self._pixel_element),
                     (PolygonPlot, "Reference", self._reference_element))
         try:
@@ -238,6 +268,9 @@ class MapGrid(pn.viewable.Viewer):
         collated into one DynamicMap, so a date switch re-runs and re-styles only the data."""
         s = self.state
         title = LAYERS[var]
+        if var == RATE:
+            fit = "linear + annual" if s.rate_annual else "linear"
+            title = f"Rate of the {'denoised' if s.rate_layer() == 'deformation' else 'raw'} data ({fit} fit, mm/yr)"
         layers = []
         if self._shade is not None:
             layers.append(self._shade)
@@ -252,6 +285,7 @@ class MapGrid(pn.viewable.Viewer):
         else:
             layers.append(hv.DynamicMap(self._lines_element, streams=[self._annot]))
         layers.append(hv.DynamicMap(self._labels_element, streams=[self._annot]))
+        layers.append(hv.DynamicMap(self._crossings_element, streams=[self._annot]))
         layers.append(hv.DynamicMap(self._candidates_element, streams=[self._cands]))
         layers.append(hv.DynamicMap(self._pixel_element, streams=[self._annot]))
         layers.append(hv.DynamicMap(self._reference_element, streams=[self._annot]))
@@ -266,7 +300,8 @@ class MapGrid(pn.viewable.Viewer):
         layers.append(hv.Path([], group="Frame").opts(
             title=title, frame_width=_FRAME_WIDTH, frame_height=height, xformatter=fmt, yformatter=fmt,
             tools=[zoom], default_tools=["pan", "wheel_zoom", "save", "reset"],
-            xlabel=f"x ({s.units_xy})", ylabel=f"y ({s.units_xy})",
+            xlabel="longitude (°)" if self._aspect != 1.0 else f"x ({s.units_xy})",
+            ylabel="latitude (°)" if self._aspect != 1.0 else f"y ({s.units_xy})",
             active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"]))
         # transient: a second click on the same spot (in the other click mode) still counts
         tap = hv.streams.Tap(source=data, x=None, y=None, transient=True)
@@ -298,8 +333,10 @@ class MapGrid(pn.viewable.Viewer):
                **_: Any) -> hv.Image:
         s = self.state  # the date comes from the state (time_index only keys the memo)
         arr, bounds = rasterize_to_screen(s.map_slice(var), x_range, y_range, width, height)
-        vdim = hv.Dimension(var, label=LAYERS[var], unit="mm", range=s.clim())
-        group = "Data" if self._shade is None else "DataOverRelief"
+        rate = var == RATE  # not a date map: its own limits, and the date switch skips it
+        vdim = hv.Dimension(var, label=LAYERS[var], unit="mm/yr" if rate else "mm",
+                            range=s.rate_clim() if rate else s.clim())
+        group = ("Rate" if rate else "Data") + ("" if self._shade is None else "OverRelief")
         return hv.Image(arr, bounds=bounds, kdims=["x", "y"], vdims=[vdim], extents=self._extent,
                         group=group)
 
@@ -315,6 +352,12 @@ class MapGrid(pn.viewable.Viewer):
     def _labels_element(self, **_: Any) -> hv.Labels:
         pts = [(float(p[0, 0]), float(p[0, 1]), f"P{k + 1}") for k, p in enumerate(self.state.profiles)]
         return hv.Labels(pts, kdims=["x", "y"], vdims=["text"], group="Profile")
+
+    def _crossings_element(self, **_: Any) -> hv.Points:
+        """Where each profile crosses its fault (the x0 its offsets are fitted at)."""
+        s = self.state
+        pts = [p for p in (s.crossing_point(k) for k in range(len(s.profiles))) if p is not None]
+        return hv.Points(pts, kdims=["x", "y"], group="Crossing")
 
     def _candidates_element(self, show_candidates: bool, **_: Any) -> hv.Path:
         return hv.Path(self.state.candidates() if show_candidates else [], group="Candidate")
@@ -332,9 +375,14 @@ class MapGrid(pn.viewable.Viewer):
     def _reference_element(self, **_: Any) -> hv.Polygons:
         """The reference point (a yellow square) or area."""
         ref = self.state.reference
-        if ref is None:
-            return hv.Polygons([], group="Reference")
         h = self._marker_half()
+        if ref is None:  # the reference the data came with ("y,x" in coordinate units), if known
+            rp = str(self.state.dataset.attrs.get("reference_point", "") or "").split(",")
+            try:
+                ry, rx = float(rp[0]), float(rp[1])
+            except (ValueError, IndexError):
+                return hv.Polygons([], group="Reference")
+            return hv.Polygons([_box(rx - h, ry - h, rx + h, ry + h)], group="Reference")
         corners = ref["box"] if ref["kind"] == "area" else (ref["x"] - h, ref["y"] - h, ref["x"] + h, ref["y"] + h)
         return hv.Polygons([_box(*corners)], group="Reference")
 
@@ -343,4 +391,4 @@ class MapGrid(pn.viewable.Viewer):
         return max(r - l, t - b) / 120  # markers about 1.7 % of the frame across
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._pane
+        return pn.Column(self._banner, self._pane, sizing_mode="stretch_width")

@@ -36,13 +36,13 @@ class ProfileView(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.state
         line_params = [s.param[p] for p in ("profiles", "active_profile", "swath_width", "offset_model",
-                                             "data_revision")]
+                                             "data_revision", "manual_crossings")]
         # The profile plot is drawn when the line, width, model or data change, and updated in
         # place (data, title, y range) when only the date changes.
         self._profile_pane = pn.pane.HoloViews(self._profile_plot(), sizing_mode="stretch_width",
                                                linked_axes=False)
         s.param.watch(self._redraw_profile, ["profiles", "active_profile", "swath_width", "offset_model",
-                                             "data_revision"])
+                                             "data_revision", "manual_crossings"])
         s.param.watch(self._date_changed, ["time_index"])
         # The offset through time (every date fitted) follows on the next tick, so that the
         # profile and its fit reach the browser first.
@@ -50,7 +50,8 @@ class ProfileView(pn.viewable.Viewer):
                                                linked_axes=False)
         self._defer = partial(pn.state.execute, schedule=True)
         s.param.watch(lambda *_: self._defer(self._refresh_offsets),
-                      ["profiles", "active_profile", "swath_width", "offset_model", "data_revision"])
+                      ["profiles", "active_profile", "swath_width", "offset_model", "data_revision",
+                       "manual_crossings"])
         self._table = pn.pane.Markdown(pn.bind(self._summary, *line_params, s.param.time_index),
                                        css_classes=["insar-offsets"], sizing_mode="stretch_width")
         self._now = NowLines(s, self._offsets_pane)
@@ -71,22 +72,32 @@ class ProfileView(pn.viewable.Viewer):
         """The profile plot at the current date (the same elements, empty, before any line)."""
         s = self.state
         overlay, title, x_range, y_range = self._profile_frame()
+        # A click on the profile plot moves the fault crossing there (every layer is refitted).
+        tap = hv.streams.SingleTap(source=overlay, x=None, y=None, transient=True)
+        tap.add_subscriber(self._tapped)
         return overlay.opts(hv.opts.Overlay(**PLOT_OPTS, title=title, xlim=x_range, ylim=y_range,
-                                            xlabel=f"distance along profile ({s.units_xy})",
+                                            xlabel="distance along profile (km)",
                                             ylabel="LOS displacement (mm)"))
+
+    def _tapped(self, x: float | None, y: float | None) -> None:
+        s = self.state
+        if x is not None and s.profile_at_date() is not None:
+            s.set_crossing(float(x) / s.km_per_distance())
 
     def _profile_frame(self) -> tuple[hv.Overlay, str, tuple, tuple]:
         """Elements of the profile plot (same structure at every date and for every line: a
         missing fit or line is drawn empty, not dropped), its title and x/y ranges."""
         s = self.state
         res = s.profile_at_date()
-        xlabel = f"distance along profile ({s.units_xy})"
+        xlabel = "distance along profile (km)"
         layers = s.profile_layers()
+        km = s.km_per_distance()
         if res is None:
             prof, d = None, np.array([0.0, 1.0])
         else:
             prof = res["profile"]
             d = np.asarray(prof["distance"].values, dtype=float)
+        dk = d * km if res is not None else d
         nan = np.full_like(d, np.nan)
         items: list = []
         notes = []
@@ -95,14 +106,14 @@ class ProfileView(pn.viewable.Viewer):
             p = prof.sel(layer=layer) if prof is not None else None
             style = SERIES_STYLE[legend]
             if legend != "truth":
-                items.append(hv.Area((d, _col(p, "p25", nan), _col(p, "p75", nan)), xlabel, ["p25", "p75"],
+                items.append(hv.Area((dk, _col(p, "p25", nan), _col(p, "p75", nan)), xlabel, ["p25", "p75"],
                                      label=f"{legend} 25–75 %").opts(color=style["color"], alpha=0.2,
                                                                      line_alpha=0))
-            items.append(hv.Curve((d, _col(p, "median", nan)), xlabel, "mm", label=f"{legend} median").opts(
+            items.append(hv.Curve((dk, _col(p, "median", nan)), xlabel, "mm", label=f"{legend} median").opts(
                 **style, tools=["hover"]))
             fit = res["fits"].get(layer) if res is not None else None
             if legend != "truth":
-                items.append(hv.Curve((d, np.asarray(fit.curve(d)) if fit is not None else nan), xlabel, "mm",
+                items.append(hv.Curve((dk, np.asarray(fit.curve(d)) if fit is not None else nan), xlabel, "mm",
                                       label=f"{legend} fit").opts(
                     color=_FIT_COLOR if legend == "denoised" else "#f48fb1", line_width=2))
             if res is not None:
@@ -111,18 +122,20 @@ class ProfileView(pn.viewable.Viewer):
             lo = float(np.nanmin(prof["p25"].values)) if np.isfinite(prof["p25"].values).any() else -1.0
             hi = float(np.nanmax(prof["p75"].values)) if np.isfinite(prof["p75"].values).any() else 1.0
             pad = 0.08 * (hi - lo) if hi > lo else 1.0
-            y_range, x_range = (lo - pad, hi + pad), (float(d.min()), float(d.max()))
+            y_range, x_range = (lo - pad, hi + pad), (float(dk.min()), float(dk.max()))
         else:
             y_range, x_range = (0.0, 1.0), (0.0, 1.0)
-        x0 = res["x0"] if res is not None and res["x0"] is not None else np.nan
+        x0 = res["x0"] * km if res is not None and res["x0"] is not None else np.nan
         items.append(hv.Curve(([x0, x0], list(y_range)), xlabel, "mm", label="fault crossing").opts(
-            color=_FIT_COLOR, line_dash="dotted", line_width=1.5))
+            color=_FIT_COLOR, line_dash="dashed", line_width=2.5))
+        if res is not None:
+            notes.append(_crossing_note(s.crossing(), km))
         text = (f"{s.offset_model} offset (far minus near side)\n" + "\n".join(notes)) if res is not None \
             else _HINT_SHORT
         tx, ty = (x_range[0], y_range[1] - 0.5 * pad) if res is not None else (0.03, 0.95)
         items.append(hv.Text(tx, ty, text, halign="left", valign="top", fontsize=10))
         title = (f"P{s.active_profile + 1} swath profile on {s.date_label()} "
-                 f"(width {s.swath_width:.4g} {s.units_xy})") if res is not None else "Swath profile"
+                 f"(width {_length(s.swath_width, s.units_xy)})") if res is not None else "Swath profile"
         return hv.Overlay(items), title, x_range, y_range
 
     def _refresh_offsets(self) -> None:
@@ -168,7 +181,7 @@ class ProfileView(pn.viewable.Viewer):
                 "|---|---|---|---|"]
         for k in range(len(s.profiles)):
             res = s.profile_at_date(k)
-            x0 = f"{res['x0']:,.5g} {s.units_xy}" if res["x0"] is not None else "—"
+            x0 = f"{res['x0'] * s.km_per_distance(k):.2f} km" if res["x0"] is not None else "—"
             for layer, fit in res["fits"].items():
                 rows.append(f"| P{k + 1} | {LEGENDS[layer]} | {_fmt_fit(fit) if fit else 'no fit'} | {x0} |")
         return "\n".join(rows)
@@ -188,6 +201,25 @@ class ProfileView(pn.viewable.Viewer):
 
 def _col(p: Any, name: str, empty: np.ndarray) -> np.ndarray:
     return np.asarray(p[name].values, dtype=float) if p is not None else empty
+
+
+def _length(value: float, units: str) -> str:
+    """A length for labels: km for metres (no 4.51856e+06), else the frame's units."""
+    if units in ("m", "metre", "metres", "meter", "meters"):
+        return f"{value / 1000:.3g} km" if abs(value) >= 1000 else f"{value:.0f} m"
+    return f"{value:.4g} {units}"
+
+
+def _crossing_note(c: Any, km: float) -> str:
+    """Where the crossing is and how it was found (for the profile plot)."""
+    if c is None:
+        return "crossing: not located"
+    how = {"user": "set by you", "displacement": "steepest raw gradient"}.get(c.source, f"located on {c.source}")
+    others = [f"{LEGENDS.get(k, k)} {v * km:.2f}" for k, v in c.per_layer.items() if k != c.source]
+    txt = f"crossing {c.x0 * km:.2f} km ({how})"
+    if others:
+        txt += f"; {', '.join(others)} km" + ("" if c.agree else " (layers disagree)")
+    return txt
 
 
 def _fmt_fit(fit: Any) -> str:

@@ -45,6 +45,14 @@ sources:
 """
 
 
+@pytest.fixture(autouse=True)
+def _result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets an empty server-wide result cache (never the user's ~/.cache)."""
+    folder = tmp_path_factory.mktemp("result_cache")
+    monkeypatch.setenv("INSAR_AE_RESULT_CACHE", str(folder))
+    return folder
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -82,6 +90,7 @@ def served_app(test_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> 
                     "or `make browser`); Playwright cannot download its own browser here")
     port = free_port()
     env = dict(os.environ, INSAR_AE_CATALOG=str(test_catalog), PYTHONUNBUFFERED="1",
+               INSAR_AE_RESULT_CACHE=str(tmp_path_factory.mktemp("served_result_cache")),
                OMP_NUM_THREADS="1", BOKEH_PY_LOG_LEVEL="warning")
     # Generate the default frame once up front (cached), so the page test times the page.
     subprocess.run([sys.executable, "-c", "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"

@@ -94,6 +94,21 @@ def wait_text(pg, css: str, pattern: str, timeout_ms: int = TIMEOUT_MS) -> str:
     return text_of(pg, css)
 
 
+_DEEP_JS = r"""
+(css) => { const out = [];
+  function walk(root) { for (const el of root.querySelectorAll(css)) out.push(el);
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) walk(el.shadowRoot); }
+  walk(document); return out; }
+"""
+
+
+def deep_rects(pg, css: str) -> list[dict]:
+    """Bounding boxes and display of every element matching ``css``, shadow roots included."""
+    return pg.evaluate(f"(css) => ({_DEEP_JS})(css).map(e => {{ const r = e.getBoundingClientRect();"
+                       "return {x: r.x, y: r.y, w: r.width, h: r.height,"
+                       "display: getComputedStyle(e).display}; })", css)
+
+
 def test_page_opens_on_the_default_frame(page, artifacts):
     from insar_ae.catalog import DEFAULT_FRAME
 
@@ -107,6 +122,42 @@ def test_page_opens_on_the_default_frame(page, artifacts):
     m = plot(page, "Raw displacement")
     assert m["width"] > 200 and m["x1"] > m["x0"]
     page.screenshot(path=str(artifacts / "01_default_frame.png"), full_page=True)
+
+
+def test_maps_say_date_units_and_the_device_is_a_selector(page):
+    date = re.search(r"\d{4}-\d{2}-\d{2}", text_of(page, ".insar-date")).group(0)
+    banner = wait_text(page, ".insar-map-date", date)
+    assert "LOS mm, positive toward the satellite" in banner
+    titles = page.evaluate("() => Array.from(Bokeh.documents[0].all_models)"
+                           ".filter(m => m.type === 'ColorBar').map(m => m.title)")
+    assert titles and set(titles) == {"LOS mm, positive toward the satellite"}
+    assert page.locator(".insar-device select").count() == 1  # a selector, not buttons
+    assert not re.search(r"\d\.\d+e\+\d", text_of(page, ".insar-pixel"))  # no 4.51856e+06
+    # one date slider: the player's own slider is hidden
+    player_sliders = page.evaluate(f"() => ({_DEEP_JS})('.insar-player').flatMap(h => "
+                                   "Array.from((h.shadowRoot || h).querySelectorAll('input[type=range]')))"
+                                   ".filter(e => e.getBoundingClientRect().width > 0).length")
+    assert player_sliders == 0
+
+
+def test_maps_follow_the_date_slider_while_it_is_dragged(page):
+    before = text_of(page, ".insar-map-date")
+    handle = [r for r in deep_rects(page, ".insar-date-slider .noUi-handle, .noUi-handle")
+              if r["w"] > 0][0]
+    track = [r for r in deep_rects(page, ".noUi-base") if r["w"] > 0][0]
+    x, y = handle["x"] + handle["w"] / 2, handle["y"] + handle["h"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for k in range(1, 11):  # drag left over about 40 % of the track, still pressed
+        page.mouse.move(x - 0.04 * k * track["w"], y)
+        page.wait_for_timeout(60)
+    page.wait_for_function(f"() => ({_TEXT_JS})('.insar-map-date') !== {before!r}", timeout=30_000,
+                           polling=100)
+    during = text_of(page, ".insar-map-date")
+    page.mouse.up()
+    assert during != before  # the maps changed date before the release
+    page.locator("button.last").first.click()
+    wait_text(page, ".insar-date", r"date (\d+) of \1")
 
 
 def test_player_steps_change_the_date_label(page):
@@ -202,6 +253,26 @@ def test_profiles_csv_download_has_the_offsets(page, artifacts):
     assert {r["series"] for r in rows} >= {"raw", "truth"}
     assert all(r["profile"] == "1" for r in rows)
     assert any(r["offset_mm"] not in ("", "nan") for r in rows)
+    check_crossing_against_truth(text, rows, "1")
+
+
+def check_crossing_against_truth(text: str, rows: list[dict], profile: str) -> None:
+    """The crossing used is within one swath width of the truth's, and the truth fitted there is
+    within 20 % of the truth fitted at the truth's own crossing (default frame's fault)."""
+    import numpy as np
+
+    from insar_ae.analysis import fit_step, locate_fault
+
+    width = float(re.search(r"swath width=([\d.e+]+)", text).group(1))
+    truth = [r for r in rows if r["series"] == "truth" and r["profile"] == profile]
+    d = np.array([float(r["distance"]) for r in truth])
+    v = np.array([float(r["median_mm"]) if r["median_mm"] else np.nan for r in truth])
+    x0 = float(truth[0]["x0"])
+    true_x0 = locate_fault(d, v)
+    assert abs(x0 - true_x0) <= width, (x0, true_x0, width)
+    expected = fit_step(d, v, x0=true_x0).offset_mm
+    assert abs(expected) > 5.0  # the line crosses the fault
+    assert float(truth[0]["offset_mm"]) == pytest.approx(expected, rel=0.2)
 
 
 def test_a_second_session_does_not_share_the_first_ones_state(page, browser, served_app):
@@ -219,6 +290,55 @@ def test_a_second_session_does_not_share_the_first_ones_state(page, browser, ser
     finally:
         ctx.close()
     assert "point x=" in text_of(page, ".insar-reference")  # and the first one is untouched
+
+
+def test_a_typed_crossing_refits_every_layer(page):
+    page.locator(".insar-crossing input").fill("3.5")
+    page.locator(".insar-crossing input").press("Enter")
+    wait_text(page, ".insar-offsets", r"3\.50 km")
+    page.locator(".insar-crossing-reset button").click()  # back to the located crossing
+    page.wait_for_function(f"() => !/3\\.50 km/.test(({_TEXT_JS})('.insar-offsets'))", timeout=TIMEOUT_MS,
+                           polling=300)
+
+
+def test_candidate_fault_profiles_cross_the_fault(page, artifacts):
+    page.get_by_role("button", name="Clear profiles").click()
+    wait_text(page, ".insar-offsets", "No profile yet")
+    page.get_by_role("button", name="Profiles across candidate faults").click()
+    txt = wait_text(page, ".insar-offsets", r"P1\s+raw\s+-?\d+\.\d+")
+    n = len(set(re.findall(r"P(\d+)\s+raw", txt)))
+    assert 1 <= n <= 3, txt
+    page.screenshot(path=str(artifacts / "02b_candidates.png"), full_page=True)
+    with page.expect_download(timeout=TIMEOUT_MS) as dl:
+        page.get_by_role("button", name=re.compile("Profiles \\(CSV\\)")).click()
+    text = Path(dl.value.path()).read_text()
+    rows = list(csv.DictReader(io.StringIO("\n".join(text.splitlines()[1:]))))
+    for k in range(1, n + 1):
+        check_crossing_against_truth(text, rows, str(k))
+
+
+def test_rate_map_and_two_pixels_either_side_of_the_fault(page, artifacts):
+    page.locator(".insar-show-rate input").check()
+    wait_for_map(page, "Rate of the raw data (linear + annual fit, mm/yr)")
+    for fy in (0.3, 0.7):  # south and north of the fault (it runs N80E through the centre)
+        page.locator(".insar-map-date").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        m = plot(page, "Raw displacement")  # where it is now (the page may have scrolled)
+        before = text_of(page, ".insar-pixel")
+        page.mouse.click(*at_fraction(m, 0.5, fy))
+        page.wait_for_function(f"() => ({_TEXT_JS})('.insar-pixel') !== {before!r}", timeout=TIMEOUT_MS,
+                               polling=300)
+        assert re.search(r"raw -?\d+\.\d+ ± \d+\.\d+ mm/yr", wait_text(page, ".insar-pixel-rate", "mm/yr"))
+        page.locator(".insar-pin button").click()
+    txt = wait_text(page, ".insar-compare", r"B - A")
+    diff = float(re.search(r"B - A\s+difference\s+(-?\d+\.\d+) ±", txt).group(1))
+    assert abs(diff) > 1.0  # a creeping fault between them
+    page.screenshot(path=str(artifacts / "02c_rate_and_pixels.png"), full_page=True)
+    with page.expect_download(timeout=TIMEOUT_MS) as dl:
+        page.get_by_role("button", name=re.compile("Pinned pixels")).click()
+    text = Path(dl.value.path()).read_text()
+    assert "# rate B - A:" in text and "B_minus_A_sigma_mm" in text
+    page.locator(".insar-show-rate input").uncheck()
 
 
 def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
@@ -245,6 +365,12 @@ def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
     wait_text(page, ".insar-frame-info", r"64 x 64 px")
     page.locator("select").first.select_option(DEFAULT_FRAME)
     assert "cached" in wait_text(page, ".insar-denoise-status", r"cached")
+    # a reload is a new session: the server-wide on-disk cache serves the result at once
+    page.wait_for_timeout(5000)  # the result is written to disk off the UI thread
+    page.reload(timeout=TIMEOUT_MS)
+    page.evaluate("(js) => { window.__plots = eval('(' + js + ')'); }", _PLOTS_JS)
+    assert "cached" in wait_text(page, ".insar-denoise-status", r"cached", timeout_ms=60_000)
+    wait_for_map(page, "Denoised deformation")
     if os.environ.get("INSAR_AE_UPDATE_SCREENSHOT"):
         target = REPO / "docs" / "screenshots" / "dashboard.png"
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ across x = mean(x) growing by 1 mm per date on the east side (positive toward th
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import numpy as np
@@ -193,6 +194,91 @@ def test_candidate_fault_becomes_a_crossing_profile(state):
     assert abs(state.profile_at_date()["fits"]["deformation_true"].offset_mm) == pytest.approx(11.0, abs=0.1)
 
 
+def test_a_denoised_layer_without_the_step_does_not_move_the_crossing(frames):
+    ds = frames["tiny"].copy()
+    x = ds["x"].values
+    bump = 3.0 * np.exp(-(((x - x[6]) / 300.0) ** 2))  # "denoised": no step, a bump elsewhere
+    ds["deformation"] = ds["displacement"] * 0 + bump[None, None, :].astype(np.float32)
+    s = DashboardState(datasets={"f": ds})
+    s.add_profile(across_the_step(s))
+    c = s.crossing()
+    fault = x.mean() - across_the_step(s)[0, 0]
+    assert c.source == "displacement" and abs(c.x0 - fault) <= 100.0
+    res = s.profile_at_date()
+    assert {f.x0 for f in res["fits"].values() if f is not None} == {c.x0}  # one crossing, every layer
+    assert res["fits"]["deformation_true"].offset_mm == pytest.approx(11.0, abs=0.05)
+    assert s.km_per_distance() == pytest.approx(1e-3)
+    px, py = s.crossing_point()
+    assert abs(px - x.mean()) <= 100.0
+
+
+def test_a_typed_crossing_is_used_for_every_layer_and_date(state):
+    state.add_profile(across_the_step(state))
+    located = state.line_crossing()
+    state.set_crossing(located + 700.0)
+    assert state.crossing().source == "user" and state.line_crossing() == located + 700.0
+    assert state.profile_at_date()["fits"]["displacement"].x0 == located + 700.0
+    ser = state.offsets_through_time()["series"]
+    assert float(ser["offset"].sel(layer="deformation_true")[-1]) < 11.0 - 1.0  # no step there
+    state.set_crossing(None)
+    assert state.line_crossing() == located
+
+
+def test_exported_attributes_name_no_server_path():
+    from app.views.export import public_attrs
+
+    s = DashboardState(frame="sydney-envisat")
+    assert "/" in s.view.attrs["source"]
+    clean = public_attrs(s.view, s.frame)
+    for attrs in [clean.attrs, *(clean[v].attrs for v in clean.variables)]:
+        for value in attrs.values():
+            assert not (isinstance(value, str) and re.search(r"/(work|home|root|tmp)/", value)), value
+    assert "timeseries.h5" in clean.attrs["source"] and "sydney-envisat" in clean.attrs["source"]
+
+
+def test_sydney_opens_on_a_valid_pixel_near_the_centre():
+    s = DashboardState(frame="sydney-envisat")
+    ts = s.pixel_series()
+    assert len(ts) and np.isfinite(ts["raw"].values[1:]).all()
+    x, y = s.dataset["x"].values, s.dataset["y"].values
+    assert abs(s.pixel[0] - x[len(x) // 2]) < 0.25 * np.ptp(x)
+    assert abs(s.pixel[1] - y[len(y) // 2]) < 0.25 * np.ptp(y)
+
+
+def test_rate_map_layer_pixel_rate_and_two_pinned_pixels(state):
+    from app.views.export import ExportPanel, render_map_png
+
+    assert "rate" not in state.layers()
+    state.show_rate = True
+    assert state.layers()[-1] == "rate"
+    rate = state.map_slice("rate")
+    x = state.dataset["x"].values
+    east, west = rate.sel(x=x[x > x.mean()]), rate.sel(x=x[x < x.mean()])
+    per_year = STEP_MM * 365.25 / 12  # 1 mm per 12-day date
+    assert float(east.median()) == pytest.approx(per_year, rel=0.1)
+    assert abs(float(west.median())) < 0.1 * per_year
+    lo, hi = state.rate_clim()
+    assert lo == -hi and hi > per_year * 0.5
+    assert render_map_png(state, "rate")[:4] == b"\x89PNG"
+    fits = state.pixel_rates()
+    assert set(fits) == {"raw", "truth"} and fits["truth"].rate_sigma_mm_yr >= 0
+    y0 = float(state.dataset["y"].values[10])
+    state.pixel = (float(x[3]), y0)
+    state.pin_pixel()
+    state.pixel = (float(x[-4]), y0)
+    state.pin_pixel()
+    res = state.comparison()
+    assert res["layer"] == "displacement"
+    diff = res["fits"]["B - A"]
+    assert diff.rate_mm_yr == pytest.approx(per_year, abs=4 * diff.rate_sigma_mm_yr + 1.0)
+    assert (res["table"]["B_minus_A_sigma_mm"] > 0).all()
+    panel = ExportPanel(state=state)
+    text = panel._compare_csv().getvalue()
+    assert "# rate B - A:" in text and "B_minus_A_mm" in text
+    state.frame = "other"
+    assert state.pins == []
+
+
 # --------------------------------------------------------------------------- exports
 def test_export_tables_hold_profiles_offsets_and_series(state):
     from app.views.export import ExportPanel, render_map_png
@@ -222,7 +308,7 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     wait_for(state)
     assert state.denoised["deformation"].attrs["time_stride"] == 2
     assert state.denoise_status == "done" and state.denoise_fraction == 1.0
-    assert state.layers() == list(LAYERS)  # raw, denoised, noise, truth
+    assert state.layers() == [v for v in LAYERS if v != "rate"]  # raw, denoised, noise, truth
     np.testing.assert_allclose(state.map_slice("noise").values,
                                state.map_slice("displacement").values - state.map_slice("deformation").values,
                                atol=1e-4)
@@ -241,6 +327,11 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     nc.write_bytes(ExportPanel(state=state)._cube("netcdf", ".nc", {}).getvalue())
     back = open_frame(nc)
     np.testing.assert_allclose(back["deformation"].values, state.view["deformation"].values, atol=1e-4)
+    panel = ExportPanel(state=state)
+    panel._prepare_netcdf()  # compressed, written first: its size is shown before the download
+    assert panel._nc.file and not panel._nc.disabled and ("MB" in panel._nc.label or "kB" in panel._nc.label)
+    packed = open_frame(panel._nc.file)
+    np.testing.assert_allclose(packed["deformation"].values, state.view["deformation"].values, atol=1e-4)
     tif = ExportPanel(state=state)._cube("geotiff", ".tif", {"what": "stack", "variable": "deformation"})
     import rasterio
 
@@ -248,6 +339,34 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
         assert src.count == 12 and src.shape == (32, 40)  # one band per date
         np.testing.assert_allclose(src.read(12), state.view["deformation"].isel(time=11).values,
                                    atol=1e-4, equal_nan=True)
+
+
+@pytest.mark.slow
+def test_a_new_session_gets_the_result_from_the_server_wide_disk_cache(frames, _result_cache):
+    from app.results import ResultCache
+
+    first = DashboardState(datasets=frames, frame="tiny")
+    first.start_denoise()
+    wait_for(first)
+    t_end = time.monotonic() + 60
+    while not list(_result_cache.glob("*.nc")):  # written off the UI thread
+        assert time.monotonic() < t_end
+        time.sleep(0.05)
+    time.sleep(0.5)
+    t0 = time.perf_counter()
+    second = DashboardState(datasets=frames, frame="tiny")  # a reload, or another user
+    opened_s = time.perf_counter() - t0
+    assert second.denoised is not None and second.denoise_status == "done"
+    assert second.denoise_message == "cached result" and second.start_denoise() is None
+    np.testing.assert_allclose(second.denoised["deformation"].values, first.denoised["deformation"].values,
+                               atol=1e-5)
+    np.testing.assert_allclose(second.denoised["noise"].values, first.denoised["noise"].values, atol=1e-4)
+    print(f"second session with the cached result: {opened_s:.2f} s")
+    # another model stride is another key; a size limit evicts the least recently used
+    second.time_stride = 1 if second.time_stride != 1 else 2
+    assert second.denoised is None or second.model_kind != "window"
+    cache = ResultCache(_result_cache, max_bytes=0)
+    assert cache.trim() and not list(_result_cache.glob("*.nc"))
 
 
 @pytest.mark.slow
