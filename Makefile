@@ -6,8 +6,9 @@ PIP    := $(PY) -m pip
 HOST   ?= localhost
 PORT   ?= 5006
 STAMP  := $(VENV)/.installed
+EXPORTS ?= $(VENV)/exports
 
-.PHONY: setup serve test browser clean bench train
+.PHONY: setup serve test browser clean bench train lab
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -17,7 +18,7 @@ $(PY):
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test,lab]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -29,8 +30,14 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "WARNING: could not install chromium; browser tests will be skipped"; }
 
+# Large exports (the denoised cube) are written to EXPORTS and downloaded over plain HTTP.
 serve: setup
-	$(VENV)/bin/panel serve app/main.py --address $(HOST) --port $(PORT) --allow-websocket-origin=$(HOST):$(PORT) --warm --show
+	@mkdir -p $(EXPORTS)
+	INSAR_AE_EXPORT_DIR=$(abspath $(EXPORTS)) $(VENV)/bin/panel serve app/main.py --address $(HOST) --port $(PORT) --allow-websocket-origin=$(HOST):$(PORT) --static-dirs exports=$(abspath $(EXPORTS)) --warm --show
+
+# JupyterLab on the notebooks, with the .venv kernel (the package and the dashboard importable).
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
 
 test: setup browser
 	$(PY) -m pytest -q

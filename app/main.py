@@ -40,6 +40,14 @@ hv.extension("bokeh", logo=False)
 _ACCENT = "#1565c0"
 
 
+#: Panel's Fast design without its Google web font (the page needs no network). Named "Fast":
+#: Panel finds a design's bundled files by its class name.
+_OfflineFast = type("Fast", (pn.theme.Fast,), {"_resources": {**pn.theme.Fast._resources, "font": {}},
+                                                "__module__": __name__})
+
+_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+
 class Dashboard(pn.viewable.Viewer):
     """One dashboard: a fresh state and its views. Display it in a notebook, or ``.servable()``."""
 
@@ -108,6 +116,11 @@ class Dashboard(pn.viewable.Viewer):
             header_background=_ACCENT,
             main_layout=None,
             theme_toggle=False,
+            # Offline: no web font from a CDN (system sans-serif fonts; widgets carry no
+            # Tabler icons, which Bokeh loads from jsdelivr); every other asset is served here.
+            font=_FONT,
+            font_url="",
+            design=_OfflineFast,
         )
 
     def servable(self, title: str | None = None, **kwargs: Any) -> pn.template.FastListTemplate:

@@ -91,7 +91,7 @@ class DenoiseControls(pn.viewable.Viewer):
             description="9-date windows start at every date (best) or every 2nd / 4th date "
                         "(2x / 4x faster); results are kept per choice.",
             css_classes=["insar-denoise-stride"])
-        self._run = pn.widgets.Button(label="Denoise", color="primary", icon="wand",
+        self._run = pn.widgets.Button(label="Denoise", color="primary",
                                       sizing_mode="stretch_width", css_classes=["insar-denoise-run"])
         self._cancel = pn.widgets.Button(label="Cancel", color="danger", variant="outline",
                                          disabled=True, width=90, css_classes=["insar-denoise-cancel"])

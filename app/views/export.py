@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +20,19 @@ import param
 from app.state import LAYERS, RATE, DashboardState
 from app.views.maps import CMAP
 
-__all__ = ["ExportPanel", "render_map_png"]
+__all__ = ["EXPORT_DIR_ENV", "EXPORT_ROUTE", "ExportPanel", "public_attrs", "render_map_png"]
+
+#: Folder served over plain HTTP by ``panel serve --static-dirs exports=<folder>`` (``make serve``
+#: sets both): large exports are written there under an unguessable name and downloaded as a
+#: file, streamed by the web server, instead of base64 through the session's websocket.
+EXPORT_DIR_ENV = "INSAR_AE_EXPORT_DIR"
+EXPORT_ROUTE = "exports"
+
+
+def export_dir() -> Path | None:
+    """The HTTP-served export folder, or None (then downloads go through the websocket)."""
+    d = os.environ.get(EXPORT_DIR_ENV, "")
+    return Path(d) if d and Path(d).is_dir() else None
 
 
 def _safe(name: str) -> str:
@@ -92,29 +105,31 @@ class ExportPanel(pn.viewable.Viewer):
         s.param.watch(lambda *_: setattr(self._layer, "options", self._layer_options()), ["view", "show_rate"])
         kw = {"color": "primary", "variant": "outline", "sizing_mode": "stretch_width"}
         self._png = pn.widgets.FileDownload(callback=self._png_bytes, filename="map.png",
-                                            label="Map (PNG)", icon="photo", **kw)
+                                            label="Map (PNG)", **kw)
         self._ts = pn.widgets.FileDownload(callback=self._ts_csv, filename="timeseries.csv",
-                                           label="Time series (CSV)", icon="chart-line", **kw)
+                                           label="Time series (CSV)", **kw)
         self._prof = pn.widgets.FileDownload(callback=self._profiles_csv, filename="profiles.csv",
-                                             label="Profiles (CSV)", icon="route", **kw)
+                                             label="Profiles (CSV)", **kw)
         self._offs = pn.widgets.FileDownload(callback=self._offsets_csv, filename="offsets.csv",
-                                             label="Offsets through time (CSV)", icon="chart-dots", **kw)
+                                             label="Offsets through time (CSV)", **kw)
         self._cmp = pn.widgets.FileDownload(callback=self._compare_csv, filename="comparison.csv",
-                                            label="Pinned pixels A, B, B - A (CSV)", icon="arrows-diff", **kw)
+                                            label="Pinned pixels A, B, B - A (CSV)", **kw)
         # The cube is written (compressed) first, so its size is known before the download
         # starts; the download then sends that file.
-        self._nc_prepare = pn.widgets.Button(label="Prepare denoised cube (NetCDF, compressed)", icon="database",
+        self._nc_prepare = pn.widgets.Button(label="Prepare denoised cube (NetCDF, compressed)",
                                              css_classes=["insar-nc-prepare"], **kw)
         self._nc_prepare.on_click(self._prepare_netcdf)
-        self._nc = pn.widgets.FileDownload(filename="denoised.nc", label="Download NetCDF", icon="download",
+        self._nc = pn.widgets.FileDownload(filename="denoised.nc", label="Download NetCDF",
                                            disabled=True, css_classes=["insar-nc-download"], **kw)
         self._nc_size = pn.pane.Markdown("", css_classes=["insar-nc-size"], margin=(0, 10),
                                          styles={"font-size": "0.85em", "color": "#666"})
+        self._nc_link = pn.pane.HTML("", css_classes=["insar-nc-link"], margin=(0, 10), visible=False)
         self._tmpdir: str | None = None
+        self._served: Path | None = None  # this session's folder under the HTTP export folder
         self._tif = pn.widgets.FileDownload(callback=lambda: self._cube("geotiff", ".tif", {
                                             "what": "stack", "variable": "deformation"}),
                                             filename="denoised.tif", label="Denoised cube (GeoTIFF)",
-                                            icon="map", **kw)
+                                            **kw)
         s.param.watch(self._names, ["frame", "time_index", "view", "profiles", "pins"])
         self._layer.param.watch(self._names, "value")
         s.param.watch(self._reset_netcdf, ["frame", "view"])
@@ -193,15 +208,26 @@ class ExportPanel(pn.viewable.Viewer):
 
     def write_netcdf(self) -> Path:
         """Write the denoised cube as shown (compressed NetCDF, every layer) to this session's
-        export folder; returns the file (replaced by the next one)."""
+        export folder (under the HTTP-served one when there is one, in a folder named by a
+        random token); returns the file (the previous one is removed)."""
         from insar_ae.io import write_frame
 
         s = self.state
-        if self._tmpdir is None:
-            self._tmpdir = tempfile.mkdtemp(prefix="insar_ae_export_")
-            if pn.state.curdoc is not None:
-                pn.state.on_session_destroyed(lambda _ctx, d=self._tmpdir: shutil.rmtree(d, ignore_errors=True))
-        target = Path(self._tmpdir) / f"{_safe(s.frame)}_denoised.nc"
+        served = export_dir()
+        if self._served is not None:
+            shutil.rmtree(self._served, ignore_errors=True)
+            self._served = None
+        if served is not None:
+            folder = served / secrets.token_urlsafe(16)
+            folder.mkdir()
+            self._served = folder
+        else:
+            if self._tmpdir is None:
+                self._tmpdir = tempfile.mkdtemp(prefix="insar_ae_export_")
+            folder = Path(self._tmpdir)
+        if pn.state.curdoc is not None:
+            pn.state.on_session_destroyed(lambda _ctx, d=str(folder): shutil.rmtree(d, ignore_errors=True))
+        target = folder / f"{_safe(s.frame)}_denoised.nc"
         if target.exists():
             target.unlink()
         return write_frame(public_attrs(s.view, s.frame), target, format="netcdf", compress=True)
@@ -209,6 +235,7 @@ class ExportPanel(pn.viewable.Viewer):
     def _reset_netcdf(self, *_: Any) -> None:
         """New data or reference: the prepared file is stale, prepare it again."""
         self._nc.disabled, self._nc.file, self._nc.label = True, None, "Download NetCDF"
+        self._nc.visible, self._nc_link.visible = True, False
         self._nc_size.object = "" if self.state.denoised is not None else "Denoise first to export the cube."
 
     def _prepare_netcdf(self, _: Any = None) -> None:
@@ -217,14 +244,21 @@ class ExportPanel(pn.viewable.Viewer):
             path = self.write_netcdf()
         finally:
             self._nc_prepare.loading = False
-        self._nc.file = str(path)
-        self._nc.filename = path.name
-        self._nc.label = f"Download NetCDF ({_size(os.path.getsize(path))})"
-        self._nc.disabled = False
+        size = _size(os.path.getsize(path))
+        if self._served is not None:  # a plain HTTP file download, streamed by the server
+            href = f"{EXPORT_ROUTE}/{self._served.name}/{path.name}"
+            self._nc_link.object = (f'<a href="{href}" download="{path.name}" class="insar-nc-href" '
+                                    f'style="font-weight:600">Download {path.name} ({size})</a>')
+            self._nc_link.visible, self._nc.visible = True, False
+        else:  # no HTTP export folder: through the websocket
+            self._nc.file = str(path)
+            self._nc.filename = path.name
+            self._nc.label = f"Download NetCDF ({size})"
+            self._nc.disabled, self._nc.visible = False, True
         self._nc_size.object = (f"**{path.name}**: {_size(os.path.getsize(path))}, zlib-compressed, every layer, "
                                 f"reference {self.state.reference_label()}.")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self._layer, self._png, self._ts, self._cmp, self._prof, self._offs, self._nc_prepare, self._nc_size,
-                         self._nc, self._tif,
+                         self._nc, self._nc_link, self._tif,
                          sizing_mode="stretch_width")

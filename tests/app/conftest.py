@@ -89,15 +89,18 @@ def served_app(test_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         pytest.skip(f"Debian's chromium not found at {CHROMIUM} (apt-get install chromium, "
                     "or `make browser`); Playwright cannot download its own browser here")
     port = free_port()
+    exports = tmp_path_factory.mktemp("exports")  # served over HTTP, as `make serve` does
     env = dict(os.environ, INSAR_AE_CATALOG=str(test_catalog), PYTHONUNBUFFERED="1",
                INSAR_AE_RESULT_CACHE=str(tmp_path_factory.mktemp("served_result_cache")),
+               INSAR_AE_EXPORT_DIR=str(exports),
                OMP_NUM_THREADS="1", BOKEH_PY_LOG_LEVEL="warning")
     # Generate the default frame once up front (cached), so the page test times the page.
     subprocess.run([sys.executable, "-c", "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
                     "open_catalog_frame(DEFAULT_FRAME)"], env=env, check=True, cwd=REPO)
     log = (tmp_path_factory.mktemp("panel_log") / "panel.log").open("w")
     cmd = [sys.executable, "-m", "panel", "serve", "app/main.py", "--port", str(port),
-           "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"]
+           "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}",
+           "--static-dirs", f"exports={exports}"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/main"
     try:

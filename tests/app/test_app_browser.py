@@ -124,6 +124,39 @@ def test_page_opens_on_the_default_frame(page, artifacts):
     page.screenshot(path=str(artifacts / "01_default_frame.png"), full_page=True)
 
 
+def test_the_page_works_offline_with_no_failed_request(browser, served_app, artifacts):
+    """Every request off this server is blocked: none may be made, and none may fail."""
+    from urllib.parse import urlparse
+
+    host = urlparse(served_app).netloc
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    blocked: list[str] = []
+    failed: list[str] = []
+
+    def route(r) -> None:
+        u = urlparse(r.request.url)
+        if u.scheme in ("data", "blob") or u.netloc == host:
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    try:
+        ctx.route("**/*", route)
+        pg = ctx.new_page()
+        pg.on("requestfailed", lambda r: failed.append(r.url))
+        pg.set_default_timeout(TIMEOUT_MS)
+        pg.goto(served_app, timeout=TIMEOUT_MS)
+        pg.evaluate("(js) => { window.__plots = eval('(' + js + ')'); }", _PLOTS_JS)
+        wait_for_map(pg, "Raw displacement")
+        wait_text(pg, ".insar-date", r"date \d+ of")
+        pg.wait_for_timeout(2000)
+        pg.screenshot(path=str(artifacts / "00_offline.png"))
+    finally:
+        ctx.close()
+    assert blocked == [] and failed == [], (blocked, failed)
+
+
 def test_maps_say_date_units_and_the_device_is_a_selector(page):
     date = re.search(r"\d{4}-\d{2}-\d{2}", text_of(page, ".insar-date")).group(0)
     banner = wait_text(page, ".insar-map-date", date)
@@ -360,6 +393,23 @@ def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
     wait_for_map(page, "Denoised deformation")
     wait_for_map(page, "Removed noise")
     page.screenshot(path=str(artifacts / "03_denoised.png"), full_page=True)
+    # the cube export: written compressed first, its size said, then downloaded as that file
+    page.locator(".insar-nc-prepare button").click()
+    size_text = wait_text(page, ".insar-nc-size", r"\d+(\.\d+)? (MB|kB)")
+    with page.expect_download(timeout=TIMEOUT_MS) as dl:  # a plain HTTP download (--static-dirs)
+        page.locator(".insar-nc-link a").click()
+    nc = Path(dl.value.path())
+    said = float(re.search(r"([\d.]+) MB", size_text).group(1))
+    assert abs(nc.stat().st_size / 1e6 - said) <= 0.1, (nc.stat().st_size, size_text)
+    raw_mb = 512 * 512 * 80 * 4 * 4 / 1e6  # four float32 cubes
+    assert nc.stat().st_size / 1e6 < 0.95 * raw_mb  # lossless zlib: noisy floats shrink ~15-20 %
+    print(f"NetCDF export: {nc.stat().st_size / 1e6:.1f} MB (uncompressed cubes {raw_mb:.0f} MB)")
+    import xarray as xr
+
+    back = xr.open_dataset(nc, engine="h5netcdf")  # the attributes as stored (open_frame adds its own source)
+    texts = [v for a in [back.attrs, *(back[v].attrs for v in back.variables)] for v in a.values()
+             if isinstance(v, str)]
+    assert not any(str(REPO) in t or "/tmp/" in t for t in texts), texts
     # switch away and back: the cached result shows at once
     page.locator("select").first.select_option(SMALL_FRAME)
     wait_text(page, ".insar-frame-info", r"64 x 64 px")

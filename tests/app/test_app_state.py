@@ -297,7 +297,7 @@ def test_export_tables_hold_profiles_offsets_and_series(state):
 
 # --------------------------------------------------------------------------- denoising
 @pytest.mark.slow
-def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_path):
+def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_path, monkeypatch):
     from app.views.export import ExportPanel
     from insar_ae.io import open_frame
 
@@ -332,6 +332,16 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     assert panel._nc.file and not panel._nc.disabled and ("MB" in panel._nc.label or "kB" in panel._nc.label)
     packed = open_frame(panel._nc.file)
     np.testing.assert_allclose(packed["deformation"].values, state.view["deformation"].values, atol=1e-4)
+    served = tmp_path / "served"  # with an HTTP-served export folder: a link, not a websocket transfer
+    served.mkdir()
+    monkeypatch.setenv("INSAR_AE_EXPORT_DIR", str(served))
+    panel._prepare_netcdf()
+    files = list(served.glob("*/*.nc"))
+    assert len(files) == 1 and len(files[0].parent.name) >= 20  # under an unguessable folder name
+    assert f'href="exports/{files[0].parent.name}/{files[0].name}"' in panel._nc_link.object
+    assert panel._nc_link.visible and not panel._nc.visible
+    panel._prepare_netcdf()  # the previous file goes
+    assert len(list(served.glob("*/*.nc"))) == 1
     tif = ExportPanel(state=state)._cube("geotiff", ".tif", {"what": "stack", "variable": "deformation"})
     import rasterio
 
