@@ -1,0 +1,126 @@
+"""Browser-side dashboard latency on the default frame (Playwright + Debian's Chromium).
+
+Measured in the page, from the user's action to the change being on screen:
+
+- **first page**: ``goto`` until the first map (Raw displacement) is drawn, new browser context;
+- **date switch**: a click on the player's *previous* button until every map's image source
+  holds the new raster and the next animation frame has painted (median / max of N);
+- **profile**: a line drawn with the mouse until its fitted offset is in the offsets table.
+
+Run: ``.venv/bin/python bench/browser_latency.py [--switches 15]`` (about 2 minutes on 2 cores).
+Appends a section to ``bench/results/app.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "app"))
+
+from _report import append_section  # noqa: E402
+
+_DATE_SWITCH_JS = r"""
+async () => {
+  function deep(css) { function f(root) { const x = root.querySelector(css); if (x) return x;
+      for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const y = f(el.shadowRoot); if (y) return y; }
+      return null; } return f(document); }
+  const srcs = Array.from(Bokeh.documents[0].all_models)
+    .filter(m => m.type === 'ColumnDataSource' && m.data && m.data.image && m.data.image.length);
+  const before = srcs.map(s => s.data.image[0]);
+  const titles = ['Raw displacement', 'Denoised deformation', 'Removed noise', 'Truth'];
+  const nMaps = Array.from(Bokeh.documents[0].all_models)
+    .filter(m => m.type === 'Figure' && m.title && titles.includes(m.title.text)).length;  // hillshade and mask stay
+  const t0 = performance.now();
+  deep('button.previous').click();
+  while (performance.now() - t0 < 20000) {
+    await new Promise(r => requestAnimationFrame(r));
+    if (srcs.filter((s, i) => s.data.image[0] !== before[i]).length >= nMaps) {
+      await new Promise(r => requestAnimationFrame(r));  // painted
+      return performance.now() - t0; }
+  }
+  return null; }
+"""
+
+
+def main() -> None:
+    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_port
+    from playwright.sync_api import sync_playwright
+    from test_app_browser import _PLOTS_JS, at_fraction, plot, wait_for_map, wait_text
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--switches", type=int, default=15, help="date switches timed")
+    ap.add_argument("--pages", type=int, default=3, help="first pages timed (after one warm-up)")
+    args = ap.parse_args()
+    port = free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1", INSAR_AE_RESULT_CACHE="off", BOKEH_PY_LOG_LEVEL="warning")
+    subprocess.run([sys.executable, "-c", "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
+                    "open_catalog_frame(DEFAULT_FRAME)"], env=env, check=True, cwd=REPO)
+    proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", "app/main.py", "--port", str(port),
+                             "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}", "--warm"],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/main"
+    try:
+        wait_for_port(port, proc, timeout=300)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            firsts = []
+            for k in range(args.pages + 1):
+                ctx = b.new_context(viewport={"width": 1600, "height": 1300})
+                pg = ctx.new_page()
+                pg.set_default_timeout(180_000)
+                t0 = time.perf_counter()
+                pg.goto(url, timeout=180_000)
+                pg.evaluate("(js) => { window.__plots = eval('(' + js + ')'); }", _PLOTS_JS)
+                wait_for_map(pg, "Raw displacement")
+                if k:
+                    firsts.append(time.perf_counter() - t0)
+                if k < args.pages:
+                    ctx.close()
+            wait_text(pg, ".insar-date", r"date \d+ of")
+            pg.wait_for_timeout(2000)
+            switches = []
+            for _ in range(args.switches):
+                ms = pg.evaluate(_DATE_SWITCH_JS)
+                if ms is not None:
+                    switches.append(ms)
+                pg.wait_for_timeout(300)
+            pg.get_by_role("button", name="Draw only", exact=True).click()
+            m = plot(pg, "Raw displacement")
+            a, c = at_fraction(m, 0.5, 0.15), at_fraction(m, 0.5, 0.85)
+            pg.mouse.move(*a)
+            pg.mouse.down()
+            pg.wait_for_timeout(400)
+            pg.mouse.up()
+            pg.wait_for_timeout(200)
+            t0 = time.perf_counter()
+            pg.mouse.dblclick(*c)
+            wait_text(pg, ".insar-offsets", r"P1\s+raw\s+-?\d+\.\d+ ± ")
+            profile_s = time.perf_counter() - t0
+            b.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    med, worst = statistics.median(switches), max(switches)
+    text = (f"## Browser-side latency (bench/browser_latency.py, {time.strftime('%Y-%m-%d')}, "
+            f"{platform.node()}, {os.cpu_count()} CPUs)\n\n"
+            "Default frame (512 x 512 x 80: raw and truth maps, not denoised), `panel serve --warm`, Chromium headless, measured in the page.\n\n"
+            "| step | time |\n|---|---|\n"
+            f"| first page (goto -> first map drawn), median of {len(firsts)} | {statistics.median(firsts):.2f} s |\n"
+            f"| date switch (click -> every map painted), median / max of {len(switches)} | "
+            f"{med:.0f} / {worst:.0f} ms |\n"
+            f"| profile (double-click ending the line -> offset in the table) | {profile_s:.2f} s |")
+    print(text)
+    append_section("app", text, "Dashboard latency")
+
+
+if __name__ == "__main__":
+    main()
