@@ -123,7 +123,7 @@ def _denoise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (default 32)")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
     p.add_argument("--time-stride", type=int, default=1,
-                   help="step between successive 9-date windows (1 = best, 8 = fastest)")
+                   help="window models only (e.g. --model window-v2): step between successive 9-date windows (1 = best, 8 = fastest); the default series model reads every date at once and ignores it")
     p.add_argument("--geometry", metavar="FILE", default=None,
                    help="DEM / geometry file: MintPy geometryGeo.h5 (or geometryRadar.h5), "
                         "LiCSBAS hgt, GeoTIFF DEM; default: looked for beside the input")
@@ -239,8 +239,21 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--loss", choices=("l1", "huber", "mse"), default="mse")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--widths", type=int, nargs=4, default=(16, 32, 48, 64))
-    p.add_argument("--n-mix", type=int, default=2)
+    p.add_argument("--arch", choices=("series", "window"), default="series",
+                   help="series (whole series, any length; the default model) or window "
+                        "(9-date windows, the old model)")
+    p.add_argument("--widths", type=int, nargs=4, default=None,
+                   help="channel widths (default: series 32 48 64 96, window 16 32 48 64)")
+    p.add_argument("--n-mix", type=int, default=2, help="window model: TimeMix blocks")
+    p.add_argument("--K", type=int, default=6, help="series model: temporal basis degree")
+    p.add_argument("--dates", type=int, nargs=2, default=(8, 72), metavar=("LO", "HI"),
+                   help="series model: dates per training batch, drawn in [LO, HI]")
+    p.add_argument("--val-dates", type=int, default=None,
+                   help="dates of the validation series (default: 24 series, 9 window)")
+    p.add_argument("--config", metavar="JSON", default=None,
+                   help="read the whole training config from a JSON file (TrainConfig fields, "
+                        "e.g. campaign/series-v3.json); the other options are then ignored "
+                        "except --publish")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--val-every", type=int, default=200)
     p.add_argument("--n-val", type=int, default=32)
@@ -277,12 +290,26 @@ def run_train(args: argparse.Namespace) -> int:
     from insar_ae.model.train import TrainConfig, train
     from insar_ae.model.weights import publish_weights
 
-    cfg = TrainConfig(out=args.out, steps=args.steps, max_minutes=args.max_minutes,
-                      device=args.device, batch_size=args.batch_size, patch=args.patch,
-                      lr=args.lr, loss=args.loss, seed=args.seed, widths=tuple(args.widths),
-                      n_mix=args.n_mix, num_threads=args.threads, val_every=args.val_every,
-                      n_val=args.n_val, amp=not args.no_amp, init=args.init, val_seed=args.val_seed,
-                      data=_json_arg(args.data, "--data"))
+    if args.config:
+        import json
+
+        from insar_ae.errors import ParameterError
+
+        try:
+            fields = json.loads(open(args.config).read())
+            cfg = TrainConfig(**fields)
+        except (OSError, json.JSONDecodeError, TypeError) as exc:
+            raise ParameterError(f"--config {args.config}: {exc}") from None
+    else:
+        val_dates = args.val_dates or (24 if args.arch == "series" else 9)
+        cfg = TrainConfig(out=args.out, steps=args.steps, max_minutes=args.max_minutes,
+                          device=args.device, batch_size=args.batch_size, patch=args.patch,
+                          lr=args.lr, loss=args.loss, seed=args.seed, arch=args.arch, T=val_dates,
+                          widths=tuple(args.widths) if args.widths else None, n_mix=args.n_mix,
+                          K=args.K, dates=tuple(args.dates), num_threads=args.threads,
+                          val_every=args.val_every, n_val=args.n_val, amp=not args.no_amp,
+                          init=args.init, val_seed=args.val_seed,
+                          data=_json_arg(args.data, "--data"))
     path = train(cfg)
     print(f"wrote {path}", file=sys.stderr)
     if args.publish:

@@ -47,7 +47,7 @@ def add_batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (default 32)")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
     p.add_argument("--time-stride", type=int, default=1,
-                   help="step between successive 9-date windows (1 = best, 8 = fastest)")
+                   help="window models only (e.g. --model window-v2): step between successive 9-date windows (1 = best, 8 = fastest); the default series model reads every date at once and ignores it")
     p.add_argument("--retries", type=int, default=0,
                    help="extra attempts of a block task that raised (lost workers are always "
                         "retried by Dask)")

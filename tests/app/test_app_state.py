@@ -301,6 +301,7 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     from app.views.export import ExportPanel
     from insar_ae.io import open_frame
 
+    state.model_name = "window-v2"  # time windows exist for the 9-date window model only
     assert state.time_stride == (4 if state.device == "cpu" else 1)  # fast default on a CPU
     state.time_stride = 2
     job = state.start_denoise()
@@ -391,8 +392,9 @@ def test_switching_frame_while_denoising_keeps_the_result_for_later(state):
 
 
 def test_a_failed_denoising_reports_the_error(frames):
-    short = frames["tiny"].isel(time=slice(0, 5))  # the model needs at least 9 dates
+    short = frames["tiny"].isel(time=slice(0, 5))  # the window model needs at least 9 dates
     s = DashboardState(datasets={"short": short})
+    s.model_name = "window-v2"
     s.start_denoise()
     wait_for(s, timeout=120)
     assert s.denoise_status == "error"

@@ -80,7 +80,9 @@ def test_shipped_default_is_registered_verified_and_small(tmp_path):
     for key in ("samples_seen", "hardware", "wall_time_s", "validation"):
         assert key in meta
     model = load_model()
-    assert model.T == 9
+    assert model.kind == "series" and model.min_dates == 2  # any number of dates
+    old = load_model("window-v2")  # the 9-date window model, kept for comparison
+    assert old.kind == "window" and old.T == 9
     # the same file with one flipped byte in a copy of the registry is refused
     copy = tmp_path / "weights"
     shutil.copytree(WEIGHTS_DIR, copy)
