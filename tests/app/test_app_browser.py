@@ -375,16 +375,16 @@ def test_rate_map_and_two_pixels_either_side_of_the_fault(page, artifacts):
 
 
 def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
-    """The default frame (512 x 512 x 80) is denoised to the end with the CPU default (every
-    4th time window, about half a minute on 2 cores); the page stays responsive meanwhile, and
+    """The default frame (512 x 512 x 80) is denoised to the end with the default series model
+    (all dates at once, tile batch by tile batch); the page stays responsive meanwhile, and
     coming back to the frame shows the cached result at once."""
     from insar_ae.catalog import DEFAULT_FRAME
 
     page.locator("select").first.select_option(DEFAULT_FRAME)
     wait_text(page, ".insar-frame-info", r"512 x 512 px")
     page.locator(".insar-denoise-run button").click()
-    # the CPU default: windows start every 4th date, 19 windows for 80 dates
-    wait_text(page, ".insar-denoise-status", r"window \d+/19|Denoised")
+    # the series model reports tile batches, each carrying all 80 dates
+    wait_text(page, ".insar-denoise-status", r"tile batch \d+/\d+|Denoised")
     # responsive while it runs: the player still moves the date
     page.locator("button.first").first.click()
     wait_text(page, ".insar-date", r"date 1 of")
