@@ -1,8 +1,11 @@
-"""The insar_ae dashboard: ``panel serve app/main.py`` (``make serve``) or, in a notebook,
-``from app.main import Dashboard; Dashboard()``.
+"""The insar_ae dashboard: ``make serve``, or ``panel serve app/main.py --address 127.0.0.1``,
+or, in a notebook, ``from app.main import Dashboard; Dashboard()``.
 
 Under ``panel serve`` this script runs once per browser session, so every session gets its own
-:class:`~app.state.DashboardState` (nothing is shared between sessions but imported code).
+:class:`~app.state.DashboardState`; the frames read from the catalog are shared, read-only
+(:mod:`app.frames`). :func:`app.sessions.serve` caps the open sessions, serves only this machine
+unless remote clients are allowed deliberately, and frees a session's data when it ends
+(docs/dashboard.md, *Serving*).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ _ACCENT = "#1565c0"
 #: Panel finds a design's bundled files by its class name.
 _OfflineFast = type("Fast", (pn.theme.Fast,), {"_resources": {**pn.theme.Fast._resources, "font": {}},
                                                 "__module__": __name__})
+
 
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
@@ -139,4 +143,6 @@ def create_app() -> pn.template.FastListTemplate:
 
 
 if pn.state.served:
-    Dashboard().servable()
+    from app.sessions import serve
+
+    serve(Dashboard)

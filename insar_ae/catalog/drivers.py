@@ -6,7 +6,8 @@
 - :class:`FrameFile` (``driver: insar_ae.catalog.drivers.FrameFile``): any file
   :func:`insar_ae.io.open_frame` reads (MintPy, LiCSBAS, NetCDF, Zarr, GeoTIFF); a relative
   ``path`` (and ``geometry``, ``mask``, ``height``, ``dem``) is resolved against the directory
-  of the catalog file.
+  of the catalog file, and refused before anything is opened unless it lies under that
+  directory or a data root the catalog declares (``insar_ae_data_roots``).
 
 Both return canonical, validated ``xarray.Dataset`` objects from ``read()`` (and ``to_dask()``,
 which opens lazily); ``discover()`` answers from the entry metadata without reading data.
@@ -30,15 +31,52 @@ __all__ = ["FrameFile", "SyntheticFrame", "resolve_path"]
 _PATH_ARGS = ("geometry", "mask", "height", "dem")
 
 
-def resolve_path(path: str | os.PathLike[str], catalog_dir: str | None) -> str:
-    """``path`` made absolute against ``catalog_dir`` when relative (URLs are left alone)."""
+def resolve_path(path: str | os.PathLike[str], catalog_dir: str | None, *,
+                 roots: list[str] | None = None, what: str = "catalog entry") -> str:
+    """``path`` made absolute against ``catalog_dir`` when relative (URLs are left alone).
+
+    With ``roots`` (folders, or URL prefixes), the path is resolved (``..`` and symbolic links
+    followed, nothing opened) and refused with a :class:`CatalogError` unless it lies under one
+    of them: what a catalog may name (see :mod:`insar_ae.catalog`)."""
     text = os.fspath(path)
     if "://" in text or Path(text).expanduser().is_absolute() or not catalog_dir:
-        return str(Path(text).expanduser()) if "://" not in text else text
-    base = catalog_dir.removeprefix("file://")
-    if "://" in base:
-        return base.rstrip("/") + "/" + text
-    return str((Path(base) / text).resolve())
+        full = str(Path(text).expanduser()) if "://" not in text else text
+    else:
+        base = catalog_dir.removeprefix("file://")
+        if "://" in base:
+            full = base.rstrip("/") + "/" + text
+        else:
+            full = str((Path(base) / text).resolve())
+    if roots is not None:
+        _check_inside(text, full, roots, what)
+    return full
+
+
+def _check_inside(text: str, full: str, roots: list[str], what: str) -> None:
+    """Refuse ``full`` (from ``text``) unless it is under one of ``roots``."""
+    if "://" in full:
+        ok = any("://" in r and full.startswith(r.rstrip("/") + "/") for r in roots)
+    else:
+        real = os.path.realpath(full)
+        ok = any("://" not in r and os.path.commonpath([real, os.path.realpath(r)]) == os.path.realpath(r)
+                 for r in roots)
+    if not ok:
+        where = full if "://" in full else os.path.realpath(full)
+        raise CatalogError(f"{what}: path {text!r} resolves to {where}, outside the catalog's "
+                           f"folder and its data roots {roots}; refused before "
+                           "opening. A catalog may name files under its own folder or under a folder "
+                           "listed in its metadata 'insar_ae_data_roots'")
+
+
+def _roots(metadata: dict[str, Any] | None) -> list[str] | None:
+    """The folders a catalog entry may name: from the catalog (``insar_ae.catalog`` puts them in
+    the entry metadata), else the catalog's folder; None outside a catalog (no check)."""
+    md = metadata or {}
+    roots = md.get("insar_ae_data_roots")
+    if roots:
+        return [str(r) for r in roots]
+    d = md.get("catalog_dir")
+    return [d.removeprefix("file://")] if d else None
 
 
 class _FrameSource(DataSource):
@@ -112,12 +150,14 @@ class FrameFile(_FrameSource):
         super().__init__(metadata=metadata)
         if not path:
             raise CatalogError("FrameFile needs a path (set the entry's 'path' parameter)")
-        self.path = resolve_path(path, (metadata or {}).get("catalog_dir"))
+        catalog_dir, roots = (metadata or {}).get("catalog_dir"), _roots(metadata)
+        self.path = resolve_path(path, catalog_dir, roots=roots, what="catalog entry path")
         self.format = format or None
         self.open_kwargs = dict(open_kwargs)
         for key in _PATH_ARGS:  # sidecar files given in the catalog are relative to it too
             if isinstance(self.open_kwargs.get(key), str) and self.open_kwargs[key]:
-                self.open_kwargs[key] = resolve_path(self.open_kwargs[key], (metadata or {}).get("catalog_dir"))
+                self.open_kwargs[key] = resolve_path(self.open_kwargs[key], catalog_dir, roots=roots,
+                                                     what=f"catalog entry {key}")
         if storage_options:
             self.open_kwargs["storage_options"] = storage_options
 
