@@ -13,7 +13,7 @@ import param
 import xarray as xr
 
 from app.frames import KEEP
-from app.jobs import DenoiseJob
+from app.jobs import DenoiseJob, JobsBusy
 from app.results import ResultCache, default_cache, frame_fingerprint, model_sha256
 
 __all__ = ["DenoiseSession"]
@@ -24,7 +24,8 @@ TIME_STRIDES = {"every window (best)": 1, "every 2nd window": 2, "every 4th wind
 
 
 class DenoiseSession(param.Parameterized):
-    """Denoising state; expects ``frame``, ``dataset`` and ``denoised`` from DashboardState."""
+    """Denoising state; expects ``frame``, ``dataset``, ``denoised`` and ``notice`` from
+    DashboardState."""
 
     model_name = param.Selector(default="default", objects=["default"], doc="Shipped model.")
     device = param.Selector(default="cpu", objects=["cpu"], doc="Torch device for denoising.")
@@ -115,7 +116,10 @@ class DenoiseSession(param.Parameterized):
     def start_denoise(self) -> DenoiseJob | None:
         """Denoise the current frame off the UI thread; instant when (frame, model, stride) is cached.
 
-        Returns the running job (poll it with :meth:`poll_denoise`), or None on a cache hit.
+        Returns the running job (poll it with :meth:`poll_denoise`), or None on a cache hit and
+        when the server already runs as many jobs as it may (:func:`app.jobs.max_jobs`): then
+        nothing starts, the status stays as it was and ``denoise_message`` and ``notice`` say
+        that the server is busy.
         """
         if self._job is not None and not self._job.finished:
             return self._job
@@ -126,13 +130,20 @@ class DenoiseSession(param.Parameterized):
                 self.denoise_status, self.denoise_fraction = "done", 1.0
                 self.denoise_message, self.denoise_error = "cached result", ""
             return None
-        self._job = DenoiseJob(self.dataset, model_name=self.model_name, device=self.device,
-                               frame=self.frame, time_stride=int(self.time_stride))
-        self._job.cache_key = self._disk_key() if self._disk is not None else None  # type: ignore[attr-defined]
+        job = DenoiseJob(self.dataset, model_name=self.model_name, device=self.device,
+                         frame=self.frame, time_stride=int(self.time_stride))
+        job.cache_key = self._disk_key() if self._disk is not None else None  # type: ignore[attr-defined]
+        try:
+            job.start()
+        except JobsBusy as busy:
+            with param.parameterized.batch_call_watchers(self):
+                self.denoise_message = str(busy)
+                self.notice = str(busy)  # shown to the user as a warning
+            return None
+        self._job = job
         self.denoise_error = ""
-        self._job.start()
-        self.poll_denoise()
-        return self._job
+        self.poll_denoise()  # a very short run may already have ended here: still return it
+        return job
 
     def cancel_denoise(self) -> None:
         """Ask the running job to stop (at its next tile batch)."""

@@ -4,20 +4,50 @@ The worker thread only writes plain attributes of the job (floats and strings ar
 atomically under the GIL); the browser session *polls* the job from its own event loop and
 copies what it finds into param values, so no param event or Bokeh model is ever touched from
 the worker thread.
+
+At most :func:`max_jobs` runs (``$INSAR_AE_MAX_JOBS``, default 2) go on at a time in one server
+process, whatever the number of sessions: each run holds a model, a frame-sized result and the
+CPU cores, so a third one would only slow the first two down and grow the server. A start
+beyond the cap raises :class:`JobsBusy` (the session shows a "busy" message).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
 
 import xarray as xr
 
-__all__ = ["DenoiseJob"]
+__all__ = ["MAX_JOBS_ENV", "DenoiseJob", "JobsBusy", "max_jobs", "running_jobs"]
 
 log = logging.getLogger(__name__)
+
+#: Environment variable: the most denoising runs one server process does at a time.
+MAX_JOBS_ENV = "INSAR_AE_MAX_JOBS"
+DEFAULT_MAX_JOBS = 2
+_lock = threading.Lock()
+_running: set[DenoiseJob] = set()
+
+
+class JobsBusy(RuntimeError):
+    """Raised by :meth:`DenoiseJob.start` when :func:`max_jobs` runs are already going on."""
+
+
+def max_jobs() -> int:
+    """The cap on concurrent denoising runs: ``$INSAR_AE_MAX_JOBS`` (default 2, at least 1)."""
+    try:
+        return max(1, int(os.environ.get(MAX_JOBS_ENV, DEFAULT_MAX_JOBS)))
+    except ValueError:
+        return DEFAULT_MAX_JOBS
+
+
+def running_jobs() -> int:
+    """Denoising runs going on in this process right now (all sessions)."""
+    with _lock:
+        return len(_running)
 
 
 class DenoiseJob:
@@ -58,12 +88,24 @@ class DenoiseJob:
 
     # -- control (session thread) -------------------------------------------------------
     def start(self) -> DenoiseJob:
-        """Start the worker thread (returns self)."""
+        """Start the worker thread (returns self); :class:`JobsBusy` when :func:`max_jobs`
+        runs are going on already (the job is then not started and stays "idle")."""
+        with _lock:
+            if len(_running) >= max_jobs():
+                raise JobsBusy(f"The server is busy: {len(_running)} denoising runs are going on, the "
+                               f"most it does at a time (set by {MAX_JOBS_ENV}). Try again when one "
+                               "has finished.")
+            _running.add(self)
         self.status = "running"
         self.message = "loading model"
         self.started_at = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="insar_ae-denoise", daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:
+            with _lock:
+                _running.discard(self)
+            raise
         return self
 
     def cancel(self) -> None:
@@ -131,6 +173,9 @@ class DenoiseJob:
             self.status = "done"
         finally:
             self.finished_at = time.monotonic()
+            self.ds = None  # the job no longer holds the frame (its session may be gone)
+            with _lock:
+                _running.discard(self)
 
     def describe(self) -> dict[str, Any]:
         """Snapshot of the job for display (status, fraction, message, eta_s, elapsed_s, error)."""

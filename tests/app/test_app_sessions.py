@@ -1,0 +1,286 @@
+"""Issue 16, the server under load and from outside: session cap ("busy" page), localhost-only
+clients ("refused" page), a session's data freed when it ends, frames shared read-only between
+sessions, and the cap on concurrent denoising runs.
+
+A real Bokeh server runs in this process (``panel.serve``, threaded, on a free 127.0.0.1 port)
+with the app's own page function (:func:`app.sessions.serve` + :class:`app.main.Dashboard`) and a
+16 x 16 catalog frame; pages are loaded as a browser does (HTTP GET, websocket, document pull;
+``bench/_bokeh_client.py``), so every session is really created, used and destroyed by Bokeh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+
+from _bokeh_client import PageLoad, page_load  # noqa: E402
+
+from app import jobs, sessions  # noqa: E402
+from insar_ae.testing import tiny_frame  # noqa: E402
+
+pytestmark = pytest.mark.timeout(600)
+
+LAB = """
+metadata: {version: 1, insar_ae_include_default: false}
+sources:
+  small-a:
+    description: small frame A
+    driver: insar_ae.catalog.drivers.SyntheticFrame
+    args: {preset: clean-fault, seed: 0, shape: [16, 16], n_dates: 6}
+    metadata: {dates: {start: 2019-01-05, end: 2019-03-06, n_dates: 6}, shape: [16, 16], units: mm}
+"""
+DASHBOARD_MARK = "insar-frame-info"  # a css class of the Frame card: only in the dashboard
+BUSY = "The server is busy"
+REFUSED = "This dashboard only serves this machine"
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class _Made:
+    """Weak references to every dashboard (and its state) the server built."""
+
+    def __init__(self) -> None:
+        self.refs: list[tuple[weakref.ref, weakref.ref]] = []
+
+    def factory(self) -> Any:
+        from app.main import Dashboard
+
+        d = Dashboard()
+        self.refs.append((weakref.ref(d), weakref.ref(d.state)))
+        return d
+
+    def page(self) -> None:
+        sessions.serve(self.factory)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The test catalog and a private frame cache for the whole module (the in-process server
+    reads the environment of this process)."""
+    mp = pytest.MonkeyPatch()
+    folder = tmp_path_factory.mktemp("sessions")
+    (folder / "lab.yaml").write_text(LAB)
+    mp.setenv("INSAR_AE_CATALOG", str(folder / "lab.yaml"))
+    mp.setenv("INSAR_AE_CACHE", str(folder / "cache"))
+    mp.delenv(sessions.ALLOW_REMOTE_ENV, raising=False)
+    yield
+    mp.undo()
+
+
+def _serve(made: _Made, host: str = "127.0.0.1") -> tuple[Any, str]:
+    import panel as pn
+
+    port = _free_port(host)
+    server = pn.serve({"main": made.page}, port=port, address=host, threaded=True, show=False,
+                      websocket_origin=[f"{host}:{port}"], check_unused_sessions_milliseconds=500,
+                      # longer than a page build on a loaded 2-core machine: Bokeh drops a session
+                      # that gets no websocket within this time (and builds it again when it does)
+                      unused_session_lifetime_milliseconds=5000)
+    url = f"http://{host}:{port}/main"
+    t_end = time.monotonic() + 60
+    while time.monotonic() < t_end:
+        with socket.socket() as s:
+            if s.connect_ex((host, port)) == 0:
+                return server, url
+        time.sleep(0.1)
+    raise TimeoutError(f"in-process server did not listen on {host}:{port}")
+
+
+@pytest.fixture(scope="module")
+def served(env: None) -> Iterator[tuple[_Made, str]]:
+    made = _Made()
+    server, url = _serve(made)
+    try:
+        yield made, url
+    finally:
+        server.stop()
+
+
+_LOOP = asyncio.new_event_loop()  # the client's loop (a websocket belongs to the loop it was opened on)
+
+
+def _load(url: str, n: int = 1) -> list[PageLoad]:
+    async def go() -> list[PageLoad]:
+        return [await page_load(url, timeout=300) for _ in range(n)]  # one after the other
+
+    return _LOOP.run_until_complete(go())
+
+
+def _close_all(loads: list[PageLoad], timeout: float = 60.0) -> None:
+    """Close the tabs and wait until the server has ended every session."""
+    _LOOP.run_until_complete(_close(loads))
+    t_end = time.monotonic() + timeout
+    while sessions.live_sessions() and time.monotonic() < t_end:
+        time.sleep(0.1)
+    assert sessions.live_sessions() == 0, "sessions were not ended after their tabs closed"
+
+
+async def _close(loads: list[PageLoad]) -> None:
+    for load in loads:
+        load.close()
+    await asyncio.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------- who may connect
+@pytest.mark.parametrize(("ip", "allowed"), [
+    ("127.0.0.1", True), ("127.5.6.7", True), ("::1", True), ("::ffff:127.0.0.1", True),
+    ("192.0.2.2", False), ("10.0.0.8", False), ("::ffff:10.0.0.8", False), ("fe80::1%eth0", False),
+    ("", False), ("not-an-ip", False), (None, True),  # None: no client (the --warm run)
+])
+def test_client_allowed(ip, allowed, monkeypatch):
+    monkeypatch.delenv(sessions.ALLOW_REMOTE_ENV, raising=False)
+    assert sessions.client_allowed(ip) is allowed
+    monkeypatch.setenv(sessions.ALLOW_REMOTE_ENV, "1")
+    assert sessions.client_allowed(ip) is True
+
+
+def test_remote_client_gets_refused_page_unless_allowed(served, monkeypatch):
+    made, url = served
+    monkeypatch.setattr(sessions, "_remote_ip", lambda: "203.0.113.7")
+    n = len(made.refs)
+    [load] = _load(url)
+    assert load.ok and REFUSED in load.doc_text and "203.0.113.7" in load.doc_text
+    assert DASHBOARD_MARK not in load.doc_text and len(made.refs) == n  # no dashboard was built
+    assert sessions.live_sessions() == 0
+    _close_all([load])
+    monkeypatch.setenv(sessions.ALLOW_REMOTE_ENV, "1")
+    [load] = _load(url)
+    assert load.ok and DASHBOARD_MARK in load.doc_text and len(made.refs) == n + 1
+    _close_all([load])
+
+
+def test_non_loopback_address_is_refused_end_to_end(env):
+    """A server bound to this machine's network address (as ``--address 0.0.0.0`` would be):
+    a client reaching it over that address is not on loopback and gets the refused page."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # no packet is sent (UDP connect)
+            host = s.getsockname()[0]
+        except OSError:
+            pytest.skip("this machine has no non-loopback IPv4 address")
+    if host.startswith("127."):
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    made = _Made()
+    server, url = _serve(made, host)
+    try:
+        [load] = _load(url)
+        assert load.ok and REFUSED in load.doc_text and host in load.doc_text
+        assert made.refs == []
+        _close_all([load])
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------------------ session cap
+def test_sessions_beyond_the_cap_get_the_busy_page(served, monkeypatch):
+    made, url = served
+    monkeypatch.setenv(sessions.MAX_SESSIONS_ENV, "2")
+    loads = _load(url, 3)
+    assert [load.ok for load in loads] == [True, True, True]
+    assert DASHBOARD_MARK in loads[0].doc_text and DASHBOARD_MARK in loads[1].doc_text
+    busy = loads[2].doc_text
+    assert BUSY in busy and "2 dashboards are open" in busy and sessions.MAX_SESSIONS_ENV in busy
+    assert DASHBOARD_MARK not in busy and len(busy) < len(loads[0].doc_text) / 5
+    assert sessions.live_sessions() == 2
+    _close_all(loads)  # closed tabs free their places
+    [again] = _load(url)
+    assert DASHBOARD_MARK in again.doc_text
+    _close_all([again])
+
+
+# -------------------------------------------------------------- freeing and sharing the data
+def test_ended_session_frees_its_dashboard_and_state(served):
+    made, url = served
+    n = len(made.refs)
+    loads = _load(url, 2)
+    refs = made.refs[n:]
+    assert len(refs) == 2
+    dashboards = [d() for d, _ in refs]
+    states = [s() for _, s in refs]
+    assert all(d is not None for d in dashboards) and all(s is not None for s in states)
+    # read-only frames are shared: both sessions show the same Dataset object
+    assert states[0].dataset is states[1].dataset
+    raw = states[0].dataset["displacement"].values
+    assert not raw.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        raw[0, 0, 0] = 1.0
+    del dashboards, states, raw
+    _close_all(loads)
+    time.sleep(3.0)  # the server's collection and heap trim run 2 s after the last session ended
+    gc.collect()
+    alive = [(d() is not None, s() is not None) for d, s in refs]
+    assert alive == [(False, False), (False, False)], "an ended session's dashboard/state is still referenced"
+
+
+def test_release_drops_the_session_data():
+    from app.state import DashboardState
+
+    s = DashboardState(datasets={"tiny": tiny_frame(0, n_time=6, ny=16, nx=16)})
+    view = weakref.ref(s.view)
+    s.release()
+    gc.collect()
+    assert s.dataset is None and s.denoised is None and s.view is None and view() is None
+
+
+# ----------------------------------------------------------------------- denoising job cap
+def test_denoise_jobs_beyond_the_cap_get_a_busy_message(monkeypatch):
+    from app.state import DashboardState
+
+    gate = threading.Event()
+
+    def slow_run(job: jobs.DenoiseJob) -> None:  # stands in for the model: waits for the test
+        try:
+            gate.wait(60)
+            job.result, job.status, job.message = job.ds, "done", "done"
+        finally:
+            job.finished_at = time.monotonic()
+            job.ds = None
+            with jobs._lock:
+                jobs._running.discard(job)
+
+    monkeypatch.setattr(jobs.DenoiseJob, "_run", slow_run)
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "1")
+    monkeypatch.setenv("INSAR_AE_RESULT_CACHE", "")
+    frames = {"tiny": tiny_frame(0, n_time=6, ny=16, nx=16)}
+    a, b = DashboardState(datasets=frames), DashboardState(datasets=frames)
+    a._disk = b._disk = None  # no server-wide result cache: both must run
+    notices: list[str] = []
+    b.param.watch(lambda e: notices.append(e.new), "notice")
+    job = a.start_denoise()
+    assert job is not None and a.denoise_status == "running" and jobs.running_jobs() == 1
+    assert b.start_denoise() is None
+    assert b.job is None and b.denoise_status == "idle" and jobs.running_jobs() == 1
+    assert BUSY in b.denoise_message and "1 denoising runs" in b.denoise_message
+    assert notices and BUSY in notices[-1] and jobs.MAX_JOBS_ENV in notices[-1]
+    gate.set()
+    assert job.wait(30) and a.poll_denoise() and a.denoise_status == "done"
+    assert jobs.running_jobs() == 0
+    second = b.start_denoise()  # a place is free again
+    assert second is not None and second.wait(30) and b.poll_denoise() and b.denoise_status == "done"
+    assert jobs.running_jobs() == 0
+
+
+def test_max_jobs_and_sessions_read_the_environment(monkeypatch):
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "3")
+    monkeypatch.setenv(sessions.MAX_SESSIONS_ENV, "5")
+    assert jobs.max_jobs() == 3 and sessions.max_sessions() == 5
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "zero")
+    monkeypatch.setenv(sessions.MAX_SESSIONS_ENV, "0")
+    assert jobs.max_jobs() == jobs.DEFAULT_MAX_JOBS and sessions.max_sessions() == 1
