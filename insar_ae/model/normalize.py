@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from insar_ae.errors import ParameterError
 from insar_ae.model.network import SeriesUNet, SpaceTimeAE
-from insar_ae.model.temporal_basis import legendre_basis, project, reconstruct
+from insar_ae.model.temporal_basis import date_weights, legendre_basis, project, reconstruct
 
 __all__ = ["Denoiser", "Prepared", "SeriesDenoiser", "SeriesPrepared"]
 
@@ -162,10 +162,14 @@ class SeriesDenoiser(nn.Module):
     TTA_CHOICES = (1, 2, 4, 8)
 
     def __init__(self, net: SeriesUNet | None = None, *, floor_mm: float = 0.5,
-                 dem_scale_m: float = 1000.0, tta: int = 1, **arch: object) -> None:
+                 dem_scale_m: float = 1000.0, tta: int = 1, date_weighting: bool = False,
+                 **arch: object) -> None:
         super().__init__()
         self.net = net if net is not None else SeriesUNet(**arch)  # type: ignore[arg-type]
         self.floor_mm = float(floor_mm)
+        #: Weighted projection (per-date weights from each date's atmospheric strength over the
+        #: tile, ``temporal_basis.date_weights``): a date with a strong delay counts less.
+        self.date_weighting = bool(date_weighting)
         self.dem_scale_m = float(dem_scale_m)
         if int(tta) not in self.TTA_CHOICES:
             raise ParameterError(f"tta={tta!r} must be one of {self.TTA_CHOICES}")
@@ -183,7 +187,8 @@ class SeriesDenoiser(nn.Module):
     def config(self) -> dict[str, object]:
         """Everything needed to rebuild this module (stored with the weights)."""
         return {"kind": self.kind, **self.net.arch(), "floor_mm": self.floor_mm,
-                "dem_scale_m": self.dem_scale_m, "tta": self.tta}
+                "dem_scale_m": self.dem_scale_m, "tta": self.tta,
+                "date_weighting": self.date_weighting}
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> SeriesDenoiser:
@@ -193,11 +198,12 @@ class SeriesDenoiser(nn.Module):
         floor = float(cfg.pop("floor_mm", 0.5))  # type: ignore[arg-type]
         dem_scale = float(cfg.pop("dem_scale_m", 1000.0))  # type: ignore[arg-type]
         tta = int(cfg.pop("tta", 1))  # type: ignore[call-overload]
+        weighting = bool(cfg.pop("date_weighting", False))
         for key in ("widths", "dilations"):
             if key in cfg:
                 cfg[key] = tuple(cfg[key])  # type: ignore[arg-type]
         return cls(SeriesUNet(**cfg), floor_mm=floor, dem_scale_m=dem_scale,  # type: ignore[arg-type]
-                   tta=tta)
+                   tta=tta, date_weighting=weighting)
 
     def prepare(self, series: torch.Tensor, dem: torch.Tensor, mask: torch.Tensor | None = None,
                 days: torch.Tensor | None = None) -> SeriesPrepared:
@@ -224,7 +230,8 @@ class SeriesDenoiser(nn.Module):
             static = static & mask.to(device=dev, dtype=torch.bool)
         dated = torch.isfinite(series) & static.unsqueeze(1)
         basis = legendre_basis(days, self.K)
-        proj = project(series, dated, basis)
+        weight = date_weights(series, dated, basis) if self.date_weighting else None
+        proj = project(series, dated, basis, weight)
         valid = static & (proj.n_valid >= 2)
         nan = torch.full((), float("nan"), device=dev)
         res = torch.where(valid, proj.resid_rms, nan).reshape(b, -1)

@@ -33,7 +33,7 @@ import torch
 
 from insar_ae.errors import ParameterError
 
-__all__ = ["Projection", "legendre_basis", "project", "reconstruct", "reference_rows"]
+__all__ = ["Projection", "date_weights", "legendre_basis", "project", "reconstruct", "reference_rows"]
 
 #: Per-pixel normal equations are regularised by this (relative to a unit-norm basis column),
 #: so coefficients that a pixel's valid dates cannot constrain come out ~0 instead of huge.
@@ -82,23 +82,45 @@ def legendre_basis(days: torch.Tensor, degree: int) -> torch.Tensor:
     return out
 
 
-def project(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor) -> Projection:
+def project(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
+            date_weight: torch.Tensor | None = None) -> Projection:
     """Least-squares coefficients of every pixel's series on ``basis``.
 
     ``series`` (B, N, H, W) (any finite values where ``valid`` is False), ``valid`` (B, N, H, W)
-    bool, ``basis`` (B, N, K + 1) from :func:`legendre_basis`. Pixels valid on every date use
-    the orthonormal projection directly; pixels with some no-data dates solve their own
-    (ridge-regularised) normal equations; pixels with no valid date get 0.
+    bool, ``basis`` (B, N, K + 1) from :func:`legendre_basis`. ``date_weight`` (B, N), optional:
+    weighted least squares with these per-date weights (inverse atmospheric variance, see
+    :func:`date_weights`; normalised to mean 1 here), so that one date with a strong delay
+    does not leak into every coefficient. Without weights, pixels valid on every date use the
+    orthonormal projection directly; otherwise pixels solve their own (ridge-regularised)
+    normal equations (one shared system per batch item for pixels valid on every date);
+    pixels with no valid date get 0. ``resid_rms`` is the weighted RMS of the residual.
     """
+    coef, fit, resid, n_valid = _fit(series, valid, basis, date_weight)
+    return Projection(coef[:, 1:].contiguous(), resid, n_valid)
+
+
+def _fit(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
+         date_weight: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`project`'s solve: all coefficients (B, K + 1, H, W) with the constant, the fitted
+    series, the residual RMS and the number of valid dates."""
     dt = series.dtype if series.dtype in (torch.float32, torch.float64) else torch.float32
     q = basis.to(dt)
-    w = valid.to(dt)
     d = torch.where(valid, series.to(dt), torch.zeros((), dtype=dt, device=series.device))
-    rhs = torch.einsum("bnk,bnhw->bkhw", q, d)
-    n_valid = w.sum(1)
+    n_valid = valid.to(dt).sum(1)
+    if date_weight is not None:
+        dw = date_weight.to(torch.float64)
+        dw = dw / dw.mean(1, keepdim=True).clamp_min(1e-12)
+        w = valid.to(dt) * dw.to(dt)[:, :, None, None]
+        rhs = torch.einsum("bnk,bnhw->bkhw", q, d * w)
+        gram = torch.einsum("bnk,bn,bnl->bkl", basis.to(torch.float64), dw, basis.to(torch.float64))
+        solved = torch.einsum("bkl,blhw->bkhw", torch.linalg.pinv(gram).to(dt), rhs)  # shared system
+    else:
+        w = valid.to(dt)
+        rhs = torch.einsum("bnk,bnhw->bkhw", q, d)
+        solved = rhs
     full = valid.all(1)
     partial = (n_valid > 0) & ~full
-    coef = torch.where(full.unsqueeze(1), rhs, torch.zeros((), dtype=dt, device=series.device))
+    coef = torch.where(full.unsqueeze(1), solved, torch.zeros((), dtype=dt, device=series.device))
     if bool(partial.any()):
         bi, yi, xi = torch.nonzero(partial, as_tuple=True)
         wp = w.permute(0, 2, 3, 1)[bi, yi, xi].to(torch.float64)  # (P, N)
@@ -112,9 +134,42 @@ def project(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor) -> P
     fit = torch.einsum("bnk,bkhw->bnhw", q, coef)
     sq = ((d - fit) ** 2 * w).sum(1)
     k_eff = (basis.abs().sum(1) > 0).sum(-1).to(dt).view(-1, 1, 1)
-    dof = (n_valid - k_eff).clamp_min(1.0)
+    dof = (w.sum(1) * (1.0 - k_eff / n_valid.clamp_min(1.0))).clamp_min(1.0)
     resid = torch.sqrt(sq / dof)
-    return Projection(coef[:, 1:].contiguous(), resid, n_valid)
+    return coef, fit, resid, n_valid
+
+
+def date_weights(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
+                 floor: float = 0.5, max_ratio: float = 25.0, iterations: int = 3) -> torch.Tensor:
+    """Per-date weights ``1 / sigma_t**2`` (B, N) for :func:`project`, mean 1.
+
+    ``sigma_t`` is the strength of date t's atmosphere over the tile: the robust spatial spread
+    (1.4826 x median absolute deviation about the spatial median) of the leave-one-out
+    residual ``r_t / (1 - h_tt)`` (``h`` the hat matrix of the weighted fit, so that what date t
+    alone pulls into the fit is counted), in the units of ``series`` (``floor`` keeps it away
+    from 0). The first date's own delay is seen too: it is minus the value every later date
+    shares. Iterated (reweighted least squares) ``iterations`` times from equal weights;
+    weights are clipped to ``max_ratio`` times the smallest.
+    """
+    b, n = series.shape[:2]
+    dt = series.dtype if series.dtype in (torch.float32, torch.float64) else torch.float32
+    d = torch.where(valid, series.to(dt), torch.zeros((), dtype=dt, device=series.device))
+    nan = torch.full((), float("nan"), dtype=dt, device=series.device)
+    q = basis.to(torch.float64)
+    wgt = torch.ones((b, n), dtype=torch.float64, device=series.device)
+    for _ in range(int(iterations)):
+        _, fit, _, _ = _fit(d, valid, basis, wgt)
+        gram = torch.einsum("bnk,bn,bnl->bkl", q, wgt, q)
+        lev = wgt * torch.einsum("bnk,bkl,bnl->bn", q, torch.linalg.pinv(gram), q)
+        loo = (d - fit) / (1.0 - lev).clamp_min(0.05).to(dt)[:, :, None, None]
+        flat = torch.where(valid, loo, nan).reshape(b, n, -1)
+        med = torch.nanmedian(flat, dim=2, keepdim=True).values
+        mad = torch.nanmedian((flat - med).abs(), dim=2).values
+        sigma = torch.nan_to_num(1.4826 * mad, nan=float("inf")).clamp_min(floor).to(torch.float64)
+        wgt = 1.0 / sigma**2
+        wgt = torch.maximum(wgt, wgt.max(1, keepdim=True).values / max_ratio)
+        wgt = wgt / wgt.mean(1, keepdim=True)
+    return wgt
 
 
 def reference_rows(basis: torch.Tensor) -> torch.Tensor:

@@ -66,6 +66,9 @@ class TrainConfig:
     dilations: tuple[int, ...] = (2, 4, 8, 2)
     dates: tuple[int, int] = (8, 72)
     final_weight: float = 1.0
+    #: Series model: weighted projection, each date weighted by its atmospheric strength
+    #: (``temporal_basis.date_weights``).
+    date_weighting: bool = False
     loss: str = "mse"
     huber_delta: float = 0.5
     lr: float = 2e-3
@@ -158,7 +161,7 @@ def build_model(cfg: TrainConfig) -> Denoiser | SeriesDenoiser:
     """The untrained model a config describes."""
     if cfg.arch == "series":
         return SeriesDenoiser(K=cfg.K, widths=tuple(cfg.widths or _DEFAULT_WIDTHS["series"]),
-                              dilations=tuple(cfg.dilations))
+                              dilations=tuple(cfg.dilations), date_weighting=cfg.date_weighting)
     return Denoiser(T=cfg.T, widths=tuple(cfg.widths or _DEFAULT_WIDTHS["window"]), n_mix=cfg.n_mix)
 
 

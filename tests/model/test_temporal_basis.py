@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from insar_ae.errors import ParameterError
-from insar_ae.model.temporal_basis import legendre_basis, project, reconstruct
+from insar_ae.model.temporal_basis import date_weights, legendre_basis, project, reconstruct
 
 
 def _days(n: int, seed: int = 0) -> torch.Tensor:
@@ -61,3 +61,43 @@ def test_bad_days_are_refused():
         legendre_basis(torch.zeros(1), 3)
     with pytest.raises(ParameterError, match="degree"):
         legendre_basis(_days(5), 0)
+
+
+def _noisy_series(sigmas: np.ndarray, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A linear trend (10 mm over the series) plus white noise of per-date strength ``sigmas``,
+    referenced to the first date; returns (series, trend, basis)."""
+    n = len(sigmas)
+    rng = np.random.default_rng(seed)
+    days = _days(n)
+    frac = ((days - days[0]) / (days[-1] - days[0])).numpy()
+    trend = np.broadcast_to((10.0 * frac)[:, None, None], (n, 48, 48))
+    atmo = rng.normal(size=(n, 48, 48)) * sigmas[:, None, None]
+    obs = trend + atmo - atmo[:1]  # every date referenced to the first one
+    q = legendre_basis(days, 3)
+    return torch.as_tensor(obs[None]), torch.as_tensor(trend[None].copy()), q
+
+
+def test_uniform_date_weights_give_the_unweighted_projection():
+    series, _, q = _noisy_series(np.full(20, 3.0))
+    valid = torch.ones_like(series, dtype=torch.bool)
+    valid[0, 5, :10, :10] = False  # some pixels solve their own system
+    plain = project(series, valid, q)
+    same = project(series, valid, q, torch.full((1, 20), 7.0, dtype=torch.float64))
+    torch.testing.assert_close(same.coef, plain.coef, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(same.resid_rms, plain.resid_rms, rtol=1e-5, atol=1e-6)
+
+
+def test_date_weights_find_the_strong_dates_and_keep_the_trend():
+    sigmas = np.full(20, 2.0)
+    sigmas[[0, 19, 9]] = 20.0  # the reference date, the last date and one in the middle
+    series, trend, q = _noisy_series(sigmas)
+    valid = torch.ones_like(series, dtype=torch.bool)
+    w = date_weights(series, valid, q, max_ratio=100.0)[0].numpy()
+    strong = w[[0, 9, 19]]
+    calm = np.delete(w, [0, 9, 19])
+    assert strong.max() < 0.2 * calm.min()  # each strong date is seen, the first one included
+    err = {}
+    for name, weight in (("plain", None), ("weighted", date_weights(series, valid, q))):  # ratio 4
+        est = reconstruct(project(series, valid, q, weight).coef, q)
+        err[name] = float(((est - (trend - trend[:, :1])) ** 2).mean().sqrt())
+    assert err["weighted"] < 0.4 * err["plain"], err  # GLS: the strong dates no longer leak
