@@ -1,8 +1,9 @@
 """The frame catalog: named synthetic and real frames for the app and notebooks.
 
 Catalogs are intake (v1-style) YAML files opened with ``intake.open_catalog``; entries use the
-drivers in :mod:`insar_ae.catalog.drivers`. The built-in catalog is the top-level
-``catalog.yaml``. A lab keeps its own catalog(s) and passes them with the ``catalog`` argument
+drivers in :mod:`insar_ae.catalog.drivers`. The built-in catalog is
+``insar_ae/catalog/catalog.yaml`` (:data:`DEFAULT_CATALOG`), shipped as package data, so the
+built-in frames are found from any folder and from an installed wheel. A lab keeps its own catalog(s) and passes them with the ``catalog`` argument
 or ``INSAR_AE_CATALOG`` (paths separated by ``os.pathsep``): their entries come first and win
 over built-in entries of the same name; the built-in entries are still listed unless the lab
 catalog's top-level metadata says ``insar_ae_include_default: false``.
@@ -49,7 +50,8 @@ __all__ = ["DEFAULT_CATALOG", "DEFAULT_FRAME", "DRIVERS", "catalog_paths", "list
 log = logging.getLogger(__name__)
 
 DEFAULT_FRAME = "anatolia-slow-slip"
-DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "catalog.yaml"
+#: The built-in catalog (package data; its real-data entries point at the checkout's ../shared).
+DEFAULT_CATALOG = Path(__file__).resolve().parent / "catalog.yaml"
 COLUMNS = ("description", "region", "sensor", "start", "end", "n_dates", "shape", "units",
            "has_truth", "reference_point", "kind", "format", "available", "catalog")
 
@@ -280,14 +282,18 @@ def open_catalog_frame(name: str, catalog: CatalogArg = None, **params: Any) -> 
     ``params`` set the entry's parameters or driver arguments, e.g. ``seed=1``,
     ``shape=(128, 128)``, ``n_dates=30`` for synthetic frames or ``path="my/timeseries.h5"``
     (relative to the catalog's directory) for file entries. When the data carry no
-    ``reference_point`` the entry's default is set if it lies on the grid.
+    ``reference_point`` the entry's default is set if it lies on the grid. A catalog file that
+    cannot be read does not stop the entries of the others (the error for a name that is not
+    found says which files were not read).
     """
-    entries = _entries(catalog)
+    skipped: list[str] = []  # another catalog file missing or malformed does not stop this one
+    entries = _entries(catalog, skipped)
     if name not in entries:
         close = difflib.get_close_matches(str(name), list(entries), n=3)
         hint = f" Did you mean {close}?" if close else ""
+        unread = f" Not read: {'; '.join(skipped)}." if skipped else ""
         raise CatalogError(f"no catalog entry {name!r} in {catalog_paths(catalog)}; available: "
-                           f"{sorted(entries)}.{hint}")
+                           f"{sorted(entries)}.{hint}{unread}")
     entry, path = entries[name]
     _describe(name, entry, path)  # raises CatalogError on a broken entry
     if "shape" in params and params["shape"] is not None:

@@ -1,4 +1,4 @@
-"""Intake (v1-style) data sources for ``catalog.yaml``.
+"""Intake (v1-style) data sources for the catalogs (``insar_ae/catalog/catalog.yaml`` and lab ones).
 
 - :class:`SyntheticFrame` (``driver: insar_ae.catalog.drivers.SyntheticFrame``): a preset of
   :func:`insar_ae.synthetic.make_scene`, generated deterministically on first use and cached

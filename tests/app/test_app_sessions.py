@@ -284,3 +284,32 @@ def test_max_jobs_and_sessions_read_the_environment(monkeypatch):
     monkeypatch.setenv(jobs.MAX_JOBS_ENV, "zero")
     monkeypatch.setenv(sessions.MAX_SESSIONS_ENV, "0")
     assert jobs.max_jobs() == jobs.DEFAULT_MAX_JOBS and sessions.max_sessions() == 1
+
+
+# ------------------------------------------------------------------ catalog notices shown
+def test_skipped_catalog_entries_are_shown_in_the_dashboard(tmp_path, monkeypatch):
+    """A bad entry and a missing catalog file: the dashboard opens with the good entries and
+    says, in the Frame card, what was skipped."""
+    import os
+
+    from app.main import Dashboard
+    from app.state import DashboardState
+
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(LAB + """
+  lab-bad-date:
+    description: a date that does not exist
+    driver: insar_ae.catalog.drivers.SyntheticFrame
+    args: {preset: clean-fault, shape: [16, 16]}
+    metadata: {dates: {start: 2019-13-45, end: 2020-01-01, n_dates: 6}, units: mm}
+""")
+    monkeypatch.setenv("INSAR_AE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("INSAR_AE_CATALOG", f"{lab}{os.pathsep}{tmp_path / 'missing.yaml'}")
+    state = DashboardState()
+    assert list(state.frames.index) == ["small-a"] and state.dataset.sizes["time"] == 6
+    assert len(state.catalog_notices) == 2
+    assert "lab-bad-date" in state.catalog_notices[1] or "lab-bad-date" in state.catalog_notices[0]
+    assert any("missing.yaml" in n and "not found" in n for n in state.catalog_notices)
+    alert = Dashboard(state=state).frame._notices
+    assert alert.visible and "Catalog entries skipped" in alert.object
+    assert "lab-bad-date" in alert.object and "missing.yaml" in alert.object

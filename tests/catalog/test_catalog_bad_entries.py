@@ -108,6 +108,10 @@ def test_missing_catalog_in_env_gives_builtins_and_a_notice(cache, tmp_path, mon
     assert BUILTIN <= set(df.index) and DEFAULT_FRAME in df.index
     [notice] = df.attrs["skipped"]
     assert "no-such-lab.yaml" in notice and "not found" in notice
+    ds = open_catalog_frame("clean-fault", shape=(16, 16), n_dates=4)  # built-ins still open
+    assert ds.sizes["time"] == 4
+    with pytest.raises(CatalogError, match=r"no catalog entry 'lab-x'.*Not read: .*no-such-lab\.yaml"):
+        open_catalog_frame("lab-x")
 
 
 def test_malformed_catalog_in_env_gives_builtins_and_a_notice(cache, tmp_path, monkeypatch):
