@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import threading
 import warnings
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from insar_ae.datamodel import MM, validate
 from insar_ae.errors import DataModelError, InsarAEError, ParameterError
 from insar_ae.model.devices import autocast_context, resolve_device
 from insar_ae.model.normalize import Denoiser, SeriesDenoiser
+from insar_ae.model.temporal_basis import date_weights, legendre_basis
 from insar_ae.model.tiling import (
     IncrementStitcher,
     blend_weights,
@@ -167,6 +169,7 @@ def _denoise_series(ds: xr.Dataset, net: SeriesDenoiser, dev: torch.device, tile
     hp, wp = cube_p.shape[-2:]
     origins = tile_origins((hp, wp), tile, overlap)
     wgt = blend_weights(tile, overlap)
+    date_w = _frame_date_weights(net, cube, finite & static_valid, days_t) if net.date_weighting else None
     acc = np.zeros((n, hp, wp), dtype=np.float32)
     wsum = np.zeros((hp, wp), dtype=np.float32)
     n_batches = -(-len(origins) // batch_size)
@@ -179,7 +182,7 @@ def _denoise_series(ds: xr.Dataset, net: SeriesDenoiser, dev: torch.device, tile
         mk = np.stack([valid_p[y:y + tile, x:x + tile] for y, x in batch])
         with torch.inference_mode(), autocast_context(dev):
             out = net(torch.from_numpy(ser).to(dev), torch.from_numpy(dm).to(dev),
-                      torch.from_numpy(mk).to(dev), days_t)
+                      torch.from_numpy(mk).to(dev), days_t, date_w)
         out = out.float().cpu().numpy()
         for (y, x), o in zip(batch, out, strict=True):
             acc[:, y:y + tile, x:x + tile] += o * wgt
@@ -189,6 +192,18 @@ def _denoise_series(ds: xr.Dataset, net: SeriesDenoiser, dev: torch.device, tile
     deformation = (acc / wsum)[:, :h, :w]
     deformation[~(finite & static_valid)] = np.nan
     return _assemble(ds, deformation, net, tile, overlap, 1)
+
+
+def _frame_date_weights(net: SeriesDenoiser, cube: np.ndarray, valid: np.ndarray,
+                        days: torch.Tensor, max_pixels: int = 65536) -> torch.Tensor:
+    """Per-date projection weights (N,) from the whole frame (``temporal_basis.date_weights``
+    on a regular subsample of at most ~``max_pixels`` pixels), shared by every tile."""
+    h, w = cube.shape[-2:]
+    stride = max(1, math.ceil(math.sqrt(h * w / max_pixels)))
+    sub = torch.from_numpy(np.ascontiguousarray(cube[:, ::stride, ::stride]))[None]
+    ok = torch.from_numpy(np.ascontiguousarray(valid[:, ::stride, ::stride]))[None]
+    basis = legendre_basis(days.cpu(), net.K)
+    return date_weights(torch.nan_to_num(sub), ok, basis, stride=1)[0].to(days.device)
 
 
 def _prepare_model(model: Denoiser | SeriesDenoiser | str | None, dev: torch.device

@@ -206,8 +206,11 @@ class SeriesDenoiser(nn.Module):
                    tta=tta, date_weighting=weighting)
 
     def prepare(self, series: torch.Tensor, dem: torch.Tensor, mask: torch.Tensor | None = None,
-                days: torch.Tensor | None = None) -> SeriesPrepared:
-        """Project and normalise one batch (see the class docstring)."""
+                days: torch.Tensor | None = None, date_weight: torch.Tensor | None = None
+                ) -> SeriesPrepared:
+        """Project and normalise one batch (see the class docstring). ``date_weight`` (B, N) or
+        (N,): per-date weights of the projection when ``date_weighting`` is on (None: estimated
+        on the batch itself; ``denoise`` passes the whole frame's, so tiles agree)."""
         if series.ndim != 4:
             raise ParameterError(f"series must have shape (B, N, H, W), got {tuple(series.shape)}")
         b, n, h, w = series.shape
@@ -230,7 +233,10 @@ class SeriesDenoiser(nn.Module):
             static = static & mask.to(device=dev, dtype=torch.bool)
         dated = torch.isfinite(series) & static.unsqueeze(1)
         basis = legendre_basis(days, self.K)
-        weight = date_weights(series, dated, basis) if self.date_weighting else None
+        weight = None
+        if self.date_weighting:
+            weight = date_weights(series, dated, basis) if date_weight is None else \
+                date_weight.to(device=dev, dtype=torch.float64).expand(b, n)
         proj = project(series, dated, basis, weight)
         valid = static & (proj.n_valid >= 2)
         nan = torch.full((), float("nan"), device=dev)
@@ -281,7 +287,8 @@ class SeriesDenoiser(nn.Module):
         return acc / (2 * len(flips))
 
     def forward(self, series: torch.Tensor, dem: torch.Tensor, mask: torch.Tensor | None = None,
-                days: torch.Tensor | None = None) -> torch.Tensor:
-        prep = self.prepare(series, dem, mask, days)
+                days: torch.Tensor | None = None, date_weight: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        prep = self.prepare(series, dem, mask, days, date_weight)
         coef = self.forward_normalised(prep).float() * prep.scale.view(-1, 1, 1, 1)
         return reconstruct(coef, prep.basis).float()

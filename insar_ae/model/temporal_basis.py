@@ -140,7 +140,8 @@ def _fit(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
 
 
 def date_weights(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
-                 floor: float = 0.5, max_ratio: float = 25.0, iterations: int = 3) -> torch.Tensor:
+                 floor: float = 0.5, max_ratio: float = 25.0, iterations: int = 3,
+                 stride: int = 4) -> torch.Tensor:
     """Per-date weights ``1 / sigma_t**2`` (B, N) for :func:`project`, mean 1.
 
     ``sigma_t`` is the strength of date t's atmosphere over the tile: the robust spatial spread
@@ -149,8 +150,10 @@ def date_weights(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
     alone pulls into the fit is counted), in the units of ``series`` (``floor`` keeps it away
     from 0). The first date's own delay is seen too: it is minus the value every later date
     shares. Iterated (reweighted least squares) ``iterations`` times from equal weights;
-    weights are clipped to ``max_ratio`` times the smallest.
+    weights are clipped to ``max_ratio`` times the smallest. Every ``stride``-th pixel in y and
+    x is used (each pixel's fit is its own, so this only thins the spatial statistic).
     """
+    series, valid = series[..., ::stride, ::stride], valid[..., ::stride, ::stride]
     b, n = series.shape[:2]
     dt = series.dtype if series.dtype in (torch.float32, torch.float64) else torch.float32
     d = torch.where(valid, series.to(dt), torch.zeros((), dtype=dt, device=series.device))

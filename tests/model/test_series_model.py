@@ -52,9 +52,11 @@ def test_scale_equivariance_and_odd_symmetry_of_the_normalisation():
     torch.testing.assert_close(b, 7.0 * a, rtol=1e-4, atol=1e-4)
 
 
-def test_polynomial_oracle_recovers_a_polynomial_series_through_tiles_and_nan():
+@pytest.mark.parametrize("weighting", [False, True])
+def test_polynomial_oracle_recovers_a_polynomial_series_through_tiles_and_nan(weighting):
     """With the network replaced by 'return the input coefficients', denoise must give back a
-    series in the basis exactly, tile blending included, NaN exactly where the input is NaN."""
+    series in the basis exactly, tile blending included, NaN exactly where the input is NaN
+    (weighted or not: a series in the basis is fitted exactly by any weights)."""
     ds = tiny_frame(3, n_time=15, ny=37, nx=45, noise_mm=0.0)
     days = (ds["time"].values - ds["time"].values[0]) / np.timedelta64(1, "D")
     u = days / days[-1]
@@ -63,7 +65,7 @@ def test_polynomial_oracle_recovers_a_polynomial_series_through_tiles_and_nan():
     cube = (a * u[:, None, None] + b * u[:, None, None] ** 2).astype(np.float32)
     ds["displacement"].values[:] = cube
     ds["displacement"][5, 3:6, 7:9] = np.nan  # a hole on one date
-    oracle = _BasisOracle(**TINY).eval()
+    oracle = _BasisOracle(**TINY, date_weighting=weighting).eval()
     out = denoise(ds, model=oracle, tile=16, overlap=8, device="cpu")
     d = out["deformation"].values
     nan_in = np.isnan(ds["displacement"].values)
@@ -82,13 +84,16 @@ def test_denoise_with_the_series_model_any_length_and_metadata():
         denoise(tiny_frame(5, n_time=11).isel(time=[0]), model=_tiny(), device="cpu")
 
 
-def test_save_and_load_round_trip(tmp_path):
+@pytest.mark.parametrize("weighting", [False, True])
+def test_save_and_load_round_trip(tmp_path, weighting):
     m = _tiny(2)
+    m.date_weighting = weighting
     path = tmp_path / "series.safetensors"
     entry = save_weights(m, path, meta={"purpose": "tests"})
     assert entry["config"]["kind"] == "series"
     back = load_model(path)
     assert isinstance(back, SeriesDenoiser)
+    assert back.date_weighting is weighting
     x = torch.randn(1, 9, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(back(x, torch.zeros(1, 16, 16)), m(x, torch.zeros(1, 16, 16)))
@@ -120,3 +125,29 @@ def test_symmetrised_inference_is_odd_and_mirror_equivariant():
         torch.testing.assert_close(m(x.flip(-1), dem.flip(-1)), a.flip(-1), rtol=1e-4, atol=1e-4)
     with pytest.raises(ParameterError, match="tta"):
         SeriesDenoiser(**TINY, tta=3)
+
+
+def test_every_tile_gets_the_whole_frames_date_weights(monkeypatch):
+    """With date weighting, ``denoise`` estimates the per-date weights once on the frame and
+    passes the same ones to every tile (no per-tile weights, so no seams from them); the
+    date whose atmosphere is 10x stronger gets the smallest weight."""
+    ds = tiny_frame(7, n_time=12, ny=40, nx=52, noise_mm=0.0)
+    rng = np.random.default_rng(3)
+    atmo = rng.normal(size=(12, 40, 52)).astype(np.float32)
+    atmo[6] *= 10.0
+    ds["displacement"].values[:] = atmo - atmo[:1]
+    seen = []
+    original = SeriesDenoiser.prepare
+
+    def spy(self, series, dem, mask=None, days=None, date_weight=None):
+        seen.append(None if date_weight is None else date_weight.clone())
+        return original(self, series, dem, mask, days, date_weight)
+
+    monkeypatch.setattr(SeriesDenoiser, "prepare", spy)
+    m = _tiny(4)
+    m.date_weighting = True
+    denoise(ds, model=m, tile=16, overlap=8, batch_size=2, device="cpu")
+    assert len(seen) > 3 and all(w is not None for w in seen)
+    for w in seen[1:]:
+        torch.testing.assert_close(w, seen[0])
+    assert int(torch.argmin(seen[0])) == 6

