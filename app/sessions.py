@@ -5,8 +5,14 @@ freeing what each one holds when it ends.
 
 - the dashboard, when the client is on this machine (or remote clients are allowed, see
   :data:`ALLOW_REMOTE_ENV`) and fewer than :func:`max_sessions` dashboards are open;
-- otherwise a one-line page that says why (``busy`` or ``refused``), built in milliseconds and
-  holding no data.
+- otherwise a one-line page that says why (``busy`` or ``refused``; ``unavailable`` when the
+  dashboard cannot start, e.g. no catalog entry is usable), built in milliseconds and holding
+  no data.
+
+``panel serve`` binds the address it is given (``--address``; every interface without it): the
+app cannot change that once it runs, so :func:`client_allowed` is where "this machine only" is
+enforced, for every session, from the TCP peer address (headers such as ``Origin`` or
+``X-Forwarded-For`` play no part unless ``--use-xheaders`` is given).
 
 When the session ends (tab closed, or never connected: Bokeh drops it after
 ``--unused-session-lifetime``), :func:`_ended` releases it: the state's caches, datasets and
@@ -121,8 +127,16 @@ def serve(make_dashboard: Callable[[], Any]) -> Any:
         return None
     from panel.links import Callback
 
+    from insar_ae.errors import InsarAEError
+
     before = {id(k) for k in list(Callback.registry.keys())}
-    dashboard = make_dashboard()
+    try:
+        dashboard = make_dashboard()
+    except InsarAEError as err:  # e.g. no usable catalog entry: one line, no traceback page
+        log.error("no dashboard for this session: %s", err)
+        _message_page("unavailable", f"The dashboard cannot start: {err}").servable(
+            title="insar_ae: unavailable")
+        return None
     dashboard.servable()
     links = [weakref.ref(k) for k in list(Callback.registry.keys()) if id(k) not in before]
     ctx = pn.state.curdoc.session_context if pn.state.curdoc is not None else None

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["generator", "model", "io", "analysis", "app", "scale"]
+ORDER = ["generator", "model", "io", "analysis", "app", "load", "scale"]
 HEADER = """# Benchmark results
 
 Every number here was measured by a script in `bench/` (command, machine and date in each section).

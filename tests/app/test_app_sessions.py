@@ -313,3 +313,23 @@ def test_skipped_catalog_entries_are_shown_in_the_dashboard(tmp_path, monkeypatc
     alert = Dashboard(state=state).frame._notices
     assert alert.visible and "Catalog entries skipped" in alert.object
     assert "lab-bad-date" in alert.object and "missing.yaml" in alert.object
+
+
+def test_no_usable_catalog_entry_gives_a_one_line_page(served, tmp_path, monkeypatch):
+    made, url = served
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("""
+metadata: {version: 1, insar_ae_include_default: false}
+sources:
+  only-bad:
+    description: a date that does not exist
+    driver: insar_ae.catalog.drivers.SyntheticFrame
+    args: {preset: clean-fault, shape: [16, 16]}
+    metadata: {dates: {start: 2019-13-45, end: 2020-01-01, n_dates: 6}, units: mm}
+""")
+    monkeypatch.setenv("INSAR_AE_CATALOG", str(broken))
+    [load] = _load(url)
+    assert load.ok and "The dashboard cannot start: no usable catalog entry" in load.doc_text
+    assert "only-bad" in load.doc_text and "Traceback" not in load.doc_text
+    assert sessions.live_sessions() == 0
+    _close_all([load])
