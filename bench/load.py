@@ -303,11 +303,11 @@ def main() -> None:
     if errors:
         lines += ["", "Errors seen: " + "; ".join(f"`{e[:120]}`" for e in errors)]
     lines += ["", "Why the first-page times are long: a Bokeh server builds every new session's page "
-              "on its one event-loop thread, one after the other, and answers websockets between "
-              "builds; with every load started at the same instant, each one (a busy page too) waits "
-              "for the dashboards queued before it (about "
+              "on its one event-loop thread, one after the other; with every load started at the same "
+              "instant, the websocket document pulls were answered only once the queued page builds "
+              "were done, so every load (a busy page too) waited for all of them (about "
               f"{(marks.get('loaded', 0) - marks.get('load', 0)) / max(count['dashboard'], 1):.0f} s "
-              "each here, on 2 shared cores). A single page on an idle server is ready in about 4 s "
+              "per dashboard here, on 2 shared cores; the HTML row shows the GETs answered meanwhile). A single page on an idle server is ready in about 4 s "
               "(`bench/results/app.md`)."]
     text = "\n".join(lines) + "\n"
     print(text)
