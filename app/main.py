@@ -5,7 +5,7 @@ Under ``panel serve`` this script runs once per browser session, so every sessio
 :class:`~app.state.DashboardState`; the frames read from the catalog are shared, read-only
 (:mod:`app.frames`). :func:`app.sessions.serve` caps the open sessions, serves only this machine
 unless remote clients are allowed deliberately, and frees a session's data when it ends
-(docs/dashboard.md, *Serving*).
+(docs/dashboard.md, *Serving and security*).
 """
 
 from __future__ import annotations
