@@ -48,7 +48,7 @@ LAYERS: dict[str, str] = {
 #: The map layer that does not change with the date (per-pixel rate of the denoised, else raw, data).
 RATE = "rate"
 _CLIM_SAMPLE = 250_000  # values used for the percentile auto-range
-_SLICES = 3  # referenced dates kept per session
+_SLICES = 4  # referenced dates kept per session (shown, prefetched, last for the colour limits)
 
 
 class DashboardState(ProfileAnalysis, DenoiseSession):
@@ -245,9 +245,10 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
     def date_slice(self, time_index: int | None = None) -> xr.Dataset:
         """All layers at one date, referenced, computed, masked pixels NaN when show_mask (mm)."""
         i = self.time_index if time_index is None else int(time_index)
-        key = (i, self.show_mask, id(self.data), repr(self.reference))
+        key = self.slice_key(i)
         if key not in self._slices:
-            one = self.data.isel(time=[i])
+            data = self.data  # only what maps and profiles show (not the synthetic components)
+            one = data[[v for v in (*LAYERS, "mask") if v in data]].isel(time=[i])
             one = one.compute() if any(one[v].chunks is not None for v in one.data_vars) else one
             one = self._referenced(one).isel(time=0)
             if self.show_mask and "mask" in one:
@@ -258,6 +259,11 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
                 self._slices.popitem(last=False)
         self._slices.move_to_end(key)
         return self._slices[key]
+
+    def slice_key(self, time_index: int | None = None) -> tuple:
+        """What :meth:`date_slice` of that date depends on (a cache key for what is drawn from it)."""
+        i = self.time_index if time_index is None else int(time_index)
+        return (i, self.show_mask, id(self.data), repr(self.reference), self.data_revision)
 
     def map_slice(self, var: str, time_index: int | None = None) -> xr.DataArray:
         """2-D (y, x) map of ``var`` at a date (see :meth:`date_slice`), mm; the rate map

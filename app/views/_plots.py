@@ -13,7 +13,39 @@ from typing import Any
 
 import panel as pn
 
-__all__ = ["apply_updates", "drawn_plots", "push_overlay"]
+__all__ = ["AFTER_MAPS", "AFTER_MAPS_MS", "after_maps", "apply_updates", "drawn_plots", "follow",
+           "live_plots", "push_overlay"]
+
+#: Watcher precedence of everything that follows the date except the maps: the maps' watcher
+#: (precedence 0) runs first, so their new rasters are on the wire before the texts, lines and
+#: widgets that follow (each change is sent as soon as it is made).
+AFTER_MAPS = 1
+#: On a served page, what follows a *date switch* (texts, widgets, current-date lines, the
+#: profile of the new date) is updated this long after the maps: on a loaded 2-core machine the
+#: server's work for those and the browser's for their patches otherwise compete with the
+#: browser painting the maps. Several switches within that time are applied once (the last).
+AFTER_MAPS_MS = 120
+
+
+def after_maps(state: Any, names: list[str], fn: Any) -> None:
+    """Call ``fn()`` whenever one of the state parameters ``names`` changes, after the maps:
+    :data:`AFTER_MAPS_MS` later for a date switch on a served page, at once otherwise
+    (another parameter, a notebook, tests)."""
+    pending = [False]
+
+    def run() -> None:
+        pending[0] = False
+        fn()
+
+    def watcher(*events: Any) -> None:
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None or not any(e.name == "time_index" for e in events):
+            fn()
+        elif not pending[0]:
+            pending[0] = True
+            doc.add_timeout_callback(run, AFTER_MAPS_MS)
+
+    state.param.watch(watcher, names, precedence=AFTER_MAPS)
 
 
 def apply_updates(updates: list[tuple[Any, dict[str, Any]]]) -> None:
@@ -30,10 +62,30 @@ def apply_updates(updates: list[tuple[Any, dict[str, Any]]]) -> None:
     pn.state.execute(_apply)
 
 
+def follow(state: Any, names: list[str], pane: pn.pane.PaneBase, text: Any) -> pn.pane.PaneBase:
+    """Set ``pane.object = text()`` now and whenever one of the state parameters ``names``
+    changes, after the maps (:func:`after_maps`); returns ``pane``."""
+    pane.object = text()
+    after_maps(state, names, lambda: setattr(pane, "object", text()))
+    return pane
+
+
+def live_plots(pane: pn.pane.HoloViews) -> list[Any]:
+    """The top-level HoloViews plots drawn for ``pane``, each once (Panel can file one plot
+    under two roots of a served page)."""
+    out: dict[int, Any] = {}
+    for plot, _ in list(getattr(pane, "_plots", {}).values()):
+        out.setdefault(id(plot), plot)
+    return list(out.values())
+
+
 def drawn_plots(pane: pn.pane.HoloViews, plot_type: type, groups: tuple[str, ...]) -> Iterator[Any]:
     """HoloViews element plots of ``plot_type`` whose current element's group is in ``groups``,
-    in every place ``pane`` is displayed (one per browser session or notebook output)."""
-    for plot, _ in list(getattr(pane, "_plots", {}).values()):
+    in every place ``pane`` is displayed (one per browser session or notebook output).
+
+    Each plot is visited once: a served page files its plots under two roots, and visiting
+    both doubled the server's work and the bytes sent on every date switch."""
+    for plot in live_plots(pane):
         for p in plot.traverse(lambda p: p, [plot_type]):
             frame = getattr(p, "current_frame", None)
             if frame is not None and frame.group in groups:
@@ -51,11 +103,11 @@ def push_overlay(pane: pn.pane.HoloViews, overlay: Any, *, title: str | None = N
     from holoviews.plotting.bokeh.element import ElementPlot
 
     try:
-        drawn = list(getattr(pane, "_plots", {}).values())
+        drawn = live_plots(pane)
         if not drawn:
             return False
         updates = []
-        for plot, _ in drawn:
+        for plot in drawn:
             subplots = {(type(p.current_frame).__name__, p.current_frame.group, p.current_frame.label): p
                         for p in plot.traverse(lambda p: p, [ElementPlot])
                         if p.current_frame is not None and not isinstance(p.current_frame, CompositeOverlay)}

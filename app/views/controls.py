@@ -14,6 +14,7 @@ import param
 
 from app.denoising import TIME_STRIDES
 from app.state import DashboardState
+from app.views._plots import after_maps, follow
 
 __all__ = [
     "DenoiseControls",
@@ -179,7 +180,7 @@ class TimeControls(pn.viewable.Viewer):
         self._last_drag = 0.0
         self._slider.param.watch(self._dragged, "value")
         self._slider.param.watch(self._from_widget, "value_throttled")
-        s.param.watch(self._sync, ["time_index"])
+        after_maps(s, ["time_index"], self._sync)
         s.param.watch(self._reset, ["dataset"])
         self._reset()
 
@@ -203,7 +204,7 @@ class TimeControls(pn.viewable.Viewer):
         if pn.state.curdoc is None:  # no server event loop (notebook, tests): apply now
             self._flush()
         elif first:
-            pn.state.add_timeout_callback(self._flush, _DRAG_MS)
+            pn.state.curdoc.add_timeout_callback(self._flush, _DRAG_MS)
 
     def _flush(self) -> None:
         i, self._pending = self._pending, None
@@ -260,10 +261,10 @@ class DisplayControls(pn.viewable.Viewer):
             pn.widgets.Checkbox.from_param(p.show_rate, label="Rate map (mm/yr) as a layer",
                                            css_classes=["insar-show-rate"]),
             pn.widgets.Checkbox.from_param(p.rate_annual, label="Annual term in rate fits"),
-            pn.pane.Markdown(pn.bind(lambda *_: "Limits: {:.1f} … {:.1f} mm".format(*self.state.clim()),
-                                     p.clim_mode, p.clim_percentile, p.clim_symmetric,
-                                     p.clim_manual, p.data_revision, p.time_index),
-                             margin=(0, 10), styles={"color": "#666"}),
+            follow(self.state, ["clim_mode", "clim_percentile", "clim_symmetric", "clim_manual",
+                                "data_revision", "time_index"],
+                   pn.pane.Markdown(margin=(0, 10), styles={"color": "#666"}),
+                   lambda: "Limits: {:.1f} … {:.1f} mm".format(*self.state.clim())),
             sizing_mode="stretch_width")
 
 

@@ -18,6 +18,7 @@ import panel as pn
 import param
 
 from app.state import LAYERS, RATE, DashboardState
+from app.views._plots import after_maps
 from app.views.maps import CMAP
 
 __all__ = ["EXPORT_DIR_ENV", "EXPORT_ROUTE", "ExportPanel", "public_attrs", "render_map_png"]
@@ -130,7 +131,7 @@ class ExportPanel(pn.viewable.Viewer):
                                             "what": "stack", "variable": "deformation"}),
                                             filename="denoised.tif", label="Denoised cube (GeoTIFF)",
                                             **kw)
-        s.param.watch(self._names, ["frame", "time_index", "view", "profiles", "pins"])
+        after_maps(s, ["frame", "time_index", "view", "profiles", "pins"], self._names)
         self._layer.param.watch(self._names, "value")
         s.param.watch(self._reset_netcdf, ["frame", "view"])
         self._names()

@@ -24,6 +24,7 @@ double-click to end; drag a line to move it; select it and press Backspace to de
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import partial
 from typing import Any
 
@@ -41,7 +42,7 @@ import xarray as xr
 from bokeh.models import BoxZoomTool, NumeralTickFormatter
 
 from app.state import LAYERS, RATE, DashboardState
-from app.views._plots import apply_updates, drawn_plots
+from app.views._plots import AFTER_MAPS, apply_updates, drawn_plots
 
 __all__ = ["CMAP", "MapGrid", "hillshade", "rasterize_to_screen"]
 
@@ -55,6 +56,8 @@ _DATA_GROUPS = ("Data", "DataOverRelief")
 #: Colour bar label of every data map.
 CLABEL = "LOS mm, positive toward the satellite"
 RATE_CLABEL = "LOS mm/yr, positive toward the satellite"
+_RASTERS = 16  # screen rasters kept per session (4 layers x shown, prefetched and recent dates)
+_PREFETCH_MS = 150  # delay after a date switch before the next date is prepared (after the browser painted)
 _DateStream = hv.streams.Stream.define("DateStream", time_index=0)
 _AnnotStream = hv.streams.Stream.define("AnnotStream", rev=0)
 
@@ -170,11 +173,14 @@ class MapGrid(pn.viewable.Viewer):
         self._annot = _AnnotStream(rev=0)
         self._cands = hv.streams.Params(s, ["show_candidates", "data_revision"])
         self._key: tuple | None = None
+        # Screen rasters of the last few dates and layers, and the date prepared ahead.
+        self._rasters: OrderedDict[tuple, tuple[np.ndarray, tuple]] = OrderedDict()
+        self._shown, self._prefetching = s.time_index, False
         self._pane = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=400, linked_axes=True)
         # One banner over the maps: the date every map shows, the units and the reference.
         self._banner = pn.pane.Markdown("", css_classes=["insar-map-date"], margin=(0, 10),
                                         styles={"font-size": "1.2em"})
-        s.param.watch(self._update_banner, ["time_index", "reference", "dataset"])
+        s.param.watch(self._update_banner, ["time_index", "reference", "dataset"], precedence=AFTER_MAPS)
         self._update_banner()
         s.param.watch(self._maybe_rebuild, ["view", "show_hillshade", "show_mask", "profiles_revision",
                                             "frame", "show_rate", "rate_annual"])
@@ -236,14 +242,51 @@ class MapGrid(pn.viewable.Viewer):
         updates = []
         for var, rp in targets:
             rng, size = self._screens[var]
-            arr, (l, b, r, t) = rasterize_to_screen(s.map_slice(var), rng.x_range, rng.y_range,
-                                                    size.width, size.height)
+            arr, (l, b, r, t) = self._raster(var, s.time_index, rng.x_range, rng.y_range, size.width, size.height)
             updates.append((rp.handles["source"], {"data": {  # Bokeh images start at the bottom row
                 "image": [arr[::-1]], "x": [l], "y": [b], "dw": [r - l], "dh": [t - b]}}))
             mapper = rp.handles.get("color_mapper")
             if mapper is not None and (mapper.low, mapper.high) != (lo, hi):
                 updates.append((mapper, {"low": lo, "high": hi}))
         apply_updates(updates)
+        self._prefetch_soon()
+
+    def _raster(self, var: str, i: int, x_range: tuple | None, y_range: tuple | None,
+                width: int | None, height: int | None) -> tuple[np.ndarray, tuple]:
+        """The screen raster of ``var`` on date ``i`` (:func:`rasterize_to_screen`), kept for
+        the last few (date, layer, range, size): a date prepared ahead is only sent."""
+        s = self.state
+        key = (var, s.slice_key(i), x_range, y_range, width, height) if var != RATE else \
+            (var, s.rate_annual, s.show_mask, s.data_revision, x_range, y_range, width, height)
+        if key in self._rasters:
+            self._rasters.move_to_end(key)
+            return self._rasters[key]
+        out = self._rasters[key] = rasterize_to_screen(s.map_slice(var, i), x_range, y_range, width, height)
+        while len(self._rasters) > _RASTERS:
+            self._rasters.popitem(last=False)
+        return out
+
+    def _prefetch_soon(self) -> None:
+        """On a served page, prepare the next date in the direction of the last step shortly
+        after this switch (the player and the arrow buttons step one date at a time)."""
+        s = self.state
+        step = 1 if s.time_index >= self._shown else -1
+        self._shown = s.time_index
+        if pn.state.curdoc is None or self._prefetching:
+            return
+        self._prefetching = True
+        pn.state.curdoc.add_timeout_callback(partial(self._prefetch, step), _PREFETCH_MS)
+
+    def _prefetch(self, step: int) -> None:
+        self._prefetching = False
+        s = self.state
+        i = s.time_index + step
+        if not 0 <= i < len(s.dates):
+            return
+        for var in s.layers():
+            if var != RATE and var in self._screens:
+                rng, size = self._screens[var]
+                self._raster(var, i, rng.x_range, rng.y_range, size.width, size.height)
 
     def _push_annotations(self, *_: Any) -> None:
         """Redraw lines, labels and markers in place (their sources' data only)."""
@@ -332,7 +375,7 @@ class MapGrid(pn.viewable.Viewer):
                y_range: tuple | None = None, width: int | None = None, height: int | None = None,
                **_: Any) -> hv.Image:
         s = self.state  # the date comes from the state (time_index only keys the memo)
-        arr, bounds = rasterize_to_screen(s.map_slice(var), x_range, y_range, width, height)
+        arr, bounds = self._raster(var, s.time_index, x_range, y_range, width, height)
         rate = var == RATE  # not a date map: its own limits, and the date switch skips it
         vdim = hv.Dimension(var, label=LAYERS[var], unit="mm/yr" if rate else "mm",
                             range=s.rate_clim() if rate else s.clim())

@@ -15,7 +15,7 @@ import param
 from app.profiling import LEGENDS
 from app.state import DashboardState
 from app.views.timeseries import PLOT_OPTS as _TS_OPTS
-from app.views._plots import push_overlay
+from app.views._plots import after_maps, follow, push_overlay
 from app.views.timeseries import SERIES_STYLE, NowLines, now_line
 
 __all__ = ["ProfileView"]
@@ -43,7 +43,7 @@ class ProfileView(pn.viewable.Viewer):
                                                linked_axes=False)
         s.param.watch(self._redraw_profile, ["profiles", "active_profile", "swath_width", "offset_model",
                                              "data_revision", "manual_crossings"])
-        s.param.watch(self._date_changed, ["time_index"])
+        after_maps(s, ["time_index"], self._date_changed)
         # The offset through time (every date fitted) follows on the next tick, so that the
         # profile and its fit reach the browser first.
         self._offsets_pane = pn.pane.HoloViews(self._offsets_plot(), sizing_mode="stretch_width",
@@ -52,8 +52,9 @@ class ProfileView(pn.viewable.Viewer):
         s.param.watch(lambda *_: self._defer(self._refresh_offsets),
                       ["profiles", "active_profile", "swath_width", "offset_model", "data_revision",
                        "manual_crossings"])
-        self._table = pn.pane.Markdown(pn.bind(self._summary, *line_params, s.param.time_index),
-                                       css_classes=["insar-offsets"], sizing_mode="stretch_width")
+        self._table = follow(s, [p.name for p in line_params] + ["time_index"],
+                             pn.pane.Markdown(css_classes=["insar-offsets"], sizing_mode="stretch_width"),
+                             self._summary)
         self._now = NowLines(s, self._offsets_pane)
 
     # ---------------------------------------------------------------------- plots

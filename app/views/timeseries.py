@@ -13,7 +13,7 @@ import param
 from holoviews.plotting.bokeh.annotation import LineAnnotationPlot
 
 from app.state import DashboardState
-from app.views._plots import apply_updates, drawn_plots
+from app.views._plots import after_maps, apply_updates, drawn_plots, follow
 
 __all__ = ["SERIES_STYLE", "NowLines", "TimeSeriesView", "now_line"]
 
@@ -38,7 +38,7 @@ class NowLines:
 
     def __init__(self, state: DashboardState, *panes: pn.pane.HoloViews) -> None:
         self.state, self.panes = state, panes
-        state.param.watch(self._move, ["time_index"])
+        after_maps(state, ["time_index"], self._move)
 
     def _move(self, *_: Any) -> None:
         when = self.state.dates[self.state.time_index]
@@ -64,9 +64,9 @@ class TimeSeriesView(pn.viewable.Viewer):
         self._pane = pn.pane.HoloViews(
             pn.bind(self._plot, s.param.pixel, s.param.pixel_box, s.param.data_revision),
             sizing_mode="stretch_width", linked_axes=False)
-        self._info = pn.pane.Markdown(
-            pn.bind(self._describe, s.param.pixel, s.param.pixel_box, s.param.data_revision, s.param.time_index),
-            css_classes=["insar-pixel"], margin=(0, 10), sizing_mode="stretch_width")
+        self._info = follow(s, ["pixel", "pixel_box", "data_revision", "time_index"],
+                            pn.pane.Markdown(css_classes=["insar-pixel"], margin=(0, 10), sizing_mode="stretch_width"),
+                            self._describe)
         self._rates = pn.pane.Markdown(
             pn.bind(self._rates_text, s.param.pixel, s.param.pixel_box, s.param.data_revision, s.param.rate_annual),
             css_classes=["insar-pixel-rate"], margin=(0, 10), sizing_mode="stretch_width")
