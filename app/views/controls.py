@@ -217,6 +217,7 @@ class TimeControls(pn.viewable.Viewer):
             self.state.time_index = i
 
     def _from_widget(self, event: param.parameterized.Event) -> None:
+        self._pending = None  # the release or the player wins over a drag position not yet applied
         if event.new is not None and event.new != self.state.time_index:
             self.state.time_index = int(event.new)
 

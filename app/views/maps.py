@@ -39,7 +39,7 @@ import numpy as np
 import panel as pn
 import param
 import xarray as xr
-from bokeh.models import BoxZoomTool, NumeralTickFormatter
+from bokeh.models import BasicTickFormatter, BoxZoomTool, NumeralTickFormatter
 
 from app.state import LAYERS, RATE, DashboardState
 from app.views._plots import AFTER_MAPS, apply_updates, drawn_plots
@@ -334,7 +334,9 @@ class MapGrid(pn.viewable.Viewer):
         layers.append(hv.DynamicMap(self._reference_element, streams=[self._annot]))
         # Per-map plot options ride on a static, empty element (propagated to the overlay plot):
         # options on the DynamicMap itself would re-style the whole overlay on every date.
-        fmt = NumeralTickFormatter(format="0.00" if self._aspect != 1.0 else "0,0")
+        # Plain tick numbers (no 4.51856e+06): metres with thousands separators; degrees with
+        # as many decimals as the tick spacing needs (a fixed "0.00" labelled 150.945 as 150.95).
+        fmt = BasicTickFormatter(use_scientific=False) if self._aspect != 1.0 else NumeralTickFormatter(format="0,0")
         # The frame's shape is fixed from the data extent (square pixels on the ground) rather
         # than with data_aspect, which makes HoloViews walk the whole figure on every update.
         l, b, r, t = self._extent

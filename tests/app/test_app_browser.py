@@ -3,7 +3,8 @@
 
 The tests share one page and run in file order (each step builds on the previous one, as a
 user's session does). Screenshots go to test-artifacts/app/; with INSAR_AE_UPDATE_SCREENSHOT=1
-the overview is also copied to docs/screenshots/dashboard.png.
+the last test also writes docs/screenshots/dashboard.png and dashboard-profiles.png (default
+frame denoised, candidate profiles).
 """
 
 from __future__ import annotations
@@ -80,6 +81,43 @@ _TEXT_JS = r"""
   const root = el.shadowRoot || el;
   return Array.from(root.querySelectorAll('div')).map(d => d.innerText).join('\n'); }
 """
+
+# Axis labels and the tick labels BokehJS draws, of the figure titled `title`.
+_AXES_JS = r"""
+(title) => { const out = []; const seen = new Set();
+  function walk(v) { if (!v || seen.has(v)) return; seen.add(v);
+    if (v.model && v.model.type === 'Figure' && v.model.title && v.model.title.text === title && v.renderer_views) {
+      for (const rv of v.renderer_views.values()) {
+        if (rv.model.type.endsWith('Axis')) {
+          const ticks = rv.tick_coords.major[rv.dimension];
+          out.push({label: rv.model.axis_label, dim: rv.dimension,
+                    ticks: rv.model.formatter.doFormat(ticks, {loc: 0})}); } } }
+    for (const c of (v.child_views || [])) walk(c); }
+  for (const v of Object.values(Bokeh.index)) walk(v); return out; }
+"""
+# Text of the map's hover tooltip shown now.
+_TOOLTIP_JS = r"""
+() => { const out = [];
+  function walk(root) { for (const el of root.querySelectorAll('.bk-tooltip-content, .bk-Tooltip'))
+      if (el.getBoundingClientRect().width > 0) out.push(el.innerText);
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) walk(el.shadowRoot); }
+  walk(document); return out.join('\n'); }
+"""
+
+
+def map_axes(pg, title: str) -> dict[str, dict]:
+    """{"x": {"label", "ticks"}, "y": ...} of a map, as drawn."""
+    return {("x", "y")[a["dim"]]: a for a in pg.evaluate(_AXES_JS, title)}
+
+
+def check_plain_ticks(axes: dict[str, dict], lo_hi: dict[str, tuple[float, float]]) -> None:
+    """Tick labels are plain numbers (thousands separators at most) inside the map's range."""
+    for dim, (lo, hi) in lo_hi.items():
+        ticks = axes[dim]["ticks"]
+        assert len(ticks) >= 2, axes
+        for t in ticks:
+            assert re.fullmatch(r"[-−]?[\d,]+(\.\d+)?", t), t  # no 4.51856e+06 (− is Bokeh's minus sign)
+            assert lo <= float(t.replace(",", "").replace("−", "-")) <= hi, (t, lo, hi)
 
 
 def text_of(pg, css: str) -> str:
@@ -171,6 +209,33 @@ def test_maps_say_date_units_and_the_device_is_a_selector(page):
                                    "Array.from((h.shadowRoot || h).querySelectorAll('input[type=range]')))"
                                    ".filter(e => e.getBoundingClientRect().width > 0).length")
     assert player_sliders == 0
+
+
+def test_map_axes_and_hovers_read_plain_numbers_in_x_y_order(page):
+    """Axes x (m) and y (m) with plain tick numbers; the hover says x, then y, then the value;
+    the reference the data came with is drawn; the colour limits are in an open card."""
+    m = plot(page, "Raw displacement")
+    axes = map_axes(page, "Raw displacement")
+    assert axes["x"]["label"] == "x (m)" and axes["y"]["label"] == "y (m)"
+    check_plain_ticks(axes, {"x": (m["x0"], m["x1"]), "y": (m["y0"], m["y1"])})
+    page.mouse.move(*at_fraction(m, 0.4, 0.6))
+    page.wait_for_function(f"() => ({_TOOLTIP_JS})().includes('LOS mm')", timeout=30_000, polling=200)
+    tip = page.evaluate(_TOOLTIP_JS)
+    assert not re.search(r"\de[+-]\d", tip), tip
+    hx, hy = (float(re.search(rf"{k}\s*:?\s*(-?[\d.]+)", tip).group(1)) for k in ("x", "y"))
+    assert abs(hx - (m["x0"] + 0.4 * (m["x1"] - m["x0"]))) < 0.02 * (m["x1"] - m["x0"]), tip
+    assert abs(hy - (m["y0"] + 0.6 * (m["y1"] - m["y0"]))) < 0.02 * (m["y1"] - m["y0"]), tip
+    assert tip.index("x") < tip.index("y") < tip.index("LOS mm")
+    page.mouse.move(5, 5)
+    # the reference as delivered: a yellow square on each map shown (the document may still hold
+    # the empty one of a replaced first draw)
+    shown = sum(p["title"] in ("Raw displacement", "Truth") for p in page.evaluate("() => window.__plots()"))
+    refs = page.evaluate("() => Array.from(Bokeh.documents[0].all_models).filter(m => m.type === 'GlyphRenderer'"
+                         " && m.glyph && m.glyph.fill_color && m.glyph.fill_color.value === '#ffeb3b')"
+                         ".map(m => (m.data_source.data.xs || []).length)")
+    assert refs.count(1) == shown == 2, refs
+    assert "as delivered (x=" in text_of(page, ".insar-map-date")
+    assert page.get_by_text("Auto-range percentile").first.is_visible()  # colour limits: an open card
 
 
 def test_maps_follow_the_date_slider_while_it_is_dragged(page):
@@ -334,6 +399,25 @@ def test_a_typed_crossing_refits_every_layer(page):
                            polling=300)
 
 
+def test_clicking_the_profile_plot_moves_the_crossing(page):
+    """A click on the swath profile sets the crossing there (km along the line) for every layer;
+    *Locate crossing again* goes back to the located one."""
+    prof = next(p for p in page.evaluate("() => window.__plots()") if re.search(r"P1 swath profile", p["title"] or ""))
+    before = wait_text(page, ".insar-offsets", r"P1\s+raw")
+    located = float(re.search(r"(-?\d+\.\d+) km", before).group(1))
+    fx = 0.25 if (located - prof["x0"]) / (prof["x1"] - prof["x0"]) > 0.5 else 0.75
+    want = prof["x0"] + fx * (prof["x1"] - prof["x0"])
+    page.mouse.click(*at_fraction(prof, fx, 0.5))
+    page.wait_for_function(f"() => ({_TEXT_JS})('.insar-offsets') !== {before!r}", timeout=TIMEOUT_MS, polling=300)
+    txt = text_of(page, ".insar-offsets")
+    got = [float(v) for v in re.findall(r"(-?\d+\.\d+) km", txt)]
+    tol = 0.02 * (prof["x1"] - prof["x0"])
+    assert got and all(abs(g - want) < tol for g in got), (got, want, tol)  # every layer, one x0
+    page.locator(".insar-crossing-reset button").click()
+    back = wait_text(page, ".insar-offsets", rf"{located:.2f} km")
+    assert float(re.search(r"(-?\d+\.\d+) km", back).group(1)) == located
+
+
 def test_candidate_fault_profiles_cross_the_fault(page, artifacts):
     page.get_by_role("button", name="Clear profiles").click()
     wait_text(page, ".insar-offsets", "No profile yet")
@@ -372,6 +456,23 @@ def test_rate_map_and_two_pixels_either_side_of_the_fault(page, artifacts):
     text = Path(dl.value.path()).read_text()
     assert "# rate B - A:" in text and "B_minus_A_sigma_mm" in text
     page.locator(".insar-show-rate input").uncheck()
+
+
+def test_a_geographic_frame_reads_longitude_latitude_and_opens_on_valid_data(page):
+    """Sydney (MintPy, degrees, masked pixels): lon/lat axes with plain ticks, and the inspected
+    pixel at opening has data."""
+    page.locator("select").first.select_option("sydney-envisat")
+    wait_text(page, ".insar-frame-info", r"47 x 72 px|72 x 47 px")
+    pix = wait_text(page, ".insar-pixel", r"raw -?\d+\.\d+ mm")
+    assert "nan" not in pix.lower(), pix
+    m = wait_for_map(page, "Raw displacement")
+    page.wait_for_function("() => window.__plots().some(p => p.title === 'Raw displacement' && p.x0 > 100)",
+                           timeout=TIMEOUT_MS, polling=300)
+    m = plot(page, "Raw displacement")
+    axes = map_axes(page, "Raw displacement")
+    assert axes["x"]["label"] == "longitude (°)" and axes["y"]["label"] == "latitude (°)"
+    check_plain_ticks(axes, {"x": (m["x0"], m["x1"]), "y": (m["y0"], m["y1"])})
+    assert 150 < m["x0"] < 152 and -35 < m["y0"] < -33  # x is the longitude, y the latitude
 
 
 def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
@@ -421,7 +522,13 @@ def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
     page.evaluate("(js) => { window.__plots = eval('(' + js + ')'); }", _PLOTS_JS)
     assert "cached" in wait_text(page, ".insar-denoise-status", r"cached", timeout_ms=60_000)
     wait_for_map(page, "Denoised deformation")
-    if os.environ.get("INSAR_AE_UPDATE_SCREENSHOT"):
-        target = REPO / "docs" / "screenshots" / "dashboard.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(target), full_page=False)
+    if os.environ.get("INSAR_AE_UPDATE_SCREENSHOT"):  # the README's and docs/dashboard.md's pictures
+        shots = REPO / "docs" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(shots / "dashboard.png"), full_page=False)
+        page.get_by_role("button", name="Profiles across candidate faults").click()
+        wait_text(page, ".insar-offsets", r"P1\s+denoised\s+-?\d+\.\d+")
+        page.locator(".insar-offsets").first.scroll_into_view_if_needed()  # series and profile in view
+        page.wait_for_timeout(7000)  # the "profiles added" notice has gone
+        page.screenshot(path=str(shots / "dashboard-profiles.png"), full_page=False)
