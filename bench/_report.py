@@ -1,8 +1,11 @@
-"""Shared by the bench scripts: append a measured section to bench/results/<topic>.md atomically."""
+"""Shared by the bench scripts: append a measured section to bench/results/<topic>.md atomically;
+name the machine's CPU."""
 
 from __future__ import annotations
 
 import os
+import platform
+import subprocess
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -16,3 +19,12 @@ def append_section(topic: str, text: str, title: str) -> Path:
     tmp.write_text(prev.rstrip() + "\n\n" + text + "\n")
     os.replace(tmp, out)
     return out
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``lscpu``), for the machine line of a results section."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        return next(ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        return platform.processor() or "unknown"

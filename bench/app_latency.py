@@ -37,8 +37,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 import numpy as np  # noqa: E402
+from _report import cpu_model  # noqa: E402
 
 
 def _frame(size: int, n_dates: int):
@@ -254,12 +256,7 @@ def main() -> None:
         rows += bench_first_page()
     load1 = os.getloadavg()
 
-    cpu = "unknown"
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in subprocess.run(
-            ["lscpu"], capture_output=True, text=True).stdout.splitlines() if ln.startswith("Model name"))
-    except (StopIteration, OSError):
-        pass
+    cpu = cpu_model()
     lines = [
         f"## Dashboard latency ({date.today():%Y-%m-%d})",
         "",

@@ -54,7 +54,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from _bokeh_client import PageLoad, page_load  # noqa: E402
-from _report import append_section  # noqa: E402
+from _report import append_section, cpu_model  # noqa: E402
 
 GB = 1024**3
 MB = 1024**2
@@ -260,12 +260,7 @@ def main() -> None:
     back = rss_at.get(after, 0) - idle if rss_at else float("nan")
     ok_peak, ok_back = peak < 4 * GB, back < 300 * MB
     cap = os.environ.get("INSAR_AE_MAX_SESSIONS", "24 (default)")
-    cpu = "unknown"
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in subprocess.run(
-            ["lscpu"], capture_output=True, text=True).stdout.splitlines() if ln.startswith("Model name"))
-    except (StopIteration, OSError):
-        pass
+    cpu = cpu_model()
     lines = [
         f"## Load: {args.loads} concurrent page loads on loopback ({date.today():%Y-%m-%d})",
         "",
