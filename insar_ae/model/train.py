@@ -272,7 +272,9 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     logf = open(out / "train.log", "a", buffering=1)  # noqa: SIM115 - closed in finally
-    model = build_model(cfg).to(device)
+    with torch.random.fork_rng(devices=[]):  # the initial weights follow cfg.seed, not the caller's RNG
+        torch.manual_seed(cfg.seed)
+        model = build_model(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and not torch.cuda.is_bf16_supported())
