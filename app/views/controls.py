@@ -180,6 +180,9 @@ class TimeControls(pn.viewable.Viewer):
         self._last_drag = 0.0
         self._slider.param.watch(self._dragged, "value")
         self._slider.param.watch(self._from_widget, "value_throttled")
+        # The player's value follows at once (not after the maps): a click on its "last" button
+        # right after a drag must see the dragged date, or the browser finds nothing to change.
+        s.param.watch(self._sync_player, ["time_index"])
         after_maps(s, ["time_index"], self._sync)
         s.param.watch(self._reset, ["dataset"])
         self._reset()
@@ -220,6 +223,15 @@ class TimeControls(pn.viewable.Viewer):
         self._pending = None  # the release or the player wins over a drag position not yet applied
         if event.new is not None and event.new != self.state.time_index:
             self.state.time_index = int(event.new)
+
+    def _sync_player(self, *_: Any) -> None:
+        i = self.state.time_index
+        if self._player.value != i:
+            self._syncing = True
+            try:
+                self._player.value = i
+            finally:
+                self._syncing = False
 
     def _sync(self, *_: Any) -> None:
         s = self.state
@@ -323,6 +335,15 @@ class ProfileControls(pn.viewable.Viewer):
         km = s.km_per_distance()
         if current is None or abs(current * km - float(event.new)) > 1e-9:
             s.set_crossing(float(event.new) / km)
+
+    def _sync_player(self, *_: Any) -> None:
+        i = self.state.time_index
+        if self._player.value != i:
+            self._syncing = True
+            try:
+                self._player.value = i
+            finally:
+                self._syncing = False
 
     def _sync(self, *_: Any) -> None:
         s = self.state
