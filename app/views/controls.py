@@ -336,15 +336,6 @@ class ProfileControls(pn.viewable.Viewer):
         if current is None or abs(current * km - float(event.new)) > 1e-9:
             s.set_crossing(float(event.new) / km)
 
-    def _sync_player(self, *_: Any) -> None:
-        i = self.state.time_index
-        if self._player.value != i:
-            self._syncing = True
-            try:
-                self._player.value = i
-            finally:
-                self._syncing = False
-
     def _sync(self, *_: Any) -> None:
         s = self.state
         opts = {f"P{k + 1}": k for k in range(len(s.profiles))} or {"—": 0}
