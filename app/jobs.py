@@ -14,12 +14,13 @@ beyond the cap raises :class:`JobsBusy` (the session shows a "busy" message).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from typing import Any
 
 import xarray as xr
+
+from app.settings import positive_int_env
 
 __all__ = ["MAX_JOBS_ENV", "DenoiseJob", "JobsBusy", "max_jobs", "running_jobs"]
 
@@ -38,10 +39,7 @@ class JobsBusy(RuntimeError):
 
 def max_jobs() -> int:
     """The cap on concurrent denoising runs: ``$INSAR_AE_MAX_JOBS`` (default 2, at least 1)."""
-    try:
-        return max(1, int(os.environ.get(MAX_JOBS_ENV, DEFAULT_MAX_JOBS)))
-    except ValueError:
-        return DEFAULT_MAX_JOBS
+    return positive_int_env(MAX_JOBS_ENV, DEFAULT_MAX_JOBS)
 
 
 def running_jobs() -> int:

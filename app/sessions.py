@@ -38,6 +38,8 @@ from typing import Any
 
 import panel as pn
 
+from app.settings import positive_int_env
+
 __all__ = ["ALLOW_REMOTE_ENV", "MAX_SESSIONS_ENV", "client_allowed", "live_sessions", "max_sessions",
            "serve"]
 
@@ -66,10 +68,7 @@ _trim_pending = False
 
 def max_sessions() -> int:
     """The session cap: ``$INSAR_AE_MAX_SESSIONS`` (default 24)."""
-    try:
-        return max(1, int(os.environ.get(MAX_SESSIONS_ENV, DEFAULT_MAX_SESSIONS)))
-    except ValueError:
-        return DEFAULT_MAX_SESSIONS
+    return positive_int_env(MAX_SESSIONS_ENV, DEFAULT_MAX_SESSIONS)
 
 
 def live_sessions() -> int:

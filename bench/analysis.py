@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,14 +37,8 @@ from insar_ae.analysis import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results" / "analysis.md"
-
-
-def _cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown"
+sys.path.insert(0, str(RESULTS.parent.parent))
+from _report import cpu_model  # noqa: E402
 
 
 def _timeit(fn, repeats: int) -> tuple[float, float]:
@@ -320,7 +312,7 @@ def main() -> None:
     cmd = "OMP_NUM_THREADS=2 .venv/bin/python bench/analysis.py" + (" --quick" if args.quick else "")
     text = "\n".join([
         "# Benchmark: insar_ae.analysis", "",
-        f"- machine: {_cpu()}, {len(os.sched_getaffinity(0))} cores (shared with other jobs), python {sys.version.split()[0]}, numpy {np.__version__}",
+        f"- machine: {cpu_model()}, {len(os.sched_getaffinity(0))} cores (shared with other jobs), python {sys.version.split()[0]}, numpy {np.__version__}",
         f"- date: {pd.Timestamp.now().strftime('%Y-%m-%d %H:%M')}", f"- command: `{cmd}`",
         f"- total run time: {time.perf_counter() - t0:.0f} s; 1-min load average {load0:.1f} before and "
         f"{load1:.1f} after the speed runs (other jobs share the 2 cores: the times are upper bounds)", "",

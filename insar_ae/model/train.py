@@ -34,7 +34,7 @@ from insar_ae.model.devices import autocast_context, resolve_device
 from insar_ae.model.normalize import Denoiser, SeriesDenoiser
 from insar_ae.model.temporal_basis import reconstruct
 
-__all__ = ["TrainConfig", "build_model", "evaluate", "export_checkpoint", "masked_loss", "run_model",
+__all__ = ["TrainConfig", "build_model", "evaluate", "export_checkpoint", "gain_penalty", "masked_loss", "run_model",
            "series_loss", "train"]
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,10 @@ class TrainConfig:
     dilations: tuple[int, ...] = (2, 4, 8, 2)
     dates: tuple[int, int] = (8, 72)
     final_weight: float = 1.0
+    #: Series model: weight of the amplitude-gain penalty, the mean over samples with a
+    #: visible last-date signal of (gain - 1)^2, gain = least-squares slope of the estimated
+    #: last-date map on the truth's (both centred). MSE alone rewards shrinking; this does not.
+    gain_weight: float = 0.0
     #: Series model: weighted projection, each date weighted by its atmospheric strength
     #: (``temporal_basis.date_weights``).
     date_weighting: bool = False
@@ -108,6 +112,8 @@ class TrainConfig:
             raise ParameterError(f"dates={self.dates!r} must be (lo, hi) with 2 <= lo <= hi")
         if self.K < 1:
             raise ParameterError(f"K={self.K!r} must be >= 1")
+        if self.gain_weight < 0 or self.final_weight < 0:
+            raise ParameterError("gain_weight and final_weight must be >= 0")
         if self.loss not in LOSSES:
             raise ParameterError(f"loss={self.loss!r} must be one of {LOSSES}")
         for name in ("steps", "batch_size", "n_val", "val_every", "checkpoint_every", "log_every"):
@@ -172,9 +178,35 @@ def run_model(model: Denoiser | SeriesDenoiser, b: Any) -> torch.Tensor:
     return model(b.windows, b.dem, b.mask)
 
 
+#: A sample enters the gain penalty when its last-date truth (centred) has an RMS of at least
+#: this many units of the sample's atmospheric scale ``s``.
+GAIN_MIN_SIGNAL = 0.3
+
+
+def gain_penalty(pred_last: torch.Tensor, target_last: torch.Tensor,
+                 valid: torch.Tensor) -> torch.Tensor:
+    """Mean over samples with a visible signal of (gain - 1)^2 (dimensionless).
+
+    ``pred_last``, ``target_last``: (B, H, W) last-date maps in units of ``s``; ``valid``:
+    (B, H, W) bool. Each map is centred on its valid-pixel mean (the scorer centres on the
+    median; the mean keeps this differentiable); gain = <p, t> / <t, t>. 0 when no sample
+    qualifies."""
+    w = valid.to(pred_last.dtype)
+    n = w.sum(dim=(-2, -1)).clamp_min(1.0)
+    p = (pred_last - (pred_last * w).sum(dim=(-2, -1), keepdim=True) / n[:, None, None]) * w
+    t = (target_last - (target_last * w).sum(dim=(-2, -1), keepdim=True) / n[:, None, None]) * w
+    tt = (t * t).sum(dim=(-2, -1))
+    use = tt / n >= GAIN_MIN_SIGNAL ** 2
+    if not bool(use.any()):
+        return pred_last.sum() * 0.0
+    gain = (p * t).sum(dim=(-2, -1))[use] / tt[use]
+    return ((gain - 1.0) ** 2).mean()
+
+
 def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor:
     """MSE over valid pixels and dates 1..N-1 of the reconstructed series, plus
-    ``final_weight`` x the MSE of the last date's map (normalised units)."""
+    ``final_weight`` x the MSE of the last date's map (normalised units), plus
+    ``gain_weight`` x ``gain_penalty`` of the last date's map."""
     prep = model.prepare(b.windows, b.dem, b.mask, b.days)
     pred = reconstruct(model.forward_normalised(prep).float(), prep.basis)
     target = b.truth.float() / prep.scale.view(-1, 1, 1, 1)
@@ -182,6 +214,8 @@ def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor
     if cfg.final_weight > 0:
         loss = loss + cfg.final_weight * masked_loss(pred[:, -2:], target[:, -2:], prep.valid,
                                                      cfg.loss, cfg.huber_delta)
+    if cfg.gain_weight > 0:
+        loss = loss + cfg.gain_weight * gain_penalty(pred[:, -1], target[:, -1], prep.valid)
     return loss
 
 

@@ -100,3 +100,36 @@ def test_warm_start_data_overrides_and_validation_seed(tmp_path):
     assert meta["samples_seen_total"] == 80 + 40
     with pytest.raises(ParameterError, match="not BatchConfig fields"):
         train(dataclasses.replace(cfg, out=str(tmp_path / "bad"), data={"turbulence": 3}))
+
+
+def test_gain_penalty_is_zero_at_unit_gain_and_grows_with_shrinking():
+    from insar_ae.model.train import gain_penalty
+
+    g = torch.Generator().manual_seed(0)
+    truth = torch.randn(3, 32, 32, generator=g) * 2.0 + 5.0  # an offset: the penalty centres maps
+    valid = torch.ones(3, 32, 32, dtype=torch.bool)
+    valid[0, :4] = False
+    assert float(gain_penalty(truth + 7.0, truth, valid)) < 1e-10
+    assert float(gain_penalty(0.5 * truth, truth, valid)) == pytest.approx(0.25, rel=1e-5)
+    assert float(gain_penalty(1.5 * truth, truth, valid)) == pytest.approx(0.25, rel=1e-5)
+    # noise uncorrelated with the truth does not change the gain much; no signal -> no penalty
+    noisy = truth + 0.3 * torch.randn(3, 32, 32, generator=g)
+    assert float(gain_penalty(noisy, truth, valid)) < 1e-3
+    flat = torch.full((3, 32, 32), 4.0)
+    zero = gain_penalty(torch.randn(3, 32, 32, requires_grad=True), flat, valid)
+    assert float(zero) == 0.0
+    zero.backward()  # differentiable even when no sample qualifies
+
+
+def test_gain_weight_enters_the_loss_and_is_validated(tmp_path):
+    from insar_ae.model.train import build_model, series_loss
+    from insar_ae.synthetic import sample_batch
+
+    cfg = TrainConfig(out=str(tmp_path / "r"), patch=32, widths=(8, 8, 8, 8)).validate()
+    model = build_model(cfg)
+    b = sample_batch(2, 10, 32, generator=torch.Generator().manual_seed(1))
+    base = float(series_loss(model, b, cfg))
+    cfg.gain_weight = 2.0
+    assert float(series_loss(model, b, cfg)) > base
+    with pytest.raises(ParameterError):
+        TrainConfig(out=str(tmp_path / "r"), gain_weight=-1.0).validate()
