@@ -66,9 +66,8 @@ class TrainConfig:
     dilations: tuple[int, ...] = (2, 4, 8, 2)
     dates: tuple[int, int] = (8, 72)
     final_weight: float = 1.0
-    #: Series model: weight of the amplitude-gain penalty, the mean over samples with a
-    #: visible last-date signal of (gain - 1)^2, gain = least-squares slope of the estimated
-    #: last-date map on the truth's (both centred). MSE alone rewards shrinking; this does not.
+    #: Series model: extra weight of the last date's error *along the truth* (shrinkage), see
+    #: ``gain_penalty``. MSE alone trades amplitude for noise and so rewards shrinking.
     gain_weight: float = 0.0
     #: Series model: weighted projection, each date weighted by its atmospheric strength
     #: (``temporal_basis.date_weights``).
@@ -185,12 +184,14 @@ GAIN_MIN_SIGNAL = 0.3
 
 def gain_penalty(pred_last: torch.Tensor, target_last: torch.Tensor,
                  valid: torch.Tensor) -> torch.Tensor:
-    """Mean over samples with a visible signal of (gain - 1)^2 (dimensionless).
+    """Mean over samples with a visible signal of the squared last-date error along the truth.
 
     ``pred_last``, ``target_last``: (B, H, W) last-date maps in units of ``s``; ``valid``:
     (B, H, W) bool. Each map is centred on its valid-pixel mean (the scorer centres on the
-    median; the mean keeps this differentiable); gain = <p, t> / <t, t>. 0 when no sample
-    qualifies."""
+    median; the mean keeps this differentiable). Per sample, with n valid pixels,
+    ``<p - t, t>^2 / (<t, t> n) = (gain - 1)^2 rms(t)^2``, gain = <p, t> / <t, t>: the part of
+    the mean squared error that shrinking (or inflating) the truth causes, never more than the
+    MSE itself, so noise-dominated samples cannot blow it up. 0 when no sample qualifies."""
     w = valid.to(pred_last.dtype)
     n = w.sum(dim=(-2, -1)).clamp_min(1.0)
     p = (pred_last - (pred_last * w).sum(dim=(-2, -1), keepdim=True) / n[:, None, None]) * w
@@ -199,8 +200,8 @@ def gain_penalty(pred_last: torch.Tensor, target_last: torch.Tensor,
     use = tt / n >= GAIN_MIN_SIGNAL ** 2
     if not bool(use.any()):
         return pred_last.sum() * 0.0
-    gain = (p * t).sum(dim=(-2, -1))[use] / tt[use]
-    return ((gain - 1.0) ** 2).mean()
+    along = ((p - t) * t).sum(dim=(-2, -1))[use]
+    return (along ** 2 / (tt[use] * n[use])).mean()
 
 
 def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor:

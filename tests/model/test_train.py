@@ -110,11 +110,17 @@ def test_gain_penalty_is_zero_at_unit_gain_and_grows_with_shrinking():
     valid = torch.ones(3, 32, 32, dtype=torch.bool)
     valid[0, :4] = False
     assert float(gain_penalty(truth + 7.0, truth, valid)) < 1e-10
-    assert float(gain_penalty(0.5 * truth, truth, valid)) == pytest.approx(0.25, rel=1e-5)
-    assert float(gain_penalty(1.5 * truth, truth, valid)) == pytest.approx(0.25, rel=1e-5)
-    # noise uncorrelated with the truth does not change the gain much; no signal -> no penalty
+    # (gain - 1)^2 x the truth's mean square (centred): 0.25 x ~4 here
+    power = torch.stack([(t[v] - t[v].mean()).pow(2).mean() for t, v in zip(truth, valid)]).mean()
+    assert float(gain_penalty(0.5 * truth, truth, valid)) == pytest.approx(0.25 * float(power), rel=1e-4)
+    assert float(gain_penalty(1.5 * truth, truth, valid)) == pytest.approx(0.25 * float(power), rel=1e-4)
+    # noise uncorrelated with the truth adds little, and never more than the MSE
     noisy = truth + 0.3 * torch.randn(3, 32, 32, generator=g)
-    assert float(gain_penalty(noisy, truth, valid)) < 1e-3
+    assert float(gain_penalty(noisy, truth, valid)) < 0.01 * 0.09
+    wild = truth + 5.0 * torch.randn(3, 32, 32, generator=g)
+    mse = float(((wild - wild.mean((-2, -1), keepdim=True)) - (truth - truth.mean((-2, -1), keepdim=True)))
+                [:, 4:].pow(2).mean())
+    assert float(gain_penalty(wild, truth, valid)) <= 1.5 * mse
     flat = torch.full((3, 32, 32), 4.0)
     zero = gain_penalty(torch.randn(3, 32, 32, requires_grad=True), flat, valid)
     assert float(zero) == 0.0
