@@ -37,7 +37,7 @@ from insar_ae.analysis import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results" / "analysis.md"
-sys.path.insert(0, str(RESULTS.parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_report.py
 from _report import cpu_model  # noqa: E402
 
 

@@ -34,8 +34,8 @@ from insar_ae.model.devices import autocast_context, resolve_device
 from insar_ae.model.normalize import Denoiser, SeriesDenoiser
 from insar_ae.model.temporal_basis import reconstruct
 
-__all__ = ["TrainConfig", "build_model", "evaluate", "export_checkpoint", "gain_penalty", "masked_loss", "run_model",
-           "series_loss", "train"]
+__all__ = ["TrainConfig", "build_model", "evaluate", "export_checkpoint", "gain_penalty",
+           "masked_loss", "run_model", "series_loss", "train"]
 
 log = logging.getLogger(__name__)
 LOSSES = ("l1", "huber", "mse")
@@ -194,8 +194,11 @@ def gain_penalty(pred_last: torch.Tensor, target_last: torch.Tensor,
     MSE itself, so noise-dominated samples cannot blow it up. 0 when no sample qualifies."""
     w = valid.to(pred_last.dtype)
     n = w.sum(dim=(-2, -1)).clamp_min(1.0)
-    p = (pred_last - (pred_last * w).sum(dim=(-2, -1), keepdim=True) / n[:, None, None]) * w
-    t = (target_last - (target_last * w).sum(dim=(-2, -1), keepdim=True) / n[:, None, None]) * w
+
+    def centred(a: torch.Tensor) -> torch.Tensor:
+        return (a - (a * w).sum(dim=(-2, -1), keepdim=True) / n[:, None, None]) * w
+
+    p, t = centred(pred_last), centred(target_last)
     tt = (t * t).sum(dim=(-2, -1))
     use = tt / n >= GAIN_MIN_SIGNAL ** 2
     if not bool(use.any()):
