@@ -458,7 +458,7 @@ def test_rate_map_and_two_pixels_either_side_of_the_fault(page, artifacts):
     page.locator(".insar-show-rate input").uncheck()
 
 
-def test_a_geographic_frame_reads_longitude_latitude_and_opens_on_valid_data(page):
+def test_a_geographic_frame_reads_longitude_latitude_and_opens_on_valid_data(page, real_data_dir):
     """Sydney (MintPy, degrees, masked pixels): lon/lat axes with plain ticks, and the inspected
     pixel at opening has data."""
     page.locator("select").first.select_option("sydney-envisat")

@@ -224,7 +224,7 @@ def test_a_typed_crossing_is_used_for_every_layer_and_date(state):
     assert state.line_crossing() == located
 
 
-def test_exported_attributes_name_no_server_path():
+def test_exported_attributes_name_no_server_path(real_data_dir):  # Sydney is real data
     from app.views.export import public_attrs
 
     s = DashboardState(frame="sydney-envisat")
@@ -236,7 +236,7 @@ def test_exported_attributes_name_no_server_path():
     assert "timeseries.h5" in clean.attrs["source"] and "sydney-envisat" in clean.attrs["source"]
 
 
-def test_sydney_opens_on_a_valid_pixel_near_the_centre():
+def test_sydney_opens_on_a_valid_pixel_near_the_centre(real_data_dir):
     s = DashboardState(frame="sydney-envisat")
     ts = s.pixel_series()
     assert len(ts) and np.isfinite(ts["raw"].values[1:]).all()
