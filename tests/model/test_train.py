@@ -139,3 +139,43 @@ def test_gain_weight_enters_the_loss_and_is_validated(tmp_path):
     assert float(series_loss(model, b, cfg)) > base
     with pytest.raises(ParameterError):
         TrainConfig(out=str(tmp_path / "r"), gain_weight=-1.0).validate()
+
+
+def test_peak_penalty_is_the_scorers_detection_statistic_of_the_error():
+    """On a map with a blob of error, the penalty is (peak |Gaussian-smoothed error|)^2, the
+    statistic ../shared/bench/score.py thresholds (its max; here the mean of the top 0.5 %, a
+    little below it); offsets, exact maps and no-data cost nothing."""
+    from scipy.ndimage import gaussian_filter
+
+    from insar_ae.model.train import PEAK_SIGMA_PX, peak_penalty
+
+    yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(96.0), indexing="ij")
+    blob = 6.0 * torch.exp(-((yy - 40) ** 2 + (xx - 55) ** 2) / (2 * 5.0 ** 2))
+    truth = torch.randn(2, 96, 96, generator=torch.Generator().manual_seed(3))
+    valid = torch.ones(2, 96, 96, dtype=torch.bool)
+    assert float(peak_penalty(truth + 3.0, truth, valid)) < 1e-10
+    err = blob - blob.mean()
+    stat = float(abs(gaussian_filter(err.numpy(), PEAK_SIGMA_PX, mode="constant")).max())
+    got = float(peak_penalty(truth + blob, truth, valid))
+    assert 0.85 * stat <= got ** 0.5 <= 1.02 * stat
+    # pixels without data carry nothing, whatever they hold
+    valid[:, 30:50, 45:65] = False
+    assert float(peak_penalty(truth + blob * 1e3 * (~valid[0]), truth, valid)) < 1e-3 * stat ** 2
+    # a blob is found wherever it is, so the gradient reaches the map
+    p = (truth + blob).requires_grad_(True)
+    peak_penalty(p, truth, torch.ones_like(valid)).backward()
+    assert float(p.grad.abs().sum()) > 0
+
+
+def test_peak_weight_enters_the_loss_and_is_validated(tmp_path):
+    from insar_ae.model.train import build_model, series_loss
+    from insar_ae.synthetic import sample_batch
+
+    cfg = TrainConfig(out=str(tmp_path / "r"), patch=32, widths=(8, 8, 8, 8)).validate()
+    model = build_model(cfg)
+    b = sample_batch(2, 10, 32, generator=torch.Generator().manual_seed(1))
+    base = float(series_loss(model, b, cfg))
+    cfg.peak_weight = 0.5
+    assert float(series_loss(model, b, cfg)) > base
+    with pytest.raises(ParameterError, match="peak_weight"):
+        TrainConfig(out=str(tmp_path / "r"), peak_weight=-0.1).validate()
