@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -333,3 +334,35 @@ sources:
     assert "only-bad" in load.doc_text and "Traceback" not in load.doc_text
     assert sessions.live_sessions() == 0
     _close_all([load])
+
+
+def _alive(kinds: tuple[type, ...]) -> int:
+    """Objects of these types the garbage collector still tracks."""
+    gc.collect()
+    with warnings.catch_warnings():  # isinstance on some modules' lazy attributes warns
+        warnings.simplefilter("ignore")
+        return sum(1 for o in gc.get_objects() if isinstance(o, kinds))
+
+
+def test_repeated_sessions_leave_no_plot_elements_or_documents_behind(served):
+    """Waves of sessions: once they end, no HoloViews element (the maps' rasters) and no Bokeh
+    document of theirs is still referenced. (A holder outside the session once kept ~8 MB of
+    map arrays per ended session of the default frame: bench/load_waves.py measures that.)"""
+    import holoviews as hv
+    from bokeh.document import Document
+
+    made, url = served
+    kinds = (hv.core.Dimensioned, Document)
+    _close_all(_load(url, 1))  # one-off costs (imports, caches filled once)
+    time.sleep(3.0)
+    before = _alive(kinds)
+    n = len(made.refs)
+    for _ in range(2):
+        loads = _load(url, 2)
+        live = _alive(kinds)
+        _close_all(loads)
+        time.sleep(3.0)
+    assert live > before, "the sessions built no plot elements: the test would not see a leak"
+    after = _alive(kinds)
+    assert after <= before, f"{after - before} HoloViews elements/Bokeh documents kept by ended sessions"
+    assert len(made.refs) - n == 4
