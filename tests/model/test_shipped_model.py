@@ -48,21 +48,16 @@ def scores(shipped, scenes):
     return {k: float(np.mean(v)) for k, v in out.items()}
 
 
-@pytest.mark.parametrize("baseline", [
-    "raw", "spatial_highpass", "spatiotemporal_filter",
-    pytest.param("temporal_smooth", marks=pytest.mark.xfail(strict=True, reason=(
-        "NOT MET by the series model (2026-12-02): on these 12-date, 96 px preset scenes it scores "
-        "2.65 mm vs 2.63 mm for per-pixel temporal smoothing (window-v2: 2.17 mm). It was chosen on "
-        "the external validation set, where it is at 1.83 mm vs 4.36 mm for temporal smoothing "
-        "(bench/results/model.md). strict: remove when a model beats it here too.")))])
+@pytest.mark.parametrize("baseline", ["raw", "spatial_highpass", "spatiotemporal_filter", "temporal_smooth"])
 def test_shipped_weights_beat_the_input_and_every_classical_baseline(scores, baseline):
-    # measured with the series weights: model 2.65 mm, spatial 5.96-6.41, raw 17.4
+    # measured with the series-v6 weights (2026-12-03): model 2.34 mm, temporal smoothing 2.63,
+    # spatial 5.96-6.41, raw 17.4 (series-v3: 2.65 mm, behind temporal smoothing)
     assert scores["model"] < scores[baseline], scores
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "NOT MET by the CPU-trained weights (122k samples, no GPU): on these 12-date scenes (~2 mm of "
-    "deformation under ~15 mm of atmosphere) the model (2.17 mm) is still worse than all zeros "
+    "NOT MET by the CPU-trained weights (no GPU): on these 12-date scenes (~2 mm of deformation "
+    "under ~15 mm of atmosphere) the series-v6 model (2.34 mm) is still worse than all zeros "
     "(1.94 mm). strict: remove this marker when better weights ship."))
 def test_shipped_weights_beat_all_zeros(scores):
     assert scores["model"] < scores["zeros"], scores
