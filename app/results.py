@@ -3,7 +3,7 @@
 A result is stored once per (frame content, model SHA-256, options) as a compressed NetCDF
 holding ``deformation`` only (``noise`` is ``displacement - deformation``, recomputed on
 load), so a reload, a second user or a restarted server gets it at once instead of denoising
-again. Writes are atomic (``insar_ae.io._atomic.atomic_file``); the folder is kept under a size
+again. Writes are atomic (``insar_ae.atomic.atomic_path``); the folder is kept under a size
 limit by removing the least recently used results.
 
 Settings (server side only): ``INSAR_AE_RESULT_CACHE`` (folder; default
@@ -101,7 +101,7 @@ class ResultCache:
 
     def put(self, key: str, result: xr.Dataset) -> Path | None:
         """Store ``result['deformation']`` (compressed, atomic), then trim to the size limit."""
-        from insar_ae.io._atomic import atomic_file
+        from insar_ae.atomic import atomic_path
 
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path(key)
@@ -109,7 +109,7 @@ class ResultCache:
         out.attrs = {"insar_ae_cache_key": key}
         enc = {"deformation": {"zlib": True, "complevel": 1, "shuffle": True}}
         try:
-            with atomic_file(target) as tmp:
+            with atomic_path(target, overwrite=True) as tmp:
                 out.to_netcdf(tmp, encoding=enc, engine="h5netcdf")
         except (OSError, ValueError) as err:
             log.warning("could not cache the denoised result (%s)", err)

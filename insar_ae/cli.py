@@ -78,18 +78,13 @@ def check_outputs(path: str | os.PathLike[str], *, inputs: Sequence[str | os.Pat
     ``overwrite``, and any output that is, contains or is the same file as one of ``inputs``
     raise (ParameterError / OutputExistsError).
     """
+    from insar_ae.atomic import check_output
     from insar_ae.io import output_format, output_paths
-    from insar_ae.io._atomic import check_output
 
     fmt = output_format(path, format)
     for i, p in enumerate(output_paths(path, fmt)):
         role = "output" if i == 0 else "side file of the output"
-        if i and not p.exists():
-            from insar_ae.io._atomic import check_not_input
-
-            check_not_input(p, [Path(x) for x in inputs], role=role)
-            continue
-        check_output(p, overwrite=overwrite, inputs=[Path(x) for x in inputs], role=role)
+        check_output(p, overwrite=overwrite, inputs=inputs, role=role)
     return fmt
 
 
@@ -98,8 +93,8 @@ def write_output(ds, path: str | os.PathLike[str], *, inputs: Sequence[str | os.
     """Write ``ds`` atomically with ``insar_ae.io.write_frame``; never onto (or over a folder
     holding) one of ``inputs`` or of the files ``ds`` was read from; an existing output only
     with ``overwrite``. Single-cube formats (GeoTIFF, MintPy) get ``ds[variable]``."""
+    from insar_ae.atomic import input_paths
     from insar_ae.io import write_frame
-    from insar_ae.io._atomic import input_paths
 
     fmt = check_outputs(path, inputs=[*inputs, *input_paths(ds)], overwrite=overwrite)
     kw = {"variable": variable} if fmt in ("mintpy", "geotiff") else {}
@@ -152,9 +147,9 @@ def run_denoise(args: argparse.Namespace) -> int:
     never an input (nor a folder holding one, nor a side file of one), the DEM, dates without
     data, memory; the weights' SHA-256 that will run is printed.
     """
+    from insar_ae.atomic import input_paths
     from insar_ae.errors import FormatError, ParameterError
     from insar_ae.io import sniff_format
-    from insar_ae.io._atomic import input_paths
     from insar_ae.model.weights import load_model
     from insar_ae.preflight import check_height, check_memory, drop_dates, empty_dates
 

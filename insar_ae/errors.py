@@ -1,7 +1,9 @@
 """Exception hierarchy of insar_ae.
 
 Every error raised on bad input is a ``ValueError`` subclass (so callers can catch the
-builtin), names the offending parameter/file, the value received and what was expected.
+builtin), names the offending parameter/file, the value received and what was expected. The
+two output-path errors of :mod:`insar_ae.atomic` are also OS errors: ``OutputExistsError`` a
+``FileExistsError`` (not a ``ValueError``), ``OutputDirMissingError`` a ``FileNotFoundError``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ __all__ = [
     "DataModelError",
     "FormatError",
     "InsarAEError",
+    "OutputDirMissingError",
+    "OutputExistsError",
     "ParameterError",
     "WeightsError",
 ]
@@ -26,6 +30,14 @@ class DataModelError(InsarAEError, ValueError):
 
 class ParameterError(InsarAEError, ValueError):
     """A physical or numerical parameter is outside its valid range."""
+
+
+class OutputExistsError(InsarAEError, FileExistsError):
+    """The output path exists and ``overwrite=True`` was not given."""
+
+
+class OutputDirMissingError(ParameterError, FileNotFoundError):
+    """The output's parent folder does not exist (nothing is created implicitly)."""
 
 
 class FormatError(InsarAEError, ValueError):

@@ -272,15 +272,15 @@ def test_huge_claimed_shape_is_refused_in_one_line(weights, tmp_path, capsys):
 _CHILD = r"""
 import contextlib, sys, time
 import insar_ae.io.netcdf as nc
-real = nc.atomic_file
+real = nc.atomic_path
 @contextlib.contextmanager
-def slow(target):
-    with real(target) as tmp:
+def slow(target, **kw):
+    with real(target, **kw) as tmp:
         tmp.write_bytes(b"partial")
         print("TMP", tmp, flush=True)
         time.sleep(60)
         yield tmp
-nc.atomic_file = slow
+nc.atomic_path = slow
 from insar_ae.cli import main
 sys.exit(main(sys.argv[1:]))
 """

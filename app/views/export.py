@@ -229,9 +229,8 @@ class ExportPanel(pn.viewable.Viewer):
         if pn.state.curdoc is not None:
             pn.state.on_session_destroyed(lambda _ctx, d=str(folder): shutil.rmtree(d, ignore_errors=True))
         target = folder / f"{_safe(s.frame)}_denoised.nc"
-        if target.exists():
-            target.unlink()
-        return write_frame(public_attrs(s.view, s.frame), target, format="netcdf", compress=True)
+        return write_frame(public_attrs(s.view, s.frame), target, format="netcdf", compress=True,
+                           overwrite=True)
 
     def _reset_netcdf(self, *_: Any) -> None:
         """New data or reference: the prepared file is stale, prepare it again."""

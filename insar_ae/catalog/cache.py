@@ -18,7 +18,7 @@ from typing import Any
 import xarray as xr
 
 from insar_ae import __version__
-from insar_ae.errors import DataModelError, FormatError
+from insar_ae.errors import DataModelError, FormatError, OutputExistsError
 
 __all__ = ["cache_dir", "cache_path", "cached_scene"]
 
@@ -57,7 +57,7 @@ def cached_scene(preset: str, seed: int = 0, *, shape: tuple[int, int] = (256, 2
     The returned Dataset is read back from the cached NetCDF (lazily when large), so what a
     caller sees on first and later use is identical.
     """
-    from insar_ae.io import OutputExistsError, open_frame, write_frame
+    from insar_ae.io import open_frame, write_frame
 
     path = cache_path(preset, seed, shape, n_dates, overrides)
     if path.exists():

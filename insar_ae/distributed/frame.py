@@ -53,7 +53,7 @@ class FrameRun:
         Raises ``OutputExistsError`` (a ``FileExistsError``) when the output exists and not
         ``overwrite``, and ``ParameterError`` when the output is one of the input files.
         """
-        from insar_ae.io._atomic import check_output, input_paths
+        from insar_ae.atomic import check_output, input_paths
         from insar_ae.model.tiling import check_tiling
 
         check_tiling(self.options.tile, self.options.overlap)

@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import shutil
-import uuid
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -34,8 +33,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from insar_ae.atomic import move_into_place
+from insar_ae.atomic import write_text as atomic_write_text
 from insar_ae.errors import ParameterError
-from insar_ae.io._atomic import atomic_write_text
 
 __all__ = ["OUTPUT_CUBES", "PartialStore", "output_template", "write_region"]
 
@@ -225,8 +225,9 @@ class PartialStore:
         Raises
         ------
         ParameterError
-            Some ``expected`` block is not marked done, or the output exists and not
-            ``overwrite``.
+            Some ``expected`` block is not marked done.
+        OutputExistsError
+            The output appeared during the run and not ``overwrite``.
         """
         import zarr
 
@@ -241,19 +242,8 @@ class PartialStore:
             if name in group and va:
                 group[name].attrs.update(_jsonable(va))
         zarr.consolidate_metadata(os.fspath(self.store), zarr_format=ZARR_FORMAT)
-        old = None
-        if self.out.exists():
-            if not overwrite:
-                from insar_ae.io import OutputExistsError
-
-                raise OutputExistsError(f"output {self.out} appeared during the run; pass "
-                                        "overwrite=True (CLI: --overwrite) to replace it")
-            old = self.out.parent / f".{self.out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(self.out, old)
-        os.replace(self.store, self.out)
+        move_into_place(self.store, self.out, overwrite=overwrite)
         shutil.rmtree(self.state, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
         return self.out
 
     def discard(self) -> None:

@@ -27,8 +27,7 @@ from typing import Any
 import h5py
 import xarray as xr
 
-from insar_ae.errors import FormatError, ParameterError
-from insar_ae.io._atomic import OutputExistsError
+from insar_ae.errors import FormatError, OutputExistsError, ParameterError
 from insar_ae.io._common import LAZY_THRESHOLD_BYTES
 
 __all__ = [

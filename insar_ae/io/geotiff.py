@@ -30,9 +30,9 @@ import rasterio
 import xarray as xr
 from rasterio.transform import Affine
 
+from insar_ae.atomic import atomic_path, check_output, input_paths
 from insar_ae.datamodel import DIMS, make_dataset, validate
 from insar_ae.errors import FormatError, ParameterError
-from insar_ae.io._atomic import atomic_file, check_output, input_paths
 from insar_ae.io._common import (
     check_claimed_size,
     crs_units,
@@ -269,7 +269,8 @@ def _transform(ds: xr.Dataset) -> Affine:
 
 
 def _write_raster(path: Path, bands: list[Any], ds: xr.Dataset, descriptions: list[str],
-                  tags: dict[str, Any], dtype: str = "float32") -> None:
+                  tags: dict[str, Any], dtype: str = "float32", *, overwrite: bool = False,
+                  role: str = "output") -> None:
     ny, nx = ds.sizes["y"], ds.sizes["x"]
     crs_text = str(ds["x"].attrs.get("crs", ds.attrs.get("crs", "")))
     crs = crs_text if crs_text.upper().startswith(("EPSG:", "GEOGCRS", "PROJCRS", "GEOGCS", "PROJCS")) else None
@@ -280,7 +281,8 @@ def _write_raster(path: Path, bands: list[Any], ds: xr.Dataset, descriptions: li
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     extra = {} if crs else {"insar_ae_crs": crs_text or "unknown",
                             "insar_ae_xy_units": str(ds["x"].attrs.get("units", "m"))}
-    with atomic_file(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+    with (atomic_path(path, overwrite=overwrite, role=role) as tmp,
+          rasterio.open(tmp, "w", **profile) as dst):
         for i, (band, desc) in enumerate(zip(bands, descriptions, strict=True), start=1):
             a = np.asarray(getattr(band, "values", band), dtype=dtype)
             if a.dtype.kind == "f" and np.isinf(a).any():  # +-inf is not data: NaN
@@ -340,9 +342,11 @@ def write_geotiff(
         check_output(side["dem"], overwrite=overwrite, inputs=inputs, role="DEM file")
         if "mask" in ds:
             check_output(side["mask"], overwrite=overwrite, inputs=inputs, role="mask file")
-    _write_raster(out, bands, ds, desc, tags)
+    _write_raster(out, bands, ds, desc, tags, overwrite=overwrite)
     if write_side:
-        _write_raster(side["dem"], [ds["height"].values], ds, ["height"], {"units": "m"})
+        _write_raster(side["dem"], [ds["height"].values], ds, ["height"], {"units": "m"},
+                      overwrite=overwrite, role="DEM file")
         if "mask" in ds:
-            _write_raster(side["mask"], [ds["mask"].values.astype(np.uint8)], ds, ["valid"], {}, "uint8")
+            _write_raster(side["mask"], [ds["mask"].values.astype(np.uint8)], ds, ["valid"], {},
+                          "uint8", overwrite=overwrite, role="mask file")
     return out

@@ -22,9 +22,9 @@ import h5py
 import numpy as np
 import xarray as xr
 
+from insar_ae.atomic import atomic_path, check_output, input_paths
 from insar_ae.datamodel import DIMS, make_dataset, validate
 from insar_ae.errors import FormatError, ParameterError
-from insar_ae.io._atomic import atomic_file, check_output, input_paths
 from insar_ae.io._common import (
     centre_coords,
     centre_value,
@@ -378,15 +378,16 @@ def write_mintpy(
             check_output(mask_out, overwrite=overwrite, inputs=inputs, role="mask file")
     bperp = (np.asarray(ds["bperp"].values, dtype=np.float32) if "bperp" in ds.coords
              else np.zeros(ds.sizes["time"], dtype=np.float32))
-    with atomic_file(out) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(out, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
         _write_cube(f, ds[variable])
         f.create_dataset("date", data=np.array(to_yyyymmdd(ds["time"].values), dtype="S8"))
         f.create_dataset("bperp", data=bperp)
         f.attrs.update(attrs)
     if sidecars:
-        _write_geometry(ds, geo_out, attrs)
+        _write_geometry(ds, geo_out, attrs, overwrite=overwrite)
         if "mask" in ds:
-            with atomic_file(mask_out) as tmp, h5py.File(tmp, "w") as f:
+            with (atomic_path(mask_out, overwrite=overwrite, role="mask file") as tmp,
+                  h5py.File(tmp, "w") as f):
                 f.create_dataset("mask", data=np.asarray(ds["mask"].values, dtype=bool))
                 f.attrs.update({**_aux_attrs(attrs), "FILE_TYPE": "mask", "UNIT": "1",
                                 "DATA_TYPE": "bool"})
@@ -397,9 +398,11 @@ def _aux_attrs(attrs: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in attrs.items() if not k.startswith("REF_") and k != "INSAR_AE_VARIABLE"}
 
 
-def _write_geometry(ds: xr.Dataset, path: Path, attrs: dict[str, str]) -> None:
+def _write_geometry(ds: xr.Dataset, path: Path, attrs: dict[str, str], *, overwrite: bool
+                    ) -> None:
     shape = (ds.sizes["y"], ds.sizes["x"])
-    with atomic_file(path) as tmp, h5py.File(tmp, "w") as g:
+    with (atomic_path(path, overwrite=overwrite, role="geometry file") as tmp,
+          h5py.File(tmp, "w") as g):
         g.create_dataset("height", data=np.asarray(ds["height"].values, dtype=np.float32))
         inc, head = float(ds.attrs.get("incidence_deg", np.nan)), float(ds.attrs.get("heading_deg", np.nan))
         if np.isfinite(inc):

@@ -23,9 +23,9 @@ import pandas as pd
 import xarray as xr
 
 from insar_ae import __version__
+from insar_ae.atomic import atomic_path, check_output, input_paths
 from insar_ae.datamodel import CUBE_VARS, DIMS, make_dataset, validate
 from insar_ae.errors import FormatError
-from insar_ae.io._atomic import atomic_dir, atomic_file, check_output, input_paths
 from insar_ae.io._common import (
     check_claimed_size,
     crs_units,
@@ -367,7 +367,7 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str], *, overwrite: boo
         for name in cf.data_vars:
             if name in enc:
                 enc[name].update(zlib=True, complevel=4)
-    with atomic_file(out) as tmp:
+    with atomic_path(out, overwrite=overwrite) as tmp:
         cf.to_netcdf(tmp, engine="h5netcdf", encoding=enc)
     return out
 
@@ -383,6 +383,6 @@ def write_zarr(ds: xr.Dataset, path: str | os.PathLike[str], *, overwrite: bool 
             e["chunks"] = chunks
     if chunks is not None:
         cf = cf.chunk({"time": chunks[0], "y": chunks[1], "x": chunks[2]})
-    with atomic_dir(out) as tmp:
+    with atomic_path(out, overwrite=overwrite) as tmp:
         cf.to_zarr(tmp, mode="w", encoding=enc, zarr_format=2, consolidated=True)
     return out

@@ -20,7 +20,6 @@ import logging
 import math
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from insar_ae.atomic import atomic_path
 from insar_ae.errors import ParameterError
 from insar_ae.model.devices import autocast_context, resolve_device
 from insar_ae.model.normalize import Denoiser, SeriesDenoiser
@@ -318,14 +318,9 @@ def _lr_factor(progress: float, warmup: float) -> float:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    """``torch.save`` onto ``path`` (replacing the previous checkpoint) via insar_ae.atomic."""
+    with atomic_path(path, overwrite=True) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _hardware(device: torch.device) -> str:

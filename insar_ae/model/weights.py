@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from insar_ae import atomic
 from insar_ae.errors import WeightsError
 from insar_ae.model.normalize import Denoiser, SeriesDenoiser
 
@@ -44,18 +44,10 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def _replace_bytes(path: Path, data: bytes) -> None:
+    """Create ``path``'s folder if needed and (re)write ``path`` through :mod:`insar_ae.atomic`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic.write_bytes(path, data, overwrite=True)
 
 
 def save_weights(model: Denoiser, path: str | os.PathLike[str], *,
@@ -70,10 +62,10 @@ def save_weights(model: Denoiser, path: str | os.PathLike[str], *,
     config = model.config()
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     blob = save(tensors, metadata={"config": json.dumps(config)})
-    _atomic_write_bytes(path, blob)
+    _replace_bytes(path, blob)
     entry = {"file": path.name, "sha256": hashlib.sha256(blob).hexdigest(),
              "config": config, "meta": dict(meta or {})}
-    _atomic_write_bytes(_sidecar(path), json.dumps(entry, indent=2).encode())
+    _replace_bytes(_sidecar(path), json.dumps(entry, indent=2).encode())
     return entry
 
 
@@ -103,10 +95,10 @@ def publish_weights(src: str | os.PathLike[str], name: str = "default", *,
     _verify(src, entry["sha256"])
     wdir = Path(weights_dir or WEIGHTS_DIR)
     dst = wdir / f"{name}.safetensors"
-    _atomic_write_bytes(dst, src.read_bytes())
+    _replace_bytes(dst, src.read_bytes())
     reg = read_registry(wdir)
     reg[name] = {**entry, "file": dst.name}
-    _atomic_write_bytes(wdir / REGISTRY_FILE, (json.dumps(reg, indent=2) + "\n").encode())
+    _replace_bytes(wdir / REGISTRY_FILE, (json.dumps(reg, indent=2) + "\n").encode())
     return dst
 
 

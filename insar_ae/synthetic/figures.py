@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from insar_ae.atomic import atomic_path
 from insar_ae.synthetic.presets import list_presets
 from insar_ae.synthetic.scenes import make_scene
 
@@ -52,16 +52,11 @@ def plot_scene(ds: xr.Dataset, path: str | os.PathLike[str], *, date_index: int 
                  f" ({ds.attrs.get('sensor', '')}, heading {ds.attrs.get('heading_deg')} deg)")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=out.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=64)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+        with atomic_path(out, overwrite=True) as tmp:
+            fig.savefig(tmp, dpi=64)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return out
 
 
