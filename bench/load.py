@@ -131,6 +131,30 @@ def start_server(port: int, env: dict[str, str], log_path: Path) -> subprocess.P
                             start_new_session=True)
 
 
+def server_env(work: Path) -> dict[str, str]:
+    """The server's environment (built-in catalog, a private result cache in ``work``), with the
+    default frame made sure to be in the frame cache first."""
+    env = {k: v for k, v in os.environ.items() if k != "INSAR_AE_CATALOG"}
+    env.update(INSAR_AE_RESULT_CACHE=str(work / "results"), PYTHONUNBUFFERED="1",
+               BOKEH_PY_LOG_LEVEL="warning", OMP_NUM_THREADS="1")
+    print("making sure the default frame is in the frame cache ...", flush=True)
+    subprocess.run([sys.executable, "-c", "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
+                    "open_catalog_frame(DEFAULT_FRAME)"], env=env, check=True, cwd=REPO)
+    return env
+
+
+def stop_server(proc: subprocess.Popen, memory: Memory | None) -> None:
+    """Stop the memory sampler and the server's process group (SIGTERM, then SIGKILL)."""
+    if memory is not None:
+        memory.stop()
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def wait_listening(port: int, proc: subprocess.Popen, timeout: float) -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
@@ -193,12 +217,7 @@ def main() -> None:
     deadline = t_start + args.time_limit
 
     work = Path(tempfile.mkdtemp(prefix="insar-ae-load-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("INSAR_AE_CATALOG",)}
-    env.update(INSAR_AE_RESULT_CACHE=str(work / "results"), PYTHONUNBUFFERED="1",
-               BOKEH_PY_LOG_LEVEL="warning", OMP_NUM_THREADS="1")
-    print("making sure the default frame is in the frame cache ...", flush=True)
-    subprocess.run([sys.executable, "-c", "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
-                    "open_catalog_frame(DEFAULT_FRAME)"], env=env, check=True, cwd=REPO)
+    env = server_env(work)
     port = free_port()
     url = f"http://127.0.0.1:{port}/main"
     proc = start_server(port, env, work / "panel.log")
@@ -237,14 +256,7 @@ def main() -> None:
             print(f"  {t:3d} s after close: {rss_at[t] / MB:.0f} MB", flush=True)
         loop.close()
     finally:
-        if memory is not None:
-            memory.stop()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_server(proc, memory)
     load1 = os.getloadavg()
     assert memory is not None
     kinds = [kind(x) if x is not None else "not ended in time" for x in loads]

@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,19 +32,20 @@ import numpy as np
 import psutil
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from _report import append_section, cpu_model  # noqa: E402
-from load import GB, MB, Memory, free_port, kind, run_loads, start_server, wait_listening  # noqa: E402
+from load import (  # noqa: E402
+    GB, MB, Memory, free_port, kind, run_loads, server_env, start_server, stop_server, wait_listening)
 
 
 def per_session_slope(ended: list[int], rss: list[int]) -> float:
-    """Bytes kept per ended session: least-squares slope of RSS on sessions ended, first wave
-    left out (it pays the one-off costs); NaN with fewer than two later waves."""
-    if len(ended) < 3:
+    """Bytes kept per ended session: least-squares slope of RSS on sessions ended over the waves
+    after the first (index 0 is the idle server, index 1 the first wave, which pays the one-off
+    costs); NaN with fewer than two such waves."""
+    if len(ended) < 4:
         return float("nan")
-    return float(np.polyfit(np.asarray(ended[1:], float), np.asarray(rss[1:], float), 1)[0])
+    return float(np.polyfit(np.asarray(ended[2:], float), np.asarray(rss[2:], float), 1)[0])
 
 
 def main() -> None:
@@ -60,11 +59,7 @@ def main() -> None:
     args = ap.parse_args()
     deadline = time.monotonic() + args.time_limit
     work = Path(tempfile.mkdtemp(prefix="insar-ae-waves-"))
-    env = {k: v for k, v in os.environ.items() if k != "INSAR_AE_CATALOG"}
-    env.update(INSAR_AE_RESULT_CACHE=str(work / "results"), PYTHONUNBUFFERED="1",
-               BOKEH_PY_LOG_LEVEL="warning", OMP_NUM_THREADS="1")
-    subprocess.run([sys.executable, "-c", "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
-                    "open_catalog_frame(DEFAULT_FRAME)"], env=env, check=True, cwd=REPO)
+    env = server_env(work)
     port = free_port()
     url = f"http://127.0.0.1:{port}/main"
     proc = start_server(port, env, work / "panel.log")
@@ -97,14 +92,7 @@ def main() -> None:
             print(f"wave {wave}: {dashboards} sessions ended, RSS {rss[-1] / MB:.0f} MB", flush=True)
         loop.close()
     finally:
-        if memory is not None:
-            memory.stop()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_server(proc, memory)
     load1 = os.getloadavg()
     slope = per_session_slope(ended, rss)
     lines = [

@@ -127,7 +127,8 @@ def test_gain_penalty_is_zero_at_unit_gain_and_grows_with_shrinking():
     zero.backward()  # differentiable even when no sample qualifies
 
 
-def test_gain_weight_enters_the_loss_and_is_validated(tmp_path):
+@pytest.mark.parametrize(("field", "weight"), [("gain_weight", 2.0), ("peak_weight", 0.5)])
+def test_penalty_weights_enter_the_loss_and_are_validated(tmp_path, field, weight):
     from insar_ae.model.train import build_model, series_loss
     from insar_ae.synthetic import sample_batch
 
@@ -135,10 +136,10 @@ def test_gain_weight_enters_the_loss_and_is_validated(tmp_path):
     model = build_model(cfg)
     b = sample_batch(2, 10, 32, generator=torch.Generator().manual_seed(1))
     base = float(series_loss(model, b, cfg))
-    cfg.gain_weight = 2.0
+    setattr(cfg, field, weight)
     assert float(series_loss(model, b, cfg)) > base
-    with pytest.raises(ParameterError):
-        TrainConfig(out=str(tmp_path / "r"), gain_weight=-1.0).validate()
+    with pytest.raises(ParameterError, match=field):
+        TrainConfig(out=str(tmp_path / "r"), **{field: -0.1}).validate()
 
 
 def test_peak_penalty_is_the_scorers_detection_statistic_of_the_error():
@@ -165,17 +166,3 @@ def test_peak_penalty_is_the_scorers_detection_statistic_of_the_error():
     p = (truth + blob).requires_grad_(True)
     peak_penalty(p, truth, torch.ones_like(valid)).backward()
     assert float(p.grad.abs().sum()) > 0
-
-
-def test_peak_weight_enters_the_loss_and_is_validated(tmp_path):
-    from insar_ae.model.train import build_model, series_loss
-    from insar_ae.synthetic import sample_batch
-
-    cfg = TrainConfig(out=str(tmp_path / "r"), patch=32, widths=(8, 8, 8, 8)).validate()
-    model = build_model(cfg)
-    b = sample_batch(2, 10, 32, generator=torch.Generator().manual_seed(1))
-    base = float(series_loss(model, b, cfg))
-    cfg.peak_weight = 0.5
-    assert float(series_loss(model, b, cfg)) > base
-    with pytest.raises(ParameterError, match="peak_weight"):
-        TrainConfig(out=str(tmp_path / "r"), peak_weight=-0.1).validate()
