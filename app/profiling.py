@@ -28,14 +28,15 @@ import param
 import xarray as xr
 
 from insar_ae.analysis import (
+    OFFSET_MODELS,
     CandidateProfile,
     Crossing,
+    OffsetFit,
     candidate_profiles,
     RateFit,
     detect_transient,
-    fit_creep,
+    fit_offset,
     fit_rate,
-    fit_step,
     locate_crossing,
     offset_series,
     point_timeseries,
@@ -59,7 +60,7 @@ class ProfileAnalysis(param.Parameterized):
     active_profile = param.Integer(default=0, bounds=(0, None), doc="Profile shown in the plots.")
     swath_width = param.Number(default=1000.0, bounds=(0.0, None), inclusive_bounds=(False, True),
                                doc="Full width of the swath across each line, coordinate units.")
-    offset_model = param.Selector(default="step", objects=["step", "creep"],
+    offset_model = param.Selector(default="step", objects=list(OFFSET_MODELS),
                                   doc="Model fitted across the fault: step, or shallow creep (arctan).")
     show_candidates = param.Boolean(default=False, doc="Show candidate fault traces.")
     manual_crossings = param.Dict(default={}, precedence=-1,
@@ -127,13 +128,14 @@ class ProfileAnalysis(param.Parameterized):
         return swath_profile(self._crop(obj[layers], line), line, half_width=self.swath_width / 2,
                              layers=layers)
 
-    def _fit(self, prof: xr.Dataset, layer: str, x0: float | None) -> Any:
+    def _fit(self, prof: xr.Dataset, layer: str, x0: float | None) -> OffsetFit | None:
+        """``offset_model`` fitted to one layer's median profile at ``x0`` (distance units;
+        ``insar_ae.analysis.fit_offset``, as ``offset_series``); None when it cannot be fitted."""
         dist = np.asarray(prof["distance"].values, dtype=float)
         values = np.asarray(prof["median"].sel(layer=layer).values, dtype=float)
         try:
-            if self.offset_model == "step":
-                return fit_step(dist, values, x0=x0)
-            return fit_creep(dist, values, x0=x0, distance_unit_m=float(prof.attrs.get("metres_per_unit", 1.0)))
+            return fit_offset(dist, values, model=self.offset_model, x0=x0,
+                              distance_unit_m=float(prof.attrs.get("metres_per_unit", 1.0)))
         except (InsarAEError, np.linalg.LinAlgError, ValueError):
             return None
 

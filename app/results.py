@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from insar_ae.datamodel import output_attrs
+
 __all__ = ["ResultCache", "default_cache", "frame_fingerprint", "model_sha256"]
 
 log = logging.getLogger(__name__)
@@ -96,7 +98,7 @@ class ResultCache:
         deformation = deformation.assign_coords({c: ds[c] for c in ("time", "y", "x")})
         deformation.attrs = {k: v for k, v in deformation.attrs.items() if k != "source"}
         noise = (ds["displacement"] - deformation).astype(np.float32)
-        noise.attrs = {"units": "mm", "long_name": "removed noise (displacement - deformation)"}
+        noise.attrs = output_attrs("noise")  # the one definition, insar_ae.datamodel
         return ds.assign(deformation=deformation, noise=noise)
 
     def put(self, key: str, result: xr.Dataset) -> Path | None:

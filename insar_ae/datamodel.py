@@ -8,7 +8,8 @@ Layout (dims ``(time, y, x)``)
 ``height``        float32 (y, x), metres above the ellipsoid/geoid (DEM).
 ``mask``          optional bool (y, x), True = valid pixel.
 ``deformation``   model output, (time, y, x), mm, same convention as ``displacement``.
-``noise``         model output, ``displacement - deformation``.
+``noise``         model output, ``displacement - deformation``. The attributes of both
+                  (units, long_name, ``positive``) are defined once, in :data:`OUTPUT_ATTRS`.
 ``deformation_true``, ``turbulent``, ``stratified``, ``ramp``
                   synthetic scenes only: the truth and each noise component, mm, same convention.
 
@@ -26,6 +27,7 @@ load); code between boundaries trusts it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -38,8 +40,11 @@ __all__ = [
     "CUBE_VARS",
     "DIMS",
     "MM",
+    "OUTPUT_ATTRS",
+    "POSITIVE",
     "SYNTHETIC_VARS",
     "make_dataset",
+    "output_attrs",
     "validate",
 ]
 
@@ -56,8 +61,29 @@ CUBE_VARS: tuple[str, ...] = (
     "ramp",
 )
 SYNTHETIC_VARS: tuple[str, ...] = ("deformation_true", "turbulent", "stratified", "ramp")
+#: Sign convention of every LOS cube, as its ``positive`` attribute: motion toward the satellite
+#: (uplift in a vertical LOS) is positive (MintPy/LiCSBAS convention).
+POSITIVE = "toward the satellite"
+#: The one definition of the attributes of the model's output cubes (time, y, x): ``units``
+#: (mm), ``long_name`` and ``positive`` (same sign convention as ``displacement``). Used by
+#: ``insar_ae.model.denoise`` (which adds run attributes: model, tiling, reference date), the
+#: block-wise store of ``insar_ae.distributed`` and the dashboard's result cache. Read-only.
+OUTPUT_ATTRS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "deformation": MappingProxyType({"units": MM, "long_name": "deformation (auto-encoder estimate)",
+                                     "positive": POSITIVE}),
+    "noise": MappingProxyType({"units": MM, "long_name": "noise = displacement - deformation",
+                               "positive": POSITIVE}),
+})
 _XY_UNITS = {"m", "metre", "meter", "metres", "meters", "degrees", "degree", "deg", "pixel"}
 _MM_ALIASES = {"mm", "millimetre", "millimeter", "millimetres", "millimeters"}
+
+
+def output_attrs(name: str) -> dict[str, str]:
+    """A fresh, mutable copy of :data:`OUTPUT_ATTRS` ``[name]`` (``"deformation"`` or ``"noise"``).
+
+    Units mm; ``positive`` = :data:`POSITIVE` (toward the satellite), as ``displacement``.
+    """
+    return dict(OUTPUT_ATTRS[name])
 
 
 def make_dataset(
@@ -98,13 +124,13 @@ def make_dataset(
     dims = DIMS
     data_vars: dict[str, Any] = {
         "displacement": (dims, _as_float32(displacement), {"units": MM, "long_name": "LOS displacement",
-                                                           "positive": "toward the satellite"}),
+                                                           "positive": POSITIVE}),
         "height": (("y", "x"), _as_float32(height), {"units": "m", "long_name": "height"}),
     }
     if mask is not None:
         data_vars["mask"] = (("y", "x"), np.asarray(mask, dtype=bool), {"long_name": "valid pixel"})
     for name, arr in (extra or {}).items():
-        data_vars[name] = (dims, _as_float32(arr), {"units": MM, "positive": "toward the satellite"})
+        data_vars[name] = (dims, _as_float32(arr), {"units": MM, "positive": POSITIVE})
     coord_attrs = {"units": xy_units, "crs": crs}
     ds = xr.Dataset(
         data_vars,

@@ -9,6 +9,7 @@ two output-path errors of :mod:`insar_ae.atomic` are also OS errors: ``OutputExi
 from __future__ import annotations
 
 __all__ = [
+    "Cancelled",
     "CatalogError",
     "DataModelError",
     "FormatError",
@@ -50,3 +51,11 @@ class CatalogError(InsarAEError, ValueError):
 
 class WeightsError(InsarAEError, ValueError):
     """A weights file is missing, corrupt, tampered with (SHA-256 mismatch) or incompatible."""
+
+
+class Cancelled(InsarAEError):
+    """A run was stopped by its caller's ``cancel`` event; nothing is returned.
+
+    Raised by ``insar_ae.model.denoise`` and ``insar_ae.distributed.denoise_blocks`` (finished
+    blocks are kept for ``resume=True``). Not a ``ValueError``: the input was not at fault.
+    """

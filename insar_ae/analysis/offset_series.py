@@ -8,12 +8,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from insar_ae.analysis.offsets import OffsetFit, fit_creep, fit_step, locate_fault
+from insar_ae.analysis.offsets import OFFSET_MODELS, fit_offset, locate_fault
 from insar_ae.errors import ParameterError
 
 __all__ = ["offset_series"]
-
-_MODELS = ("step", "creep")
 
 
 def _distance_m(profile: xr.Dataset) -> tuple[np.ndarray, float]:
@@ -36,13 +34,6 @@ def _pick_layer(profile: xr.Dataset, layer: str | None) -> str | None:
     if layer not in names:
         raise ParameterError(f"locate_layer must be one of {names}, got {layer!r}")
     return layer
-
-
-def _fit(model: str, x: np.ndarray, y: np.ndarray, x0: float, depth_km: float | None, kind: str,
-         window: float | None, bootstrap: int, seed: int | None) -> OffsetFit:
-    if model == "step":
-        return fit_step(x, y, x0=x0, window=window, bootstrap=bootstrap, seed=seed)
-    return fit_creep(x, y, x0=x0, kind=kind, depth_km=depth_km, window=window, bootstrap=bootstrap, seed=seed)
 
 
 def offset_series(
@@ -91,8 +82,8 @@ def offset_series(
     ``x0`` (profile units), ``x0_m``, ``depth_km`` (if fixed), ``stat``, ``window``,
     ``locate_layer``, ``locate_date``.
     """
-    if model not in _MODELS:
-        raise ParameterError(f"model must be one of {_MODELS}, got {model!r}")
+    if model not in OFFSET_MODELS:
+        raise ParameterError(f"model must be one of {OFFSET_MODELS}, got {model!r}")
     if stat not in ("median", "mean"):
         raise ParameterError(f"stat must be 'median' or 'mean', got {stat!r}")
     if "time" not in profile_ds.dims:
@@ -113,13 +104,14 @@ def offset_series(
         if model == "step":
             x0_m = locate_fault(dist_m, y_loc)
         else:
-            f0 = fit_creep(dist_m, y_loc, kind=kind, window=win_m, depth_km=depth_km)
+            f0 = fit_offset(dist_m, y_loc, model="creep", kind=kind, window=win_m, depth_km=depth_km)
             x0_m = f0.x0
             fixed_depth = depth_km if (depth_km is not None or free_depth) else f0.depth_km
     else:
         x0_m = float(x0) * unit_m
         if model == "creep" and depth_km is None and not free_depth:
-            fixed_depth = fit_creep(dist_m, y_loc, x0=x0_m, kind=kind, window=win_m).depth_km
+            fixed_depth = fit_offset(dist_m, y_loc, model="creep", x0=x0_m, kind=kind,
+                                     window=win_m).depth_km
 
     arr = da.transpose(..., "time", "distance")
     lead = arr.dims[:-1]
@@ -129,8 +121,9 @@ def offset_series(
     out = {k: np.full(vals.shape[0], np.nan) for k in names}
     for i, row in enumerate(vals):
         try:
-            f = _fit(model, dist_m, row, x0_m, fixed_depth if model == "creep" else None, kind,
-                     win_m, bootstrap, None if seed is None else seed + i)
+            f = fit_offset(dist_m, row, model=model, x0=x0_m, kind=kind,
+                           depth_km=fixed_depth if model == "creep" else None, window=win_m,
+                           bootstrap=bootstrap, seed=None if seed is None else seed + i)
         except (ParameterError, np.linalg.LinAlgError):
             out["n_bins"][i] = np.isfinite(row).sum()
             continue

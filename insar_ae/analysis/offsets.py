@@ -36,9 +36,11 @@ from insar_ae.analysis._lsq import (
 )
 from insar_ae.errors import ParameterError
 
-__all__ = ["OffsetFit", "creep_curve", "fit_creep", "fit_step", "locate_fault"]
+__all__ = ["OFFSET_MODELS", "OffsetFit", "creep_curve", "fit_creep", "fit_offset", "fit_step", "locate_fault"]
 
 _CREEP_KINDS = ("shallow", "deep")
+#: Models of :func:`fit_offset` (and of ``offset_series`` and the dashboard's offset choice).
+OFFSET_MODELS: tuple[str, ...] = ("step", "creep")
 
 
 @dataclass(frozen=True)
@@ -375,3 +377,54 @@ def fit_creep(
         depth_km=float(th[1]), depth_sigma_km=float(sig[1]) if free_d else math.nan,
         kind=kind, distance_unit_m=float(distance_unit_m), covariance=cov_f,
     )
+
+
+def fit_offset(
+    distance: np.ndarray,
+    values: np.ndarray,
+    *,
+    model: str = "step",
+    x0: float | None = None,
+    kind: str = "shallow",
+    depth_km: float | None = None,
+    window: float | None = None,
+    distance_unit_m: float = 1.0,
+    bootstrap: int = 0,
+    block: int = 1,
+    seed: int | np.random.Generator | None = None,
+) -> OffsetFit:
+    """The fault offset of one profile at its crossing: the one place a model is chosen.
+
+    ``model="step"`` is :func:`fit_step`, ``"creep"`` :func:`fit_creep` (``kind``, ``depth_km``
+    and ``distance_unit_m`` apply to ``creep`` only). Used by ``offset_series`` (every date) and
+    the dashboard (the current date), so both fit the same model the same way at the one
+    crossing of a line (``locate_crossing``).
+
+    Parameters
+    ----------
+    distance, values
+        Profile: distance along the line in units of ``distance_unit_m`` metres (default
+        metres), values mm (LOS, positive toward the satellite); NaN samples ignored.
+    x0
+        Crossing, distance units; None: the fit searches it (see :func:`fit_step`,
+        :func:`fit_creep`).
+    depth_km
+        ``creep``: fix the depth ``D`` (km); None fits it.
+    window
+        Use only samples within ``window`` (distance units) of x0.
+    bootstrap, block, seed
+        As :func:`fit_step`.
+
+    Returns
+    -------
+    OffsetFit: ``offset_mm`` = far side (larger distance) minus near side, mm, with 1-sigma;
+    ``x0`` in distance units.
+    """
+    if model == "step":
+        return fit_step(distance, values, x0=x0, window=window, bootstrap=bootstrap, block=block,
+                        seed=seed)
+    if model == "creep":
+        return fit_creep(distance, values, x0=x0, kind=kind, depth_km=depth_km, window=window,
+                         distance_unit_m=distance_unit_m, bootstrap=bootstrap, block=block,
+                         seed=seed)
+    raise ParameterError(f"model must be one of {OFFSET_MODELS}, got {model!r}")

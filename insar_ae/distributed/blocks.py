@@ -154,7 +154,7 @@ def _run_on_client(client: Any, run: FrameRun, pending: Sequence[Block], n_done:
 
 def _check_cancel(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
-        from insar_ae.model import Cancelled
+        from insar_ae.errors import Cancelled
 
         raise Cancelled("denoise_blocks cancelled; finished blocks are kept for resume=True")
 

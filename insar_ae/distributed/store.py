@@ -35,19 +35,16 @@ import xarray as xr
 
 from insar_ae.atomic import move_into_place
 from insar_ae.atomic import write_text as atomic_write_text
+from insar_ae.datamodel import OUTPUT_ATTRS
 from insar_ae.errors import ParameterError
 
 __all__ = ["OUTPUT_CUBES", "PartialStore", "output_template", "write_region"]
 
 log = logging.getLogger(__name__)
 
-#: Variables the model adds, (time, y, x) mm, same sign convention as ``displacement``.
-OUTPUT_CUBES: dict[str, dict[str, str]] = {
-    "deformation": {"units": "mm", "long_name": "deformation (auto-encoder estimate)",
-                    "positive": "toward the satellite"},
-    "noise": {"units": "mm", "long_name": "noise = displacement - deformation",
-              "positive": "toward the satellite"},
-}
+#: Variables the model adds, (time, y, x) mm, same sign convention as ``displacement``: an alias
+#: of the one (read-only) definition, :data:`insar_ae.datamodel.OUTPUT_ATTRS`.
+OUTPUT_CUBES: Mapping[str, Mapping[str, str]] = OUTPUT_ATTRS
 #: Zarr format of the outputs (v2, like ``insar_ae.io``'s canonical Zarr).
 ZARR_FORMAT = 2
 #: Target size of one Zarr chunk of a cube (bytes); the time chunk is chosen to stay near it.

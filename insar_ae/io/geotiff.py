@@ -12,7 +12,8 @@ grid and CRS. Coordinates are pixel centres from the geotransform.
 
 Writing (``what=``): ``"stack"`` (all dates, band descriptions = ISO dates, plus
 ``<stem>.dem.tif`` and ``<stem>.mask.tif`` sidecars), ``"date"`` (one date), ``"cumulative"``
-(last date, i.e. cumulative since the first) or ``"velocity"`` (mm/yr, least-squares line).
+(last date, i.e. cumulative since the first) or ``"velocity"`` (mm/yr, least-squares line; the
+rate map of :func:`insar_ae.analysis.velocity`).
 """
 
 from __future__ import annotations
@@ -237,23 +238,17 @@ def read_geotiff(
 
 # ---------------------------------------------------------------------------------------- write
 def linear_velocity(da: xr.DataArray) -> xr.DataArray:
-    """Per-pixel least-squares linear rate (mm/yr) of a (time, y, x) mm cube, NaN-aware.
+    """Per-pixel linear rate (mm/yr) of a (time, y, x) mm cube: the rate map of the notebooks
+    and the dashboard, :func:`insar_ae.analysis.velocity` with its defaults (one algorithm).
 
-    Time in years of 365.25 days from the first date; pixels with fewer than 2 valid dates
-    are NaN. Sign as the input (positive toward the satellite).
+    Weighted least squares ``d = c + v t`` on each pixel's finite dates, ``t`` in years of
+    365.25 days from the first date; NaN where fewer than 80 % of the dates are finite
+    (``min_valid=0.8``). Sign as the input (positive toward the satellite). This is what
+    ``write_geotiff(what="velocity")`` writes; kept under this name for old imports.
     """
-    t = ((pd.DatetimeIndex(da["time"].values) - pd.Timestamp(da["time"].values[0])).days / 365.25)
-    tt = xr.DataArray(np.asarray(t, dtype=np.float64), dims="time")
-    valid = np.isfinite(da)
-    n = valid.sum("time")
-    st = tt.where(valid).sum("time")
-    stt = (tt ** 2).where(valid).sum("time")
-    sd = da.astype(np.float64).where(valid).sum("time")
-    std = (tt * da.astype(np.float64)).where(valid).sum("time")
-    den = n * stt - st ** 2
-    v = ((n * std - st * sd) / den.where(den > 0)).where(n >= 2)
-    return v.astype(np.float32).assign_attrs(units="mm/yr", long_name="LOS velocity",
-                                             positive="toward the satellite")
+    from insar_ae.analysis.velocity import velocity  # lazy: insar_ae.io stays light to import
+
+    return velocity(da).assign_attrs(long_name="LOS velocity")
 
 
 def _transform(ds: xr.Dataset) -> Affine:
@@ -321,8 +316,10 @@ def write_geotiff(
         bands = [da.isel(time=i) for i in range(len(times))]  # computed one at a time
         desc = [f"{t:%Y-%m-%d}" for t in times]
     elif what == "velocity":
-        bands, desc = [linear_velocity(da).values], [f"velocity {times[0]:%Y-%m-%d}..{times[-1]:%Y-%m-%d}"]
-        tags.update(units="mm/yr", start=f"{times[0]:%Y-%m-%d}", end=f"{times[-1]:%Y-%m-%d}")
+        rate = linear_velocity(da)
+        bands, desc = [rate.values], [f"velocity {times[0]:%Y-%m-%d}..{times[-1]:%Y-%m-%d}"]
+        tags.update(units="mm/yr", start=f"{times[0]:%Y-%m-%d}", end=f"{times[-1]:%Y-%m-%d}",
+                    rate_model=f"{rate.attrs['model']} (insar_ae.analysis.velocity)")
     else:
         if what == "date":
             if date is None:

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from insar_ae.datamodel import MM, validate
-from insar_ae.errors import DataModelError, InsarAEError, ParameterError
+from insar_ae.datamodel import OUTPUT_ATTRS, output_attrs, validate
+from insar_ae.errors import Cancelled, DataModelError, ParameterError
 from insar_ae.model.devices import autocast_context, resolve_device
 from insar_ae.model.normalize import Denoiser, SeriesDenoiser
 from insar_ae.model.temporal_basis import date_weights, legendre_basis
@@ -37,14 +37,10 @@ from insar_ae.model.tiling import (
     window_starts,
 )
 
-__all__ = ["Cancelled", "denoise"]
+__all__ = ["Cancelled", "denoise"]  # Cancelled is defined in insar_ae.errors, re-exported here
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
-
-
-class Cancelled(InsarAEError):
-    """Raised by :func:`denoise` when its ``cancel`` event is set (nothing is returned)."""
 
 
 def denoise(
@@ -272,15 +268,13 @@ def _run_tiles(net: Denoiser, slab: np.ndarray, dem: np.ndarray, valid: np.ndarr
 def _assemble(ds: xr.Dataset, deformation: np.ndarray, net: Denoiser, tile: int, overlap: int,
               time_stride: int) -> xr.Dataset:
     disp = ds["displacement"]
-    attrs = {"units": MM, "long_name": "deformation estimated by insar_ae",
-             "positive": "toward the satellite", "reference_date": str(ds["time"].values[0])[:10],
+    attrs = {**OUTPUT_ATTRS["deformation"], "reference_date": str(ds["time"].values[0])[:10],
              "model": str(getattr(net, "weights_name", "custom")),
              "model_sha256": str(getattr(net, "weights_sha256", "")),
              "tile": tile, "overlap": overlap, "time_stride": time_stride}
     deform = xr.DataArray(deformation, dims=disp.dims, coords=disp.coords, attrs=attrs)
     noise = (disp - deform).astype(np.float32)
-    noise.attrs = {"units": MM, "long_name": "displacement - deformation",
-                   "positive": "toward the satellite"}
+    noise.attrs = output_attrs("noise")
     out = ds.copy()
     out["deformation"] = deform
     out["noise"] = noise

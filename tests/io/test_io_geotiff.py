@@ -94,12 +94,35 @@ def test_velocity_map_is_least_squares_rate(tiny, tmp_path):
     np.testing.assert_allclose(v[:, ~east], 0.0, atol=1e-6)
 
 
-def test_linear_velocity_ignores_nans_and_needs_two_dates(tiny):
+def test_linear_velocity_ignores_nans_and_follows_the_analysis_policy(tiny):
     da = tiny["deformation_true"].copy()
     da[1:, 0, 0] = np.nan  # one valid date only
-    da[::2, 1, -1] = np.nan  # half the dates
+    da[::2, 1, -1] = np.nan  # half the dates: below min_valid=0.8 of insar_ae.analysis.velocity
+    da[[3, 7], 2, -1] = np.nan  # 10 of 12 dates (83 %): kept, fitted on its finite dates
     v = linear_velocity(da).values
-    assert np.isnan(v[0, 0]) and v[1, -1] == pytest.approx(365.25 / 12.0, rel=1e-5)
+    assert np.isnan(v[0, 0]) and np.isnan(v[1, -1])
+    assert v[2, -1] == pytest.approx(365.25 / 12.0, rel=1e-5)
+
+
+def test_exported_velocity_equals_the_analysis_rate_map(tmp_path):
+    """One algorithm: the velocity GeoTIFF is insar_ae.analysis.velocity's map (1e-6 mm/yr)."""
+    from insar_ae.analysis import velocity
+    from insar_ae.testing import tiny_frame
+
+    ds = tiny_frame(3, n_time=10, ny=8, nx=9)
+    disp = ds["displacement"].values.copy()
+    disp[1:, 0, 0] = np.nan  # one valid date: NaN in both
+    disp[::2, 2, 3] = np.nan  # half the dates: NaN in both (min_valid)
+    disp[4, 5, 6] = np.nan  # one date missing: a rate in both
+    disp[:, 7, :] = np.nan  # a row without data
+    ds = ds.assign(displacement=(ds["displacement"].dims, disp, ds["displacement"].attrs))
+    out = write_frame(ds, tmp_path / "vel.tif", what="velocity")
+    with rasterio.open(out) as src:
+        exported = src.read(1)
+    want = velocity(ds["displacement"]).values
+    np.testing.assert_array_equal(np.isnan(exported), np.isnan(want))
+    assert np.isnan(want[0, 0]) and np.isnan(want[2, 3]) and np.isfinite(want[5, 6])
+    np.testing.assert_allclose(exported, want, atol=1e-6, rtol=0, equal_nan=True)
 
 
 def test_dem_of_another_shape_or_crs_is_rejected(tmp_path):

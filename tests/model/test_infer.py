@@ -39,6 +39,22 @@ def test_output_layout_attrs_and_input_untouched():
     assert np.all(out["deformation"].isel(time=0).values == 0)
     np.testing.assert_allclose(out["noise"].values,
                                ds["displacement"].values - out["deformation"].values, atol=1e-5)
+    # one definition of the output attributes (datamodel), also used by the block-wise store
+    from insar_ae.datamodel import OUTPUT_ATTRS
+    from insar_ae.distributed.store import OUTPUT_CUBES
+
+    assert OUTPUT_CUBES is OUTPUT_ATTRS
+    for name in ("deformation", "noise"):
+        assert OUTPUT_ATTRS[name].items() <= out[name].attrs.items(), name
+    assert out["noise"].attrs == dict(OUTPUT_ATTRS["noise"])
+
+
+def test_cancelled_lives_in_errors_and_is_re_exported():
+    from insar_ae import errors
+    from insar_ae.model import infer
+
+    assert Cancelled is errors.Cancelled is infer.Cancelled
+    assert issubclass(Cancelled, errors.InsarAEError) and not issubclass(Cancelled, ValueError)
 
 
 def test_deterministic():
