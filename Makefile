@@ -8,7 +8,7 @@ PORT   ?= 5006
 STAMP  := $(VENV)/.installed
 EXPORTS ?= $(VENV)/exports
 
-.PHONY: setup serve test browser clean bench train lab
+.PHONY: setup serve test lint browser clean bench train lab
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -39,7 +39,12 @@ serve: setup
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
-test: setup browser
+# The project's own ruff config (pyproject.toml): lint and formatting, before the suite.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup browser lint
 	$(PY) -m pytest -q
 
 bench: setup

@@ -29,11 +29,15 @@ class DenoiseSession(param.Parameterized):
 
     model_name = param.Selector(default="default", objects=["default"], doc="Shipped model.")
     device = param.Selector(default="cpu", objects=["cpu"], doc="Torch device for denoising.")
-    time_stride = param.Selector(default=1, objects=list(TIME_STRIDES.values()),
-                                 doc="Dates between successive 9-date windows: 1 = best, 4 = about "
-                                     "4x faster. Default 1 on a GPU, 4 on a CPU.")
-    denoise_status = param.Selector(default="idle",
-                                    objects=["idle", "running", "done", "cancelled", "error"])
+    time_stride = param.Selector(
+        default=1,
+        objects=list(TIME_STRIDES.values()),
+        doc="Dates between successive 9-date windows: 1 = best, 4 = about "
+        "4x faster. Default 1 on a GPU, 4 on a CPU.",
+    )
+    denoise_status = param.Selector(
+        default="idle", objects=["idle", "running", "done", "cancelled", "error"]
+    )
     denoise_fraction = param.Number(default=0.0, bounds=(0.0, 1.0))
     denoise_message = param.String(default="")
     denoise_eta_s = param.Number(default=None, allow_None=True)
@@ -68,9 +72,15 @@ class DenoiseSession(param.Parameterized):
         if self.frame not in self._fingerprints:
             self._fingerprints[self.frame] = frame_fingerprint(self.dataset if ds is None else ds)
         window = self.model_kind == "window"
-        options = {"time_stride": int(self.time_stride) if window else None, "kind": self.model_kind}
-        return ResultCache.key(self._fingerprints[self.frame], model_sha256(self.model_name) or self.model_name,
-                               options)
+        options = {
+            "time_stride": int(self.time_stride) if window else None,
+            "kind": self.model_kind,
+        }
+        return ResultCache.key(
+            self._fingerprints[self.frame],
+            model_sha256(self.model_name) or self.model_name,
+            options,
+        )
 
     def _cache_get(self, ds: xr.Dataset | None = None) -> xr.Dataset | None:
         """The session's result for (frame, model, stride), else the server-wide one on disk
@@ -98,7 +108,7 @@ class DenoiseSession(param.Parameterized):
 
     @property
     def model_kind(self) -> str:
-        """"window" (9-date windows: the time stride applies) or "series" (whole series at
+        """ "window" (9-date windows: the time stride applies) or "series" (whole series at
         once: no stride), from the weights registry (nothing is loaded)."""
         from insar_ae.model import read_registry
 
@@ -111,7 +121,10 @@ class DenoiseSession(param.Parameterized):
     @property
     def is_cached(self) -> bool:
         return self._key in self._cache or (
-            self._disk is not None and self.dataset is not None and self._disk.path(self._disk_key()).exists())
+            self._disk is not None
+            and self.dataset is not None
+            and self._disk.path(self._disk_key()).exists()
+        )
 
     def start_denoise(self) -> DenoiseJob | None:
         """Denoise the current frame off the UI thread; instant when (frame, model, stride) is cached.
@@ -130,8 +143,13 @@ class DenoiseSession(param.Parameterized):
                 self.denoise_status, self.denoise_fraction = "done", 1.0
                 self.denoise_message, self.denoise_error = "cached result", ""
             return None
-        job = DenoiseJob(self.dataset, model_name=self.model_name, device=self.device,
-                         frame=self.frame, time_stride=int(self.time_stride))
+        job = DenoiseJob(
+            self.dataset,
+            model_name=self.model_name,
+            device=self.device,
+            frame=self.frame,
+            time_stride=int(self.time_stride),
+        )
         job.cache_key = self._disk_key() if self._disk is not None else None  # type: ignore[attr-defined]
         try:
             job.start()
@@ -175,8 +193,12 @@ class DenoiseSession(param.Parameterized):
             self._remember(job_key, result)
             disk_key = getattr(job, "cache_key", None)
             if self._disk is not None and disk_key:  # written off the UI thread (compression)
-                threading.Thread(target=self._disk.put, args=(disk_key, result), daemon=True,
-                                 name="insar-ae-cache-put").start()
+                threading.Thread(
+                    target=self._disk.put,
+                    args=(disk_key, result),
+                    daemon=True,
+                    name="insar-ae-cache-put",
+                ).start()
             if not other:
                 self.denoised = result
         if other:

@@ -31,7 +31,15 @@ import xarray as xr
 from insar_ae.catalog import catalog_paths, list_frames, open_catalog_frame
 from insar_ae.datamodel import validate
 
-__all__ = ["EAGER_BYTES", "KEEP", "catalog_notices", "catalog_table", "lazy", "prepare", "read_frame"]
+__all__ = [
+    "EAGER_BYTES",
+    "KEEP",
+    "catalog_notices",
+    "catalog_table",
+    "lazy",
+    "prepare",
+    "read_frame",
+]
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +128,14 @@ def _no_copy(data: np.ndarray, chunks: tuple[tuple[int, ...], ...]) -> da.Array:
     starts = [np.cumsum((0, *c[:-1])) for c in chunks]
     dsk = {}
     for index in itertools.product(*(range(len(c)) for c in chunks)):
-        sl = tuple(slice(int(s[i]), int(s[i]) + c[i]) for s, c, i in zip(starts, chunks, index, strict=True))
+        sl = tuple(
+            slice(int(s[i]), int(s[i]) + c[i])
+            for s, c, i in zip(starts, chunks, index, strict=True)
+        )
         dsk[(name, *index)] = data[sl]
-    return da.Array(dsk, name, chunks, dtype=data.dtype, meta=np.empty((0,) * data.ndim, data.dtype))
+    return da.Array(
+        dsk, name, chunks, dtype=data.dtype, meta=np.empty((0,) * data.ndim, data.dtype)
+    )
 
 
 def lazy(ds: xr.Dataset) -> xr.Dataset:
@@ -135,7 +148,9 @@ def lazy(ds: xr.Dataset) -> xr.Dataset:
     for name, var in ds.data_vars.items():
         if var.chunks is not None or not isinstance(var.data, np.ndarray):
             continue
-        chunks = tuple(da.core.normalize_chunks(_CHUNK_YX if dim in ("y", "x") else -1, (n,))[0]
-                       for dim, n in zip(var.dims, var.shape, strict=True))
+        chunks = tuple(
+            da.core.normalize_chunks(_CHUNK_YX if dim in ("y", "x") else -1, (n,))[0]
+            for dim, n in zip(var.dims, var.shape, strict=True)
+        )
         out[name] = var.copy(deep=False, data=_no_copy(var.data, chunks))
     return ds.assign(out) if out else ds

@@ -66,8 +66,9 @@ class DenoiseJob:
         1 = every window (best), larger = proportionally faster.
     """
 
-    def __init__(self, ds: xr.Dataset, *, model_name: str, device: str, frame: str = "",
-                 time_stride: int = 1) -> None:
+    def __init__(
+        self, ds: xr.Dataset, *, model_name: str, device: str, frame: str = "", time_stride: int = 1
+    ) -> None:
         self.ds = ds
         self.frame = frame
         self.model_name = model_name
@@ -90,9 +91,11 @@ class DenoiseJob:
         runs are going on already (the job is then not started and stays "idle")."""
         with _lock:
             if len(_running) >= max_jobs():
-                raise JobsBusy(f"The server is busy: {len(_running)} denoising runs are going on, the "
-                               f"most it does at a time (set by {MAX_JOBS_ENV}). Try again when one "
-                               "has finished.")
+                raise JobsBusy(
+                    f"The server is busy: {len(_running)} denoising runs are going on, the "
+                    f"most it does at a time (set by {MAX_JOBS_ENV}). Try again when one "
+                    "has finished."
+                )
             _running.add(self)
         self.status = "running"
         self.message = "loading model"

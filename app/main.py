@@ -45,8 +45,11 @@ _ACCENT = "#1565c0"
 
 #: Panel's Fast design without its Google web font (the page needs no network). Named "Fast":
 #: Panel finds a design's bundled files by its class name.
-_OfflineFast = type("Fast", (pn.theme.Fast,), {"_resources": {**pn.theme.Fast._resources, "font": {}},
-                                                "__module__": __name__})
+_OfflineFast = type(
+    "Fast",
+    (pn.theme.Fast,),
+    {"_resources": {**pn.theme.Fast._resources, "font": {}}, "__module__": __name__},
+)
 
 
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -99,11 +102,19 @@ class Dashboard(pn.viewable.Viewer):
         """Maps on top; the pixel time series beside the swath profile; offsets through time."""
         card = {"sizing_mode": "stretch_width", "margin": (5, 5)}
         return [
-            pn.Card(self.maps, title="Maps of the date shown (linked: pan and zoom together)", **card),
-            pn.Row(pn.Card(self.timeseries, title="Pixel time series", **card),
-                   pn.Card(self.profiles.profile_panel(), title="Swath profile and fitted offset", **card),
-                   sizing_mode="stretch_width"),
-            pn.Card(self.profiles.offsets_panel(), title="Offset through time (active profile)", **card),
+            pn.Card(
+                self.maps, title="Maps of the date shown (linked: pan and zoom together)", **card
+            ),
+            pn.Row(
+                pn.Card(self.timeseries, title="Pixel time series", **card),
+                pn.Card(
+                    self.profiles.profile_panel(), title="Swath profile and fitted offset", **card
+                ),
+                sizing_mode="stretch_width",
+            ),
+            pn.Card(
+                self.profiles.offsets_panel(), title="Offset through time (active profile)", **card
+            ),
         ]
 
     def template(self) -> pn.template.FastListTemplate:
@@ -132,9 +143,11 @@ class Dashboard(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         """Notebook layout (no template): controls on the left, plots on the right."""
-        return pn.Row(pn.Column(*self.sidebar(), width=340, sizing_mode="fixed"),
-                      pn.Column(*self.main(), sizing_mode="stretch_width"),
-                      sizing_mode="stretch_width")
+        return pn.Row(
+            pn.Column(*self.sidebar(), width=340, sizing_mode="fixed"),
+            pn.Column(*self.main(), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
 
 
 def create_app() -> pn.template.FastListTemplate:

@@ -32,8 +32,8 @@ from insar_ae.analysis import (
     CandidateProfile,
     Crossing,
     OffsetFit,
-    candidate_profiles,
     RateFit,
+    candidate_profiles,
     detect_transient,
     fit_offset,
     fit_rate,
@@ -47,27 +47,49 @@ from insar_ae.errors import InsarAEError
 __all__ = ["LEGENDS", "ProfileAnalysis"]
 
 #: Layers profiled and plotted as series, with their legend names.
-LEGENDS: dict[str, str] = {"displacement": "raw", "deformation": "denoised", "deformation_true": "truth"}
+LEGENDS: dict[str, str] = {
+    "displacement": "raw",
+    "deformation": "denoised",
+    "deformation_true": "truth",
+}
 
 
 class ProfileAnalysis(param.Parameterized):
     """Profiles, offsets, candidates and pixel series of one session (mixin of DashboardState)."""
 
-    profiles = param.List(default=[], item_type=np.ndarray,
-                          doc="Profile polylines, each an (n, 2) array of x, y vertices.")
-    profiles_revision = param.Integer(default=0, precedence=-1,
-                                      doc="Bumped when profiles change other than by drawing.")
+    profiles = param.List(
+        default=[],
+        item_type=np.ndarray,
+        doc="Profile polylines, each an (n, 2) array of x, y vertices.",
+    )
+    profiles_revision = param.Integer(
+        default=0, precedence=-1, doc="Bumped when profiles change other than by drawing."
+    )
     active_profile = param.Integer(default=0, bounds=(0, None), doc="Profile shown in the plots.")
-    swath_width = param.Number(default=1000.0, bounds=(0.0, None), inclusive_bounds=(False, True),
-                               doc="Full width of the swath across each line, coordinate units.")
-    offset_model = param.Selector(default="step", objects=list(OFFSET_MODELS),
-                                  doc="Model fitted across the fault: step, or shallow creep (arctan).")
+    swath_width = param.Number(
+        default=1000.0,
+        bounds=(0.0, None),
+        inclusive_bounds=(False, True),
+        doc="Full width of the swath across each line, coordinate units.",
+    )
+    offset_model = param.Selector(
+        default="step",
+        objects=list(OFFSET_MODELS),
+        doc="Model fitted across the fault: step, or shallow creep (arctan).",
+    )
     show_candidates = param.Boolean(default=False, doc="Show candidate fault traces.")
-    manual_crossings = param.Dict(default={}, precedence=-1,
-                                  doc="Crossings typed by the user: line bytes -> x0 (distance units).")
-    rate_annual = param.Boolean(default=True, doc="Fit an annual term with the rate (pixel series, rate map).")
+    manual_crossings = param.Dict(
+        default={},
+        precedence=-1,
+        doc="Crossings typed by the user: line bytes -> x0 (distance units).",
+    )
+    rate_annual = param.Boolean(
+        default=True, doc="Fit an annual term with the rate (pixel series, rate map)."
+    )
     pins = param.List(default=[], item_type=tuple, doc="Pinned pixels (x, y) compared, at most 2.")
-    n_candidates = param.Integer(default=3, bounds=(1, 10), doc="Candidate faults offered, strongest first.")
+    n_candidates = param.Integer(
+        default=3, bounds=(1, 10), doc="Candidate faults offered, strongest first."
+    )
 
     # view, data, dataset, time_index, pixel, pixel_box, _memo, date_slice, date_label come
     # from DashboardState.
@@ -75,11 +97,16 @@ class ProfileAnalysis(param.Parameterized):
     # ------------------------------------------------------------------------- lines
     def set_profiles_from_drawing(self, xs: list, ys: list) -> None:
         """Lines from the map's draw tool (lists of vertex x and y); lines of < 2 vertices dropped."""
-        lines = [np.column_stack([np.asarray(a, float), np.asarray(b, float)])
-                 for a, b in zip(xs or [], ys or [], strict=False) if len(a) >= 2]
+        lines = [
+            np.column_stack([np.asarray(a, float), np.asarray(b, float)])
+            for a, b in zip(xs or [], ys or [], strict=False)
+            if len(a) >= 2
+        ]
         lines = [ln for ln in lines if np.all(np.isfinite(ln)) and np.ptp(ln, axis=0).max() > 0]
         if len(lines) == len(self.profiles) and all(
-                a.shape == b.shape and np.allclose(a, b) for a, b in zip(lines, self.profiles, strict=True)):
+            a.shape == b.shape and np.allclose(a, b)
+            for a, b in zip(lines, self.profiles, strict=True)
+        ):
             return
         old = len(self.profiles)
         with param.parameterized.batch_call_watchers(self):
@@ -118,15 +145,18 @@ class ProfileAnalysis(param.Parameterized):
         pad = self.swath_width / 2 + 2 * px
         sel = {}
         for dim, c, col in (("x", x, 0), ("y", y, 1)):
-            inside = np.flatnonzero((c >= line[:, col].min() - pad) & (c <= line[:, col].max() + pad))
+            inside = np.flatnonzero(
+                (c >= line[:, col].min() - pad) & (c <= line[:, col].max() + pad)
+            )
             if inside.size:
                 sel[dim] = slice(int(inside[0]), int(inside[-1]) + 1)
         return obj.isel(sel)
 
     def _swath(self, obj: xr.Dataset, line: np.ndarray) -> xr.Dataset:
         layers = [v for v in self.profile_layers() if v in obj]
-        return swath_profile(self._crop(obj[layers], line), line, half_width=self.swath_width / 2,
-                             layers=layers)
+        return swath_profile(
+            self._crop(obj[layers], line), line, half_width=self.swath_width / 2, layers=layers
+        )
 
     def _fit(self, prof: xr.Dataset, layer: str, x0: float | None) -> OffsetFit | None:
         """``offset_model`` fitted to one layer's median profile at ``x0`` (distance units;
@@ -134,8 +164,13 @@ class ProfileAnalysis(param.Parameterized):
         dist = np.asarray(prof["distance"].values, dtype=float)
         values = np.asarray(prof["median"].sel(layer=layer).values, dtype=float)
         try:
-            return fit_offset(dist, values, model=self.offset_model, x0=x0,
-                              distance_unit_m=float(prof.attrs.get("metres_per_unit", 1.0)))
+            return fit_offset(
+                dist,
+                values,
+                model=self.offset_model,
+                x0=x0,
+                distance_unit_m=float(prof.attrs.get("metres_per_unit", 1.0)),
+            )
         except (InsarAEError, np.linalg.LinAlgError, ValueError):
             return None
 
@@ -155,7 +190,9 @@ class ProfileAnalysis(param.Parameterized):
                 self._memo[key] = locate_crossing(prof, given=given)
             except (InsarAEError, ValueError):
                 self._memo[key] = None
-            self._memo[("km", line.tobytes())] = float(prof.attrs.get("metres_per_unit", 1.0)) / 1000.0
+            self._memo[("km", line.tobytes())] = (
+                float(prof.attrs.get("metres_per_unit", 1.0)) / 1000.0
+            )
             length = float(prof.attrs.get("length", 0.0))  # along the line, distance units
             plane = float(np.hypot(*np.diff(line, axis=0).T).sum())  # in map coordinates
             self._memo[("line_scale", line.tobytes())] = plane / length if length > 0 else 1.0
@@ -210,8 +247,14 @@ class ProfileAnalysis(param.Parameterized):
         line = self._line(k)
         if line is None:
             return None
-        key = ("profile", line.tobytes(), self.swath_width, self.offset_model, self.time_index,
-               self.manual_crossings.get(line.tobytes()))
+        key = (
+            "profile",
+            line.tobytes(),
+            self.swath_width,
+            self.offset_model,
+            self.time_index,
+            self.manual_crossings.get(line.tobytes()),
+        )
         if key not in self._memo:
             prof = self._swath(self.date_slice(), line)
             x0 = self.line_crossing(k)
@@ -228,8 +271,13 @@ class ProfileAnalysis(param.Parameterized):
         line = self._line(k)
         if line is None:
             return None
-        key = ("offsets", line.tobytes(), self.swath_width, self.offset_model,
-               self.manual_crossings.get(line.tobytes()))
+        key = (
+            "offsets",
+            line.tobytes(),
+            self.swath_width,
+            self.offset_model,
+            self.manual_crossings.get(line.tobytes()),
+        )
         if key not in self._memo:
             prof = self._swath(self.view, line)
             series = offset_series(prof, model=self.offset_model, x0=self.line_crossing(k))
@@ -264,7 +312,11 @@ class ProfileAnalysis(param.Parameterized):
         cands = self.candidate_list()
         chosen = range(len(cands)) if indices is None else indices
         have = {p.tobytes() for p in self.profiles}
-        lines = [cands[i].line for i in chosen if 0 <= i < len(cands) and cands[i].line.tobytes() not in have]
+        lines = [
+            cands[i].line
+            for i in chosen
+            if 0 <= i < len(cands) and cands[i].line.tobytes() not in have
+        ]
         if lines:
             with param.parameterized.batch_call_watchers(self):
                 self.profiles = [*self.profiles, *lines]
@@ -284,12 +336,19 @@ class ProfileAnalysis(param.Parameterized):
             layers = self.profile_layers()
             try:
                 # one call per layer: their valid-pixel counts (coordinate n_valid) differ
-                cols = {LEGENDS[v]: np.asarray(point_timeseries(self.view[v], x=x, y=y, box=self.pixel_box)
-                                               .values, dtype=float) for v in layers}
+                cols = {
+                    LEGENDS[v]: np.asarray(
+                        point_timeseries(self.view[v], x=x, y=y, box=self.pixel_box).values,
+                        dtype=float,
+                    )
+                    for v in layers
+                }
             except InsarAEError as err:
                 self.notice = f"No time series there: {err}"
                 cols = {}
-            self._memo[key] = pd.DataFrame(cols, index=pd.DatetimeIndex(self.view["time"].values, name="date"))
+            self._memo[key] = pd.DataFrame(
+                cols, index=pd.DatetimeIndex(self.view["time"].values, name="date")
+            )
         return self._memo[key]
 
     def pixel_rates(self) -> dict[str, RateFit | None]:
@@ -297,7 +356,9 @@ class ProfileAnalysis(param.Parameterized):
         df = self.pixel_series()
         key = ("rates", self.pixel, self.pixel_box, self.rate_annual)
         if key not in self._memo:
-            self._memo[key] = {c: _rate_or_none(df.index, df[c].values, self.rate_annual) for c in df.columns}
+            self._memo[key] = {
+                c: _rate_or_none(df.index, df[c].values, self.rate_annual) for c in df.columns
+            }
         return self._memo[key]
 
     def pin_pixel(self) -> None:
@@ -324,13 +385,27 @@ class ProfileAnalysis(param.Parameterized):
             idx = pd.DatetimeIndex(self.view["time"].values, name="date")
             a = np.asarray(point_timeseries(self.view[layer], x=xa, y=ya).values, dtype=float)
             b = np.asarray(point_timeseries(self.view[layer], x=xb, y=yb).values, dtype=float)
-            fits = {"A": _rate_or_none(idx, a, self.rate_annual), "B": _rate_or_none(idx, b, self.rate_annual),
-                    "B - A": _rate_or_none(idx, b - a, self.rate_annual)}
+            fits = {
+                "A": _rate_or_none(idx, a, self.rate_annual),
+                "B": _rate_or_none(idx, b, self.rate_annual),
+                "B - A": _rate_or_none(idx, b - a, self.rate_annual),
+            }
             rms = [f.residual_rms_mm if f is not None else np.nan for f in (fits["A"], fits["B"])]
-            table = pd.DataFrame({"A_mm": a, "B_mm": b, "B_minus_A_mm": b - a,
-                                  "B_minus_A_sigma_mm": float(np.hypot(*rms))}, index=idx)
-            self._memo[key] = {"layer": layer, "table": table, "fits": fits,
-                               "points": {"A": (xa, ya), "B": (xb, yb)}}
+            table = pd.DataFrame(
+                {
+                    "A_mm": a,
+                    "B_mm": b,
+                    "B_minus_A_mm": b - a,
+                    "B_minus_A_sigma_mm": float(np.hypot(*rms)),
+                },
+                index=idx,
+            )
+            self._memo[key] = {
+                "layer": layer,
+                "table": table,
+                "fits": fits,
+                "points": {"A": (xa, ya), "B": (xb, yb)},
+            }
         return self._memo[key]
 
     # ------------------------------------------------------------------- export tables
@@ -343,15 +418,24 @@ class ProfileAnalysis(param.Parameterized):
             for layer in prof["layer"].values:
                 fit = res["fits"][str(layer)]
                 p = prof.sel(layer=layer)
-                frames.append(pd.DataFrame({
-                    "profile": k + 1, "series": LEGENDS[str(layer)], "date": self.date_label(),
-                    "distance": np.asarray(p["distance"]), "median_mm": np.asarray(p["median"]),
-                    "p25_mm": np.asarray(p["p25"]), "p75_mm": np.asarray(p["p75"]),
-                    "count": np.asarray(p["count"]), "fit_model": self.offset_model,
-                    "x0": res["x0"] if res["x0"] is not None else np.nan,
-                    "offset_mm": fit.offset_mm if fit else np.nan,
-                    "offset_sigma_mm": fit.offset_sigma_mm if fit else np.nan,
-                }))
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "profile": k + 1,
+                            "series": LEGENDS[str(layer)],
+                            "date": self.date_label(),
+                            "distance": np.asarray(p["distance"]),
+                            "median_mm": np.asarray(p["median"]),
+                            "p25_mm": np.asarray(p["p25"]),
+                            "p75_mm": np.asarray(p["p75"]),
+                            "count": np.asarray(p["count"]),
+                            "fit_model": self.offset_model,
+                            "x0": res["x0"] if res["x0"] is not None else np.nan,
+                            "offset_mm": fit.offset_mm if fit else np.nan,
+                            "offset_sigma_mm": fit.offset_sigma_mm if fit else np.nan,
+                        }
+                    )
+                )
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def offsets_table(self) -> pd.DataFrame:
@@ -361,12 +445,18 @@ class ProfileAnalysis(param.Parameterized):
             ser = self.offsets_through_time(k)["series"]
             for layer in ser["layer"].values:
                 s = ser.sel(layer=layer)
-                frames.append(pd.DataFrame({
-                    "profile": k + 1, "series": LEGENDS[str(layer)],
-                    "date": pd.DatetimeIndex(s["time"].values).strftime("%Y-%m-%d"),
-                    "offset_mm": np.asarray(s["offset"]), "offset_sigma_mm": np.asarray(s["offset_sigma"]),
-                    "model": self.offset_model,
-                }))
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "profile": k + 1,
+                            "series": LEGENDS[str(layer)],
+                            "date": pd.DatetimeIndex(s["time"].values).strftime("%Y-%m-%d"),
+                            "offset_mm": np.asarray(s["offset"]),
+                            "offset_sigma_mm": np.asarray(s["offset_sigma"]),
+                            "model": self.offset_model,
+                        }
+                    )
+                )
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

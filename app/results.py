@@ -42,7 +42,9 @@ def frame_fingerprint(ds: xr.Dataset) -> str:
     for c in ("time", "y", "x"):
         h.update(np.ascontiguousarray(ds[c].values).tobytes())
     for i in sorted({0, n // 2, n - 1}):
-        h.update(np.ascontiguousarray(np.asarray(da.isel(time=i).values, dtype=np.float32)).tobytes())
+        h.update(
+            np.ascontiguousarray(np.asarray(da.isel(time=i).values, dtype=np.float32)).tobytes()
+        )
     if "height" in ds:
         h.update(np.ascontiguousarray(np.asarray(ds["height"].values, dtype=np.float32)).tobytes())
     return h.hexdigest()
@@ -77,7 +79,9 @@ class ResultCache:
     @staticmethod
     def key(fingerprint: str, model_sha: str, options: dict[str, Any]) -> str:
         """The file stem of a result: SHA-256 of its frame, model and options."""
-        blob = json.dumps({"frame": fingerprint, "model": model_sha, "options": options}, sort_keys=True)
+        blob = json.dumps(
+            {"frame": fingerprint, "model": model_sha, "options": options}, sort_keys=True
+        )
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def path(self, key: str) -> Path:
@@ -133,7 +137,11 @@ class ResultCache:
             return removed
 
     def size_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.folder.glob(f"*{_SUFFIX}")) if self.folder.exists() else 0
+        return (
+            sum(p.stat().st_size for p in self.folder.glob(f"*{_SUFFIX}"))
+            if self.folder.exists()
+            else 0
+        )
 
 
 _default: ResultCache | None = None

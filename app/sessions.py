@@ -40,8 +40,14 @@ import panel as pn
 
 from app.settings import positive_int_env
 
-__all__ = ["ALLOW_REMOTE_ENV", "MAX_SESSIONS_ENV", "client_allowed", "live_sessions", "max_sessions",
-           "serve"]
+__all__ = [
+    "ALLOW_REMOTE_ENV",
+    "MAX_SESSIONS_ENV",
+    "client_allowed",
+    "live_sessions",
+    "max_sessions",
+    "serve",
+]
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +106,10 @@ def _remote_ip() -> str | None:
 
 
 def _message_page(title: str, text: str) -> pn.viewable.Viewable:
-    return pn.Column(pn.pane.Markdown(f"## insar_ae: {title}\n\n{text}", css_classes=["insar-busy"]),
-                     sizing_mode="stretch_width")
+    return pn.Column(
+        pn.pane.Markdown(f"## insar_ae: {title}\n\n{text}", css_classes=["insar-busy"]),
+        sizing_mode="stretch_width",
+    )
 
 
 def serve(make_dashboard: Callable[[], Any]) -> Any:
@@ -110,19 +118,30 @@ def serve(make_dashboard: Callable[[], Any]) -> Any:
     Returns the dashboard, or None when a ``busy`` / ``refused`` page was served instead."""
     ip = _remote_ip()
     if not client_allowed(ip):
-        log.warning("refused a session from %s (remote clients are off; set %s=1 to allow)", ip,
-                    ALLOW_REMOTE_ENV)
-        _message_page("refused", f"This dashboard only serves this machine (your address: {ip}). "
-                      f"Whoever runs it can allow other machines ({ALLOW_REMOTE_ENV}=1, see "
-                      "docs/dashboard.md).").servable(title="insar_ae: refused")
+        log.warning(
+            "refused a session from %s (remote clients are off; set %s=1 to allow)",
+            ip,
+            ALLOW_REMOTE_ENV,
+        )
+        _message_page(
+            "refused",
+            f"This dashboard only serves this machine (your address: {ip}). "
+            f"Whoever runs it can allow other machines ({ALLOW_REMOTE_ENV}=1, see "
+            "docs/dashboard.md).",
+        ).servable(title="insar_ae: refused")
         return None
     with _lock:
         n = len(_live)
     if n >= max_sessions():
-        log.warning("busy: %d dashboards open (limit %d); a session got the busy page", n, max_sessions())
-        _message_page("busy", f"The server is busy: {n} dashboards are open, the most it keeps at a time "
-                      f"(set by {MAX_SESSIONS_ENV}). Try again in a minute; closed tabs free their place "
-                      "within about 30 s.").servable(title="insar_ae: busy")
+        log.warning(
+            "busy: %d dashboards open (limit %d); a session got the busy page", n, max_sessions()
+        )
+        _message_page(
+            "busy",
+            f"The server is busy: {n} dashboards are open, the most it keeps at a time "
+            f"(set by {MAX_SESSIONS_ENV}). Try again in a minute; closed tabs free their place "
+            "within about 30 s.",
+        ).servable(title="insar_ae: busy")
         return None
     from panel.links import Callback
 
@@ -134,7 +153,8 @@ def serve(make_dashboard: Callable[[], Any]) -> Any:
     except InsarAEError as err:  # e.g. no usable catalog entry: one line, no traceback page
         log.error("no dashboard for this session: %s", err)
         _message_page("unavailable", f"The dashboard cannot start: {err}").servable(
-            title="insar_ae: unavailable")
+            title="insar_ae: unavailable"
+        )
         return None
     dashboard.servable()
     links = [weakref.ref(k) for k in list(Callback.registry.keys()) if id(k) not in before]

@@ -26,10 +26,10 @@ import param
 import xarray as xr
 
 from app.denoising import DenoiseSession
-from app.profiling import ProfileAnalysis
-from insar_ae.analysis import reference_to_area, reference_to_point, valid_pixel_near, velocity
 from app.frames import catalog_notices, catalog_table, prepare, read_frame
 from app.frames import lazy as as_lazy
+from app.profiling import ProfileAnalysis
+from insar_ae.analysis import reference_to_area, reference_to_point, valid_pixel_near, velocity
 from insar_ae.catalog import DEFAULT_FRAME, catalog_paths
 from insar_ae.errors import InsarAEError
 
@@ -56,33 +56,66 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
 
     # --- catalog -----------------------------------------------------------------------
     frame = param.Selector(objects=[], doc="Catalog entry shown (never a file path).")
-    frames = param.DataFrame(default=None, allow_None=True, precedence=-1,
-                             doc="list_frames() table: description, dates, size, truth.")
-    dataset = param.ClassSelector(class_=xr.Dataset, allow_None=True, precedence=-1,
-                                  doc="The frame as read from the catalog (validated).")
-    denoised = param.ClassSelector(class_=xr.Dataset, allow_None=True, precedence=-1,
-                                   doc="dataset + deformation + noise, or None.")
-    view = param.ClassSelector(class_=xr.Dataset, allow_None=True, precedence=-1,
-                               doc="Denoised (else raw) data, referenced, lazy (dask).")
-    data_revision = param.Integer(default=0, precedence=-1,
-                                  doc="Bumped whenever `view` changes (cheap key for plot streams).")
+    frames = param.DataFrame(
+        default=None,
+        allow_None=True,
+        precedence=-1,
+        doc="list_frames() table: description, dates, size, truth.",
+    )
+    dataset = param.ClassSelector(
+        class_=xr.Dataset,
+        allow_None=True,
+        precedence=-1,
+        doc="The frame as read from the catalog (validated).",
+    )
+    denoised = param.ClassSelector(
+        class_=xr.Dataset,
+        allow_None=True,
+        precedence=-1,
+        doc="dataset + deformation + noise, or None.",
+    )
+    view = param.ClassSelector(
+        class_=xr.Dataset,
+        allow_None=True,
+        precedence=-1,
+        doc="Denoised (else raw) data, referenced, lazy (dask).",
+    )
+    data_revision = param.Integer(
+        default=0, precedence=-1, doc="Bumped whenever `view` changes (cheap key for plot streams)."
+    )
     notice = param.String(default="", precedence=-1, doc="Last warning for the user (shown once).")
     # --- time --------------------------------------------------------------------------
     time_index = param.Integer(default=0, bounds=(0, None), doc="Index of the date shown.")
     # --- reference and inspection --------------------------------------------------------
-    click_mode = param.Selector(default="inspect", objects=["inspect", "reference", "draw"],
-                                doc="What a click or box on a map does ('draw': nothing, so that "
-                                    "drawing profile vertices leaves the pixel and reference alone).")
-    reference = param.Dict(default=None, allow_None=True,
-                           doc="None (as delivered), {'kind': 'point', 'x', 'y'} or "
-                               "{'kind': 'area', 'x', 'y', 'box': (x0, y0, x1, y1)}.")
-    pixel = param.NumericTuple(default=None, length=2, allow_None=True,
-                               doc="(x, y) of the inspected pixel (or box centre).")
-    pixel_box = param.NumericTuple(default=None, length=2, allow_None=True,
-                                   doc="Half sides (x, y) of the inspected box; None = one pixel.")
+    click_mode = param.Selector(
+        default="inspect",
+        objects=["inspect", "reference", "draw"],
+        doc="What a click or box on a map does ('draw': nothing, so that "
+        "drawing profile vertices leaves the pixel and reference alone).",
+    )
+    reference = param.Dict(
+        default=None,
+        allow_None=True,
+        doc="None (as delivered), {'kind': 'point', 'x', 'y'} or "
+        "{'kind': 'area', 'x', 'y', 'box': (x0, y0, x1, y1)}.",
+    )
+    pixel = param.NumericTuple(
+        default=None,
+        length=2,
+        allow_None=True,
+        doc="(x, y) of the inspected pixel (or box centre).",
+    )
+    pixel_box = param.NumericTuple(
+        default=None,
+        length=2,
+        allow_None=True,
+        doc="Half sides (x, y) of the inspected box; None = one pixel.",
+    )
     # --- display -----------------------------------------------------------------------
-    clim_mode = param.Selector(default="auto (fixed over time)",
-                               objects=["auto (fixed over time)", "auto (per date)", "manual"])
+    clim_mode = param.Selector(
+        default="auto (fixed over time)",
+        objects=["auto (fixed over time)", "auto (per date)", "manual"],
+    )
     clim_percentile = param.Number(default=98.0, bounds=(50.0, 100.0))
     clim_symmetric = param.Boolean(default=True, doc="Colour limits symmetric about zero.")
     clim_manual = param.Range(default=(-10.0, 10.0), doc="Manual colour limits, mm.")
@@ -90,8 +123,14 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
     show_mask = param.Boolean(default=True, doc="Grey out masked (invalid) pixels.")
     show_rate = param.Boolean(default=False, doc="Add the rate (velocity) map, mm/yr, as a layer.")
 
-    def __init__(self, *, catalog: str | None = None, frame: str | None = None,
-                 datasets: dict[str, xr.Dataset] | None = None, **params: Any) -> None:
+    def __init__(
+        self,
+        *,
+        catalog: str | None = None,
+        frame: str | None = None,
+        datasets: dict[str, xr.Dataset] | None = None,
+        **params: Any,
+    ) -> None:
         """Build the state for one session.
 
         Parameters
@@ -114,8 +153,10 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         self.catalog_notices: list[str] = [] if self._datasets else catalog_notices(self._catalog)
         names = list(self.frames.index)
         if not names:
-            raise InsarAEError(f"no usable catalog entry in {catalog_paths(self._catalog)}: "
-                               + "; ".join(self.catalog_notices))
+            raise InsarAEError(
+                f"no usable catalog entry in {catalog_paths(self._catalog)}: "
+                + "; ".join(self.catalog_notices)
+            )
         self.param.frame.objects = names
         first = frame or (DEFAULT_FRAME if DEFAULT_FRAME in names else names[0])
         if first not in names:
@@ -133,9 +174,15 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
             t = pd.DatetimeIndex(ds["time"].values)
             rows[name] = {
                 "description": ds.attrs.get("description", ds.attrs.get("title", name)),
-                "region": "", "sensor": ds.attrs.get("sensor", ""), "start": t[0], "end": t[-1],
-                "n_dates": len(t), "shape": (ds.sizes["y"], ds.sizes["x"]), "units": "mm",
-                "has_truth": "deformation_true" in ds, "reference_point": ds.attrs.get("reference_point"),
+                "region": "",
+                "sensor": ds.attrs.get("sensor", ""),
+                "start": t[0],
+                "end": t[-1],
+                "n_dates": len(t),
+                "shape": (ds.sizes["y"], ds.sizes["x"]),
+                "units": "mm",
+                "has_truth": "deformation_true" in ds,
+                "reference_point": ds.attrs.get("reference_point"),
             }
         return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -204,8 +251,9 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         if ref["kind"] == "point":
             return reference_to_point(obj, x=ref["x"], y=ref["y"])
         x0, y0, x1, y1 = ref["box"]
-        return reference_to_area(obj, x=(x0 + x1) / 2, y=(y0 + y1) / 2,
-                                 box=(abs(x1 - x0) / 2, abs(y1 - y0) / 2))
+        return reference_to_area(
+            obj, x=(x0 + x1) / 2, y=(y0 + y1) / 2, box=(abs(x1 - x0) / 2, abs(y1 - y0) / 2)
+        )
 
     @param.depends("dataset", "denoised", "reference", watch=True)
     def _update_view(self) -> None:
@@ -274,7 +322,11 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
 
     def rate_layer(self) -> str:
         """The cube the rate map is fitted to: denoised when available, else raw."""
-        return "deformation" if self.view is not None and "deformation" in self.view else "displacement"
+        return (
+            "deformation"
+            if self.view is not None and "deformation" in self.view
+            else "displacement"
+        )
 
     def rate_map(self) -> xr.DataArray:
         """Per-pixel linear (+ annual, ``rate_annual``) rate of :meth:`rate_layer`, referenced,
@@ -282,8 +334,10 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         when show_mask."""
         key = ("rate", self.rate_annual, self.show_mask)
         if key not in self._memo:
-            rate = velocity(self.view[self.rate_layer()].transpose("time", "y", "x").compute(),
-                            annual=self.rate_annual)
+            rate = velocity(
+                self.view[self.rate_layer()].transpose("time", "y", "x").compute(),
+                annual=self.rate_annual,
+            )
             if self.show_mask and "mask" in self.dataset:
                 rate = rate.where(self.dataset["mask"].values)
             self._memo[key] = rate
@@ -305,8 +359,15 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
             return None
         return xr.where(self.dataset["mask"], np.nan, 1.0).astype(np.float32).compute()
 
-    @param.depends("clim_mode", "clim_percentile", "clim_symmetric", "clim_manual", "data_revision",
-                   "time_index", "show_mask")
+    @param.depends(
+        "clim_mode",
+        "clim_percentile",
+        "clim_symmetric",
+        "clim_manual",
+        "data_revision",
+        "time_index",
+        "show_mask",
+    )
     def clim(self) -> tuple[float, float]:
         """Shared colour limits of every map (mm): manual, or a percentile of the raw
         displacement at the last date (fixed over time) or at the current date."""
@@ -351,8 +412,14 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
     def set_reference_area(self, box: tuple[float, float, float, float]) -> bool:
         """Reference every date to the median of a box (x0, y0, x1, y1); False if invalid."""
         x0, y0, x1, y1 = (float(b) for b in box)
-        return self._set_reference({"kind": "area", "x": (x0 + x1) / 2, "y": (y0 + y1) / 2,
-                                    "box": (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))})
+        return self._set_reference(
+            {
+                "kind": "area",
+                "x": (x0 + x1) / 2,
+                "y": (y0 + y1) / 2,
+                "box": (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)),
+            }
+        )
 
     def clear_reference(self) -> None:
         """Back to the reference the data came with."""
@@ -361,7 +428,9 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
     def reference_label(self) -> str:
         ref = self.reference
         if ref is None:
-            rp = self.dataset.attrs.get("reference_point") or self.dataset.attrs.get("reference_area")
+            rp = self.dataset.attrs.get("reference_point") or self.dataset.attrs.get(
+                "reference_area"
+            )
             return f"as delivered ({_rowcol(rp)})" if rp else "as delivered"
         if ref["kind"] == "point":
             return f"point x={self.coord(ref['x'])}, y={self.coord(ref['y'])}"
@@ -396,6 +465,7 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
                 self.pixel = ((x0 + x1) / 2, (y0 + y1) / 2)
                 self.pixel_box = (abs(x1 - x0) / 2, abs(y1 - y0) / 2)
 
+
 def _rowcol(rp: Any) -> str:
     """The delivered reference attribute, in x, y order (MintPy stores it as 'y,x')."""
     parts = [p.strip() for p in str(rp).split(",")]
@@ -407,4 +477,3 @@ def _default_swath(ds: xr.Dataset) -> float:
     x = np.asarray(ds["x"].values, dtype=float)
     px = abs(x[1] - x[0]) if x.size > 1 else 1.0
     return float(max(5 * px, abs(x[-1] - x[0]) / 25))
-

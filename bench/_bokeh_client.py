@@ -79,8 +79,13 @@ def _frame(msgtype: str) -> list[str]:
     return [json.dumps(header), "{}", "{}"]
 
 
-async def page_load(url: str, *, timeout: float = 120.0, origin: str | None = None,
-                    headers: dict[str, str] | None = None) -> PageLoad:
+async def page_load(
+    url: str,
+    *,
+    timeout: float = 120.0,
+    origin: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> PageLoad:
     """Load ``url`` as a browser would (see the module docstring); never raises.
 
     ``origin`` is sent as the websocket's Origin header (default: the page's own origin, as a
@@ -90,8 +95,9 @@ async def page_load(url: str, *, timeout: float = 120.0, origin: str | None = No
     parts = urlsplit(url)
     try:
         client = AsyncHTTPClient()
-        response = await client.fetch(HTTPRequest(url, request_timeout=timeout, headers=headers or {}),
-                                      raise_error=False)
+        response = await client.fetch(
+            HTTPRequest(url, request_timeout=timeout, headers=headers or {}), raise_error=False
+        )
         out.status = response.code
         out.html_s = time.perf_counter() - t0
         if response.code != 200:
@@ -104,10 +110,14 @@ async def page_load(url: str, *, timeout: float = 120.0, origin: str | None = No
             return out
         token = match.group(1) or match.group(2)
         ws_url = f"ws://{parts.netloc}{parts.path.rstrip('/')}/ws"
-        request = HTTPRequest(ws_url, request_timeout=timeout,
-                              headers={"Origin": origin or f"{parts.scheme}://{parts.netloc}"})
-        ws = await websocket_connect(request, subprotocols=["bokeh", token],
-                                     max_message_size=1 << 30)
+        request = HTTPRequest(
+            ws_url,
+            request_timeout=timeout,
+            headers={"Origin": origin or f"{parts.scheme}://{parts.netloc}"},
+        )
+        ws = await websocket_connect(
+            request, subprotocols=["bokeh", token], max_message_size=1 << 30
+        )
         out.ws = ws
         header, _ = await _read_message(ws, timeout)
         if header.get("msgtype") != "ACK":

@@ -25,6 +25,8 @@ def cpu_model() -> str:
     """The CPU's model name (``lscpu``), for the machine line of a results section."""
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name"))
+        return next(
+            ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")
+        )
     except (OSError, subprocess.CalledProcessError, StopIteration):
         return platform.processor() or "unknown"

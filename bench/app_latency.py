@@ -48,7 +48,9 @@ def _frame(size: int, n_dates: int):
 
     ds = tiny_frame(0, n_time=n_dates, ny=size, nx=size, pixel_m=50.0, noise_mm=3.0)
     rng = np.random.default_rng(1)
-    den = (ds["deformation_true"] + rng.normal(0, 0.3, ds["deformation_true"].shape).astype(np.float32))
+    den = ds["deformation_true"] + rng.normal(0, 0.3, ds["deformation_true"].shape).astype(
+        np.float32
+    )
     out = ds.assign(deformation=den.assign_attrs(units="mm"))
     return out.assign(noise=(out["displacement"] - out["deformation"]).assign_attrs(units="mm"))
 
@@ -72,7 +74,11 @@ class _Patches:
         if not self.events:
             return 0
         msg = Protocol().create("PATCH-DOC", self.events)
-        size = len(msg.header_json) + len(msg.content_json) + sum(len(b.to_bytes()) for b in msg.buffers)
+        size = (
+            len(msg.header_json)
+            + len(msg.content_json)
+            + sum(len(b.to_bytes()) for b in msg.buffers)
+        )
         self.events = []
         return size
 
@@ -103,7 +109,7 @@ def bench_date_switch(size: int, n_dates: int, repeat: int) -> list[dict]:
     state._cache[(state.frame, state.model_name)] = ds  # the "denoised" layers above
     state.start_denoise()  # cache hit: shows them at once
     assert state.layers() == ["displacement", "deformation", "noise", "deformation_true"]
-    dash, patches = _dashboard(state)
+    _dash, patches = _dashboard(state)
     patches.flush()
     rows = []
     for label in ("no profile", "one profile"):
@@ -121,10 +127,16 @@ def bench_date_switch(size: int, n_dates: int, repeat: int) -> list[dict]:
                 i = (i + 1) % n_dates
             tw, tc, nb = _timed(lambda i=i: setattr(state, "time_index", i), patches)
             w.append(tw), c.append(tc), b.append(nb)
-        rows.append({"what": f"date switch, {size} x {size}, 4 maps, {label}",
-                     "wall_ms": 1e3 * statistics.median(w), "p90_ms": 1e3 * float(np.percentile(w, 90)),
-                     "cpu_ms": 1e3 * statistics.median(c), "patch_kB": statistics.median(b) / 1e3,
-                     "budget_ms": 150})
+        rows.append(
+            {
+                "what": f"date switch, {size} x {size}, 4 maps, {label}",
+                "wall_ms": 1e3 * statistics.median(w),
+                "p90_ms": 1e3 * float(np.percentile(w, 90)),
+                "cpu_ms": 1e3 * statistics.median(c),
+                "patch_kB": statistics.median(b) / 1e3,
+                "budget_ms": 150,
+            }
+        )
     return rows
 
 
@@ -156,12 +168,22 @@ def bench_profile(state, label: str, repeat: int) -> list[dict]:
             deferred.pop(0)()
         patches.flush()
     return [
-        {"what": f"profile + fit drawn (plot, fit text, offsets table), {label}",
-         "wall_ms": 1e3 * statistics.median(first), "p90_ms": 1e3 * float(np.percentile(first, 90)),
-         "cpu_ms": float("nan"), "patch_kB": float("nan"), "budget_ms": 300},
-        {"what": f"... then offset through time of every date + transient, {label}",
-         "wall_ms": 1e3 * statistics.median(full), "p90_ms": 1e3 * float(np.percentile(full, 90)),
-         "cpu_ms": 1e3 * statistics.median(cpu), "patch_kB": float("nan"), "budget_ms": "—"},
+        {
+            "what": f"profile + fit drawn (plot, fit text, offsets table), {label}",
+            "wall_ms": 1e3 * statistics.median(first),
+            "p90_ms": 1e3 * float(np.percentile(first, 90)),
+            "cpu_ms": float("nan"),
+            "patch_kB": float("nan"),
+            "budget_ms": 300,
+        },
+        {
+            "what": f"... then offset through time of every date + transient, {label}",
+            "wall_ms": 1e3 * statistics.median(full),
+            "p90_ms": 1e3 * float(np.percentile(full, 90)),
+            "cpu_ms": 1e3 * statistics.median(cpu),
+            "patch_kB": float("nan"),
+            "budget_ms": "—",
+        },
     ]
 
 
@@ -171,18 +193,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-_READY_JS = ("() => { const f = []; const seen = new Set(); function w(v) { if (!v || seen.has(v)) return; "
-             "seen.add(v); if (v.model && v.model.type === 'Figure' && v.frame && v.model.title && "
-             "v.model.title.text === 'Raw displacement') f.push(v); for (const c of (v.child_views || [])) w(c); } "
-             "if (!window.Bokeh) return false; for (const v of Object.values(Bokeh.index)) w(v); "
-             "return f.length > 0 && !!document.title; }")
+_READY_JS = (
+    "() => { const f = []; const seen = new Set(); function w(v) { if (!v || seen.has(v)) return; "
+    "seen.add(v); if (v.model && v.model.type === 'Figure' && v.frame && v.model.title && "
+    "v.model.title.text === 'Raw displacement') f.push(v); for (const c of (v.child_views || [])) w(c); } "
+    "if (!window.Bokeh) return false; for (const v of Object.values(Bokeh.index)) w(v); "
+    "return f.length > 0 && !!document.title; }"
+)
 
 
 def _serve(extra: list[str]) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", "app/main.py", "--port", str(port),
-                             "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}", *extra],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "panel",
+            "serve",
+            "app/main.py",
+            "--port",
+            str(port),
+            "--address",
+            "127.0.0.1",
+            f"--allow-websocket-origin=127.0.0.1:{port}",
+            *extra,
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     t_end = time.monotonic() + 300
     while True:
         with socket.socket() as s:
@@ -208,10 +247,14 @@ def bench_first_page() -> list[dict]:
     open_catalog_frame(DEFAULT_FRAME)  # generated and cached on disk before timing
     rows = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        for extra, labels in (([], ("fresh server, first session", "fresh server, second session")),
-                              (["--warm"], ("server started with --warm, first session",))):
+        browser = p.chromium.launch(
+            executable_path=str(chromium),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        for extra, labels in (
+            ([], ("fresh server, first session", "fresh server, second session")),
+            (["--warm"], ("server started with --warm, first session",)),
+        ):
             proc, port = _serve(extra)
             try:
                 for label in labels:
@@ -219,9 +262,16 @@ def bench_first_page() -> list[dict]:
                     t0 = time.perf_counter()
                     page.goto(f"http://127.0.0.1:{port}/main", timeout=300_000)
                     page.wait_for_function(_READY_JS, timeout=300_000, polling=100)
-                    rows.append({"what": f"first page ready, default frame ({label})",
-                                 "wall_ms": 1e3 * (time.perf_counter() - t0), "p90_ms": float("nan"),
-                                 "cpu_ms": float("nan"), "patch_kB": float("nan"), "budget_ms": 5000})
+                    rows.append(
+                        {
+                            "what": f"first page ready, default frame ({label})",
+                            "wall_ms": 1e3 * (time.perf_counter() - t0),
+                            "p90_ms": float("nan"),
+                            "cpu_ms": float("nan"),
+                            "patch_kB": float("nan"),
+                            "budget_ms": 5000,
+                        }
+                    )
                     page.close()
             finally:
                 proc.terminate()
@@ -248,10 +298,14 @@ def main() -> None:
     load0 = os.getloadavg()
     rows = bench_date_switch(args.size, args.dates, args.repeat)
     big = DashboardState(datasets={"memory": _frame(args.size, args.dates)})
-    rows += bench_profile(big, f"{args.size} x {args.size} x {args.dates} (raw + truth)", max(5, args.repeat // 3))
+    rows += bench_profile(
+        big, f"{args.size} x {args.size} x {args.dates} (raw + truth)", max(5, args.repeat // 3)
+    )
     default = DashboardState(frame=DEFAULT_FRAME)
     shape = f"{default.dataset.sizes['y']} x {default.dataset.sizes['x']} x {default.dataset.sizes['time']}"
-    rows += bench_profile(default, f"default frame {DEFAULT_FRAME} ({shape})", max(5, args.repeat // 3))
+    rows += bench_profile(
+        default, f"default frame {DEFAULT_FRAME} ({shape})", max(5, args.repeat // 3)
+    )
     if not args.no_browser:
         rows += bench_first_page()
     load1 = os.getloadavg()
@@ -269,12 +323,15 @@ def main() -> None:
         "| what | median wall (ms) | p90 wall (ms) | median CPU (ms) | patch (kB) | budget (ms) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
+
     def num(v: object) -> str:
         return "—" if not isinstance(v, (int, float)) or v != v else f"{v:.0f}"
 
     for r in rows:
-        lines.append(f"| {r['what']} | {num(r['wall_ms'])} | {num(r['p90_ms'])} | {num(r['cpu_ms'])} | "
-                     f"{num(r['patch_kB'])} | {r['budget_ms']} |")
+        lines.append(
+            f"| {r['what']} | {num(r['wall_ms'])} | {num(r['p90_ms'])} | {num(r['cpu_ms'])} | "
+            f"{num(r['patch_kB'])} | {r['budget_ms']} |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

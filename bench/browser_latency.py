@@ -70,7 +70,7 @@ def _switches(pg, n: int) -> list[float]:
 
 
 def _row(what: str, ms: list[float]) -> str:
-    p95 = sorted(ms)[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    p95 = sorted(ms)[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     return f"| {what}, median / p95 / max of {len(ms)} | {statistics.median(ms):.0f} / {p95:.0f} / {max(ms):.0f} ms |"
 
 
@@ -81,20 +81,52 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--switches", type=int, default=40, help="date switches timed")
-    ap.add_argument("--note", default="", help="a sentence written under the table (what was measured)")
+    ap.add_argument(
+        "--note", default="", help="a sentence written under the table (what was measured)"
+    )
     ap.add_argument("--no-record", action="store_true", help="print the table, do not append it")
-    ap.add_argument("--denoised", action="store_true",
-                    help="also denoise (default model, CPU) and time date switches with the four maps")
+    ap.add_argument(
+        "--denoised",
+        action="store_true",
+        help="also denoise (default model, CPU) and time date switches with the four maps",
+    )
     ap.add_argument("--pages", type=int, default=3, help="first pages timed (after one warm-up)")
     args = ap.parse_args()
     load0 = os.getloadavg()[0]
     port = free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", INSAR_AE_RESULT_CACHE="off", BOKEH_PY_LOG_LEVEL="warning")
-    subprocess.run([sys.executable, "-c", "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
-                    "open_catalog_frame(DEFAULT_FRAME)"], env=env, check=True, cwd=REPO)
-    proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", "app/main.py", "--port", str(port),
-                             "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}", "--warm"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ, PYTHONUNBUFFERED="1", INSAR_AE_RESULT_CACHE="off", BOKEH_PY_LOG_LEVEL="warning"
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
+            "open_catalog_frame(DEFAULT_FRAME)",
+        ],
+        env=env,
+        check=True,
+        cwd=REPO,
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "panel",
+            "serve",
+            "app/main.py",
+            "--port",
+            str(port),
+            "--address",
+            "127.0.0.1",
+            f"--allow-websocket-origin=127.0.0.1:{port}",
+            "--warm",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/main"
     try:
         wait_for_port(port, proc, timeout=300)
@@ -140,20 +172,30 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    rows = [f"| first page (goto -> first map drawn), median of {len(firsts)} | {statistics.median(firsts):.2f} s |",
-            _row("date switch (click -> every map painted), raw + truth maps", switches["raw"]),
-            f"| profile (double-click ending the line -> offset in the table) | {profile_s:.2f} s |",
-            _row("date switch, raw + truth maps, one profile drawn", switches["profile"])]
+    rows = [
+        f"| first page (goto -> first map drawn), median of {len(firsts)} | {statistics.median(firsts):.2f} s |",
+        _row("date switch (click -> every map painted), raw + truth maps", switches["raw"]),
+        f"| profile (double-click ending the line -> offset in the table) | {profile_s:.2f} s |",
+        _row("date switch, raw + truth maps, one profile drawn", switches["profile"]),
+    ]
     if "denoised" in switches:
-        rows += [f"| denoising the frame (click -> four maps drawn) | {denoise_s:.1f} s |",
-                 _row("date switch, four maps (raw, denoised, noise, truth), one profile", switches["denoised"])]
-    text = (f"## Browser-side latency (bench/browser_latency.py, {time.strftime('%Y-%m-%d')}, "
-            f"{platform.node()}, {os.cpu_count()} CPUs)\n\n"
-            "Default frame (512 x 512 x 80), `panel serve --warm`, Chromium headless (no GPU), measured in "
-            f"the page; load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at end. "
-            "Budget (issue 17): date switch < 300 ms.\n\n"
-            + (f"{args.note}\n\n" if args.note else "")
-            + "| step | time |\n|---|---|\n" + "\n".join(rows))
+        rows += [
+            f"| denoising the frame (click -> four maps drawn) | {denoise_s:.1f} s |",
+            _row(
+                "date switch, four maps (raw, denoised, noise, truth), one profile",
+                switches["denoised"],
+            ),
+        ]
+    text = (
+        f"## Browser-side latency (bench/browser_latency.py, {time.strftime('%Y-%m-%d')}, "
+        f"{platform.node()}, {os.cpu_count()} CPUs)\n\n"
+        "Default frame (512 x 512 x 80), `panel serve --warm`, Chromium headless (no GPU), measured in "
+        f"the page; load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at end. "
+        "Budget (issue 17): date switch < 300 ms.\n\n"
+        + (f"{args.note}\n\n" if args.note else "")
+        + "| step | time |\n|---|---|\n"
+        + "\n".join(rows)
+    )
     print(text)
     if not args.no_record:
         append_section("app", text, "Dashboard latency")

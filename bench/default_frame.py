@@ -38,7 +38,9 @@ def profile_line(ds, length_m: float = 30_000.0) -> np.ndarray:
     return np.array([mid - 0.5 * length_m * normal, mid + 0.5 * length_m * normal])
 
 
-def fault_offsets(ds, half_width_m: float = 2000.0, bin_m: float = 240.0) -> dict[str, dict[str, float]]:
+def fault_offsets(
+    ds, half_width_m: float = 2000.0, bin_m: float = 240.0
+) -> dict[str, dict[str, float]]:
     """Fitted creep offset (mm, with 1-sigma) of the last date, per layer present."""
     from insar_ae.analysis import fit_creep, swath_profile
 
@@ -58,17 +60,22 @@ def fault_offsets(ds, half_width_m: float = 2000.0, bin_m: float = 240.0) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", default="default")
-    ap.add_argument("--write", action="store_true", help="append the table to bench/results/model.md")
+    ap.add_argument(
+        "--write", action="store_true", help="append the table to bench/results/model.md"
+    )
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
     from insar_ae.catalog import open_catalog_frame
     from insar_ae.model import denoise, load_model
 
     model = load_model(a.model)
-    ds = open_catalog_frame("anatolia-slow-slip")[["displacement", "height", "mask",
-                                                   "deformation_true"]].load()
+    ds = open_catalog_frame("anatolia-slow-slip")[
+        ["displacement", "height", "mask", "deformation_true"]
+    ].load()
     t0 = time.perf_counter()
     out = denoise(ds, model=model, device="cpu")
     sec = time.perf_counter() - t0
@@ -76,15 +83,23 @@ def main(argv: list[str] | None = None) -> int:
     truth = fits["deformation_true"]["offset_mm"]
     rows = ["| layer | fitted offset, last date | ratio to truth |", "|---|---|---|"]
     for layer, f in fits.items():
-        rows.append(f"| {layer} | {f['offset_mm']:+.2f} +- {f['sigma_mm']:.2f} mm | "
-                    f"{f['offset_mm'] / truth:.2f} |")
-    text = "\n".join([
-        f"## Default frame fault offset (`{a.model}`, {getattr(model, 'weights_sha256', '')[:8]}, "
-        f"{dt.date.today()})", "",
-        f"Command: `python bench/default_frame.py {' '.join(argv or sys.argv[1:])}`; denoised in "
-        f"{sec:.1f} s on 2 CPU threads. 30 km profile across the known trace, swath half-width "
-        "2 km, 240 m bins, `fit_creep(kind='shallow')` with the crossing fixed at the trace.", "",
-        *rows, ""])
+        rows.append(
+            f"| {layer} | {f['offset_mm']:+.2f} +- {f['sigma_mm']:.2f} mm | "
+            f"{f['offset_mm'] / truth:.2f} |"
+        )
+    text = "\n".join(
+        [
+            f"## Default frame fault offset (`{a.model}`, {getattr(model, 'weights_sha256', '')[:8]}, "
+            f"{dt.date.today()})",
+            "",
+            f"Command: `python bench/default_frame.py {' '.join(argv or sys.argv[1:])}`; denoised in "
+            f"{sec:.1f} s on 2 CPU threads. 30 km profile across the known trace, swath half-width "
+            "2 km, 240 m bins, `fit_creep(kind='shallow')` with the crossing fixed at the trace.",
+            "",
+            *rows,
+            "",
+        ]
+    )
     print(text)
     if a.write:
         sys.path.insert(0, str(ROOT / "bench"))

@@ -61,10 +61,19 @@ def bench_batches(threads: int, compiled: bool, repeats: int, n: int = 64) -> di
         compile_s = time.perf_counter() - t0
     else:
         compile_s = 0.0
-    wall, cpu = _time(lambda: sample_batch(n, T=9, size=128, generator=g, compile=compiled),
-                      repeats)
-    return {"threads": threads, "compiled": compiled, "n": n, "wall": wall, "cpu": cpu,
-            "rate": n / wall, "rate_cpu": n / cpu, "compile_s": compile_s}
+    wall, cpu = _time(
+        lambda: sample_batch(n, T=9, size=128, generator=g, compile=compiled), repeats
+    )
+    return {
+        "threads": threads,
+        "compiled": compiled,
+        "n": n,
+        "wall": wall,
+        "cpu": cpu,
+        "rate": n / wall,
+        "rate_cpu": n / cpu,
+        "compile_s": compile_s,
+    }
 
 
 def bench_scenes(preset: str, threads: int, repeats: int) -> dict[str, float]:
@@ -91,9 +100,11 @@ def _markdown(rows_b: list[dict], rows_s: list[dict], args: argparse.Namespace) 
         "|---:|---|---:|---:|---:|---:|",
     ]
     for r in rows_b:
-        lines.append(f"| {r['threads']} | {'torch.compile' if r['compiled'] else 'eager'} | "
-                     f"{r['wall']:.3f} | {r['rate']:.0f} | {r['rate_cpu']:.0f} | "
-                     f"{r['compile_s']:.0f} |")
+        lines.append(
+            f"| {r['threads']} | {'torch.compile' if r['compiled'] else 'eager'} | "
+            f"{r['wall']:.3f} | {r['rate']:.0f} | {r['rate_cpu']:.0f} | "
+            f"{r['compile_s']:.0f} |"
+        )
     lines += [
         "",
         f"### Full scenes: `make_scene(preset, shape=(512, 512), n_dates=60)` "
@@ -105,14 +116,20 @@ def _markdown(rows_b: list[dict], rows_s: list[dict], args: argparse.Namespace) 
     for r in rows_s:
         lines.append(f"| {r['preset']} | {r['wall']:.2f} | {r['rate']:.2f} | {r['cpu']:.2f} |")
     load = os.getloadavg()[0]
-    lines += ["", "Target: >= 200 samples/s for 9 x 128 x 128 on 1 CPU thread. The lead adds "
-              "the ratio to the model's training throughput."]
+    lines += [
+        "",
+        "Target: >= 200 samples/s for 9 x 128 x 128 on 1 CPU thread. The lead adds "
+        "the ratio to the model's training throughput.",
+    ]
     if load > (os.cpu_count() or 1):
-        lines += ["", f"Caveat: the machine was oversubscribed (load average {load:.1f} on "
-                  f"{os.cpu_count()} cores, other jobs running). Multi-threaded element-wise "
-                  "operations then wait for descheduled threads, so the 2-thread rows are far "
-                  "slower than the 1-thread rows; on an idle machine they are not. The CPU-time "
-                  "column is the better estimate of the generator's own cost."]
+        lines += [
+            "",
+            f"Caveat: the machine was oversubscribed (load average {load:.1f} on "
+            f"{os.cpu_count()} cores, other jobs running). Multi-threaded element-wise "
+            "operations then wait for descheduled threads, so the 2-thread rows are far "
+            "slower than the 1-thread rows; on an idle machine they are not. The CPU-time "
+            "column is the better estimate of the generator's own cost.",
+        ]
     lines.append("")
     return "\n".join(lines)
 
@@ -134,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("bench/results/generator.md"))
     args = ap.parse_args(argv)
     rows_b = []
-    for compiled in ([False, True] if args.compile else [False]):
+    for compiled in [False, True] if args.compile else [False]:
         for threads in sorted({1, args.threads}):
             rows_b.append(bench_batches(threads, compiled, args.repeats))
             print(rows_b[-1], flush=True)

@@ -42,10 +42,22 @@ def cube_dataset(nt: int, ny: int, nx: int):
     t = pd.date_range("2018-01-01", periods=nt, freq="6D")
     x = 500_000.0 + 50.0 * np.arange(nx)
     y = 4_500_000.0 - 50.0 * np.arange(ny)
-    return make_dataset(disp, height, t, y, x, crs="EPSG:32636",
-                        attrs={"title": "benchmark cube", "source": "bench/io_open.py",
-                               "sensor": "synthetic", "wavelength_m": 0.0555,
-                               "heading_deg": -12.0, "incidence_deg": 39.0})
+    return make_dataset(
+        disp,
+        height,
+        t,
+        y,
+        x,
+        crs="EPSG:32636",
+        attrs={
+            "title": "benchmark cube",
+            "source": "bench/io_open.py",
+            "sensor": "synthetic",
+            "wavelength_m": 0.0555,
+            "heading_deg": -12.0,
+            "incidence_deg": 39.0,
+        },
+    )
 
 
 def evict(path: Path) -> None:
@@ -86,7 +98,8 @@ def bench_one(path: Path, fmt: str, nt: int) -> dict[str, float | str]:
     _ = ds["displacement"].isel(y=1000 % ds.sizes["y"], x=1234 % ds.sizes["x"]).values
     r["one pixel series, cold (s)"] = time.perf_counter() - t0
     r["one pixel series, warm (s)"] = timed(
-        lambda: ds["displacement"].isel(y=1000 % ds.sizes["y"], x=1234 % ds.sizes["x"]).values)
+        lambda: ds["displacement"].isel(y=1000 % ds.sizes["y"], x=1234 % ds.sizes["x"]).values
+    )
     r["dask chunks (t, y, x)"] = str(tuple(c[0] for c in ds["displacement"].chunks))
     return r
 
@@ -100,9 +113,13 @@ def markdown_table(rows: dict[str, dict[str, str]]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shape", type=int, nargs=3, default=(200, 2000, 2000), metavar=("T", "NY", "NX"))
+    ap.add_argument(
+        "--shape", type=int, nargs=3, default=(200, 2000, 2000), metavar=("T", "NY", "NX")
+    )
     ap.add_argument("--formats", nargs="+", default=["mintpy", "netcdf"], choices=list(SUFFIX))
-    ap.add_argument("--dir", default="/tmp", help="scratch folder (needs ~T*NY*NX*4 bytes per format)")
+    ap.add_argument(
+        "--dir", default="/tmp", help="scratch folder (needs ~T*NY*NX*4 bytes per format)"
+    )
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--out", help="append the markdown section to this file")
     args = ap.parse_args()
@@ -110,8 +127,10 @@ def main() -> None:
     need = nt * ny * nx * 4 * len(args.formats)
     free = shutil.disk_usage(args.dir).free
     if free < 1.2 * need:
-        raise SystemExit(f"need {need / 1e9:.1f} GB in {args.dir}, only {free / 1e9:.1f} GB free; "
-                         "use --shape 100 2000 2000")
+        raise SystemExit(
+            f"need {need / 1e9:.1f} GB in {args.dir}, only {free / 1e9:.1f} GB free; "
+            "use --shape 100 2000 2000"
+        )
     work = Path(tempfile.mkdtemp(prefix="insar_ae_bench_", dir=args.dir))
     ds = cube_dataset(nt, ny, nx)
     rows = {}
@@ -122,25 +141,37 @@ def main() -> None:
             with dask.config.set(scheduler="threads", num_workers=2):
                 write_frame(ds, path, format=fmt)
             write_s = time.perf_counter() - t0
-            size = sum(p.stat().st_size for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file())
+            size = sum(
+                p.stat().st_size
+                for p in ([path] if path.is_file() else path.rglob("*"))
+                if p.is_file()
+            )
             row = {"file size (GB)": f"{size / 1e9:.2f}", "write (s)": f"{write_s:.1f}"}
-            row.update({k: (f"{v:.3f}" if isinstance(v, float) else v)
-                        for k, v in bench_one(path, fmt, nt).items()})
+            row.update(
+                {
+                    k: (f"{v:.3f}" if isinstance(v, float) else v)
+                    for k, v in bench_one(path, fmt, nt).items()
+                }
+            )
             rows[fmt] = row
             if not args.keep:
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True, text=True).stdout.strip()
+    cpu = subprocess.run(
+        "lscpu | grep 'Model name'", shell=True, capture_output=True, text=True
+    ).stdout.strip()
     table = markdown_table(rows)
-    text = (f"\n## Lazy open of a {nt} x {ny} x {nx} float32 cube ({time.strftime('%Y-%m-%d')})\n\n"
-            f"- machine: {cpu.split(':', 1)[-1].strip() or platform.processor()}, {os.cpu_count()} cores; "
-            f"Python {platform.python_version()}\n"
-            f"- command: `.venv/bin/python bench/io_open.py --shape {nt} {ny} {nx} --formats "
-            f"{' '.join(args.formats)}`\n"
-            "- open = `open_frame(path, lazy=True)` (files this size open lazily by default anyway); cold = after evicting the file from the page cache; "
-            "times are medians of 5 (cold: single run)\n\n" + table + "\n")
+    text = (
+        f"\n## Lazy open of a {nt} x {ny} x {nx} float32 cube ({time.strftime('%Y-%m-%d')})\n\n"
+        f"- machine: {cpu.split(':', 1)[-1].strip() or platform.processor()}, {os.cpu_count()} cores; "
+        f"Python {platform.python_version()}\n"
+        f"- command: `.venv/bin/python bench/io_open.py --shape {nt} {ny} {nx} --formats "
+        f"{' '.join(args.formats)}`\n"
+        "- open = `open_frame(path, lazy=True)` (files this size open lazily by default anyway); cold = after evicting the file from the page cache; "
+        "times are medians of 5 (cold: single run)\n\n" + table + "\n"
+    )
     print(text)
     if args.out:
         with open(args.out, "a") as fh:

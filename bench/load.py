@@ -100,7 +100,10 @@ class Memory:
             self.samples.append((time.monotonic(), value))
             if value > self.abort_bytes and not self.aborted:
                 self.aborted = True
-                print(f"server RSS {value / GB:.2f} GB > {self.abort_bytes / GB:.1f} GB: killing it", flush=True)
+                print(
+                    f"server RSS {value / GB:.2f} GB > {self.abort_bytes / GB:.1f} GB: killing it",
+                    flush=True,
+                )
                 for p in [*self.proc.children(recursive=True), self.proc]:
                     try:
                         p.kill()
@@ -123,23 +126,51 @@ class Memory:
 
 def start_server(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
     """``panel serve app/main.py`` on 127.0.0.1:port, sessions ending 30-35 s after their tab."""
-    cmd = [sys.executable, "-m", "panel", "serve", "app/main.py", "--address", "127.0.0.1",
-           "--port", str(port), f"--allow-websocket-origin=127.0.0.1:{port}", "--warm",
-           "--unused-session-lifetime", "30000", "--check-unused-sessions", "5000"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        "app/main.py",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        f"--allow-websocket-origin=127.0.0.1:{port}",
+        "--warm",
+        "--unused-session-lifetime",
+        "30000",
+        "--check-unused-sessions",
+        "5000",
+    ]
     log = log_path.open("w")
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def server_env(work: Path) -> dict[str, str]:
     """The server's environment (built-in catalog, a private result cache in ``work``), with the
     default frame made sure to be in the frame cache first."""
     env = {k: v for k, v in os.environ.items() if k != "INSAR_AE_CATALOG"}
-    env.update(INSAR_AE_RESULT_CACHE=str(work / "results"), PYTHONUNBUFFERED="1",
-               BOKEH_PY_LOG_LEVEL="warning", OMP_NUM_THREADS="1")
+    env.update(
+        INSAR_AE_RESULT_CACHE=str(work / "results"),
+        PYTHONUNBUFFERED="1",
+        BOKEH_PY_LOG_LEVEL="warning",
+        OMP_NUM_THREADS="1",
+    )
     print("making sure the default frame is in the frame cache ...", flush=True)
-    subprocess.run([sys.executable, "-c", "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
-                    "open_catalog_frame(DEFAULT_FRAME)"], env=env, check=True, cwd=REPO)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
+            "open_catalog_frame(DEFAULT_FRAME)",
+        ],
+        env=env,
+        check=True,
+        cwd=REPO,
+    )
     return env
 
 
@@ -176,7 +207,9 @@ def kind(load: PageLoad) -> str:
     return "busy" if BUSY_MARK in load.doc_text else "other"
 
 
-async def run_loads(url: str, n: int, concurrency: int, deadline: float, per_load_s: float) -> list[PageLoad | None]:
+async def run_loads(
+    url: str, n: int, concurrency: int, deadline: float, per_load_s: float
+) -> list[PageLoad | None]:
     """``n`` page loads at once (at most ``concurrency`` in flight); None = not ended by ``deadline``."""
     from tornado.httpclient import AsyncHTTPClient
 
@@ -207,11 +240,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--loads", type=int, default=200, help="page loads opened at once")
     ap.add_argument("--concurrency", type=int, default=200, help="page loads in flight at most")
-    ap.add_argument("--time-limit", type=float, default=900.0, help="s; the whole run stops after this")
-    ap.add_argument("--hold", type=float, default=5.0, help="s all websockets stay open after the loads")
-    ap.add_argument("--after", type=float, default=60.0, help="s of memory samples after the tabs close")
+    ap.add_argument(
+        "--time-limit", type=float, default=900.0, help="s; the whole run stops after this"
+    )
+    ap.add_argument(
+        "--hold", type=float, default=5.0, help="s all websockets stay open after the loads"
+    )
+    ap.add_argument(
+        "--after", type=float, default=60.0, help="s of memory samples after the tabs close"
+    )
     ap.add_argument("--abort-gb", type=float, default=8.0, help="kill the server past this RSS")
-    ap.add_argument("--no-write", action="store_true", help="print only, do not append to results/load.md")
+    ap.add_argument(
+        "--no-write", action="store_true", help="print only, do not append to results/load.md"
+    )
     args = ap.parse_args()
     t_start = time.monotonic()
     deadline = t_start + args.time_limit
@@ -234,14 +275,21 @@ def main() -> None:
         time.sleep(5.0)  # settle after --warm
         idle = memory.rss()
         marks["load"] = time.monotonic()
-        print(f"server up in {start_s:.0f} s, idle RSS {idle / MB:.0f} MB; {args.loads} page loads ...", flush=True)
+        print(
+            f"server up in {start_s:.0f} s, idle RSS {idle / MB:.0f} MB; {args.loads} page loads ...",
+            flush=True,
+        )
         loop = asyncio.new_event_loop()
-        loads = loop.run_until_complete(run_loads(url, args.loads, args.concurrency, deadline,
-                                                  per_load_s=args.time_limit))
+        loads = loop.run_until_complete(
+            run_loads(url, args.loads, args.concurrency, deadline, per_load_s=args.time_limit)
+        )
         marks["loaded"] = time.monotonic()
         live = sum(1 for x in loads if x is not None and x.ws is not None)
-        print(f"loads ended after {marks['loaded'] - marks['load']:.0f} s; {live} websockets open; "
-              f"holding {args.hold} s", flush=True)
+        print(
+            f"loads ended after {marks['loaded'] - marks['load']:.0f} s; {live} websockets open; "
+            f"holding {args.hold} s",
+            flush=True,
+        )
         loop.run_until_complete(asyncio.sleep(args.hold))
         marks["close"] = time.monotonic()
         for x in loads:
@@ -260,10 +308,14 @@ def main() -> None:
     load1 = os.getloadavg()
     assert memory is not None
     kinds = [kind(x) if x is not None else "not ended in time" for x in loads]
-    count = {k: kinds.count(k) for k in ("dashboard", "busy", "other", "failed", "not ended in time")}
+    count = {
+        k: kinds.count(k) for k in ("dashboard", "busy", "other", "failed", "not ended in time")
+    }
     answered = count["dashboard"] + count["busy"] + count["other"]
-    times = {k: [x.doc_s for x, kk in zip(loads, kinds, strict=True) if kk == k and x is not None]
-             for k in ("dashboard", "busy")}
+    times = {
+        k: [x.doc_s for x, kk in zip(loads, kinds, strict=True) if kk == k and x is not None]
+        for k in ("dashboard", "busy")
+    }
     all_t = times["dashboard"] + times["busy"]
     html_t = [x.html_s for x in loads if x is not None and x.status == 200]
     errors = sorted({x.error for x in loads if x is not None and x.error})[:5]
@@ -304,18 +356,22 @@ def main() -> None:
         f"| server RSS {after} s after the tabs closed | {rss_at.get(after, 0) / MB:.0f} MB "
         f"({back / MB:+.0f} MB vs idle) | within 300 MB of idle: {'met' if ok_back else 'NOT met'} |",
         "",
-        "RSS after the tabs closed (s: MB): " + ", ".join(f"{t}: {v / MB:.0f}" for t, v in rss_at.items())
+        "RSS after the tabs closed (s: MB): "
+        + ", ".join(f"{t}: {v / MB:.0f}" for t, v in rss_at.items())
         + (" — the server was killed at the memory limit." if memory.aborted else ""),
     ]
     if errors:
         lines += ["", "Errors seen: " + "; ".join(f"`{e[:120]}`" for e in errors)]
-    lines += ["", "Why the first-page times are long: a Bokeh server builds every new session's page "
-              "on its one event-loop thread, one after the other; with every load started at the same "
-              "instant, the websocket document pulls were answered only once the queued page builds "
-              "were done, so every load (a busy page too) waited for all of them (about "
-              f"{(marks.get('loaded', 0) - marks.get('load', 0)) / max(count['dashboard'], 1):.0f} s "
-              "per dashboard here, on 2 shared cores; the HTML row shows the GETs answered meanwhile). A single page on an idle server is ready in about 4 s "
-              "(`bench/results/app.md`)."]
+    lines += [
+        "",
+        "Why the first-page times are long: a Bokeh server builds every new session's page "
+        "on its one event-loop thread, one after the other; with every load started at the same "
+        "instant, the websocket document pulls were answered only once the queued page builds "
+        "were done, so every load (a busy page too) waited for all of them (about "
+        f"{(marks.get('loaded', 0) - marks.get('load', 0)) / max(count['dashboard'], 1):.0f} s "
+        "per dashboard here, on 2 shared cores; the HTML row shows the GETs answered meanwhile). A single page on an idle server is ready in about 4 s "
+        "(`bench/results/app.md`).",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:

@@ -36,7 +36,17 @@ sys.path.insert(0, str(HERE))
 
 from _report import append_section, cpu_model  # noqa: E402
 from load import (  # noqa: E402
-    GB, MB, Memory, free_port, kind, run_loads, server_env, start_server, stop_server, wait_listening)
+    GB,
+    MB,
+    Memory,
+    free_port,
+    kind,
+    run_loads,
+    server_env,
+    start_server,
+    stop_server,
+    wait_listening,
+)
 
 
 def per_session_slope(ended: list[int], rss: list[int]) -> float:
@@ -52,10 +62,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--waves", type=int, default=6)
     ap.add_argument("--loads", type=int, default=6, help="page loads per wave (all at once)")
-    ap.add_argument("--after", type=float, default=45.0, help="s after the tabs close to read the RSS")
-    ap.add_argument("--time-limit", type=float, default=1500.0, help="s; the whole run stops after this")
+    ap.add_argument(
+        "--after", type=float, default=45.0, help="s after the tabs close to read the RSS"
+    )
+    ap.add_argument(
+        "--time-limit", type=float, default=1500.0, help="s; the whole run stops after this"
+    )
     ap.add_argument("--abort-gb", type=float, default=8.0, help="kill the server past this RSS")
-    ap.add_argument("--no-write", action="store_true", help="print only, do not append to results/load.md")
+    ap.add_argument(
+        "--no-write", action="store_true", help="print only, do not append to results/load.md"
+    )
     args = ap.parse_args()
     deadline = time.monotonic() + args.time_limit
     work = Path(tempfile.mkdtemp(prefix="insar-ae-waves-"))
@@ -77,8 +93,15 @@ def main() -> None:
         for wave in range(1, args.waves + 1):
             if time.monotonic() > deadline or memory.aborted:
                 break
-            loads = loop.run_until_complete(run_loads(url, args.loads, args.loads, deadline,
-                                                      per_load_s=max(deadline - time.monotonic(), 1)))
+            loads = loop.run_until_complete(
+                run_loads(
+                    url,
+                    args.loads,
+                    args.loads,
+                    deadline,
+                    per_load_s=max(deadline - time.monotonic(), 1),
+                )
+            )
             kinds = [kind(x) if x is not None else "not ended in time" for x in loads]
             dashboards += kinds.count("dashboard")
             failed += len(kinds) - kinds.count("dashboard") - kinds.count("busy")
@@ -89,7 +112,9 @@ def main() -> None:
             time.sleep(args.after)
             ended.append(dashboards)
             rss.append(memory.rss())
-            print(f"wave {wave}: {dashboards} sessions ended, RSS {rss[-1] / MB:.0f} MB", flush=True)
+            print(
+                f"wave {wave}: {dashboards} sessions ended, RSS {rss[-1] / MB:.0f} MB", flush=True
+            )
         loop.close()
     finally:
         stop_server(proc, memory)
@@ -105,12 +130,18 @@ def main() -> None:
         "",
         "| after wave | sessions ended | server RSS (MB) | vs idle (MB) |",
         "|---:|---:|---:|---:|",
-        *(f"| {'idle' if i == 0 else i} | {e} | {r / MB:.0f} | {(r - rss[0]) / MB:+.0f} |"
-          for i, (e, r) in enumerate(zip(ended, rss, strict=True))),
+        *(
+            f"| {'idle' if i == 0 else i} | {e} | {r / MB:.0f} | {(r - rss[0]) / MB:+.0f} |"
+            for i, (e, r) in enumerate(zip(ended, rss, strict=True))
+        ),
         "",
         f"Kept per ended session (slope over waves 2-{len(ended) - 1}): **{slope / MB:.1f} MB**"
         f"; page loads that failed: {failed}."
-        + (" The server was killed at the memory limit." if memory is not None and memory.aborted else ""),
+        + (
+            " The server was killed at the memory limit."
+            if memory is not None and memory.aborted
+            else ""
+        ),
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -39,27 +39,40 @@ from insar_ae.synthetic import make_scene, mogi, project_los
 
 TEST_PRESETS = ("anatolia-slow-slip", "coso-deflation")
 TEST_SEED0, DETECT_SEED0, VAL_SEEDS = 7001, 8001, (9001, 9002)
-TEST_OVERRIDES = {"pixel_m": 40.0, "turb_slope": (4.1, 4.5), "cadences_days": (12.0,),
-                  "p_cadence": None}
+TEST_OVERRIDES = {
+    "pixel_m": 40.0,
+    "turb_slope": (4.1, 4.5),
+    "cadences_days": (12.0,),
+    "p_cadence": None,
+}
 DETECT_OVERRIDES = {"cadences_days": (12.0,), "p_cadence": None}
 AMPLITUDES = (1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
 SWEEP = {
     "spatial_highpass": [{"sigma_px": s} for s in (4, 8, 16, 32)],
-    "spatiotemporal_filter": [{"sigma_days": d, "sigma_px": s} for d in (12, 24, 48, 96)
-                              for s in (4, 8, 16, 32)],
+    "spatiotemporal_filter": [
+        {"sigma_days": d, "sigma_px": s} for d in (12, 24, 48, 96) for s in (4, 8, 16, 32)
+    ],
     "temporal_smooth": [{"sigma_days": d} for d in (12, 24, 48, 96)],
 }
-LABELS = {"model": "shipped model", "model_stride4": "shipped model, every 4th window (dashboard CPU default)",
-          "raw": "raw input", "spatial_highpass": "spatial high-pass",
-          "spatiotemporal_filter": "LiCSBAS-style spatio-temporal", "temporal_smooth":
-          "per-pixel temporal smoothing", "zeros": "all zeros"}
+LABELS = {
+    "model": "shipped model",
+    "model_stride4": "shipped model, every 4th window (dashboard CPU default)",
+    "raw": "raw input",
+    "spatial_highpass": "spatial high-pass",
+    "spatiotemporal_filter": "LiCSBAS-style spatio-temporal",
+    "temporal_smooth": "per-pixel temporal smoothing",
+    "zeros": "all zeros",
+}
 
 
 def estimates(ds, model, params: dict[str, dict[str, float]]) -> dict[str, np.ndarray]:
     """Every method's deformation estimate (time, y, x) mm for one scene."""
-    out = {"model": denoise(ds, model=model, device="cpu")["deformation"].values,
-           "model_stride4": denoise(ds, model=model, device="cpu",
-                                    time_stride=4)["deformation"].values}
+    out = {
+        "model": denoise(ds, model=model, device="cpu")["deformation"].values,
+        "model_stride4": denoise(ds, model=model, device="cpu", time_stride=4)[
+            "deformation"
+        ].values,
+    }
     out["raw"] = ds["displacement"].values
     for name, p in params.items():
         out[name] = getattr(B, name)(ds, **p).values
@@ -77,7 +90,7 @@ class Pool:
         v = valid.copy()
         v[0] = False
         e = np.where(v, est - truth, 0.0)
-        self.se += float((e ** 2).sum())
+        self.se += float((e**2).sum())
         self.n += float(v.sum())
         vl = valid[-1]
         self.se_last += float(((est[-1] - truth[-1])[vl] ** 2).sum())
@@ -87,8 +100,11 @@ class Pool:
         self.sxx += float((truth * truth)[sig].sum())
 
     def row(self) -> tuple[float, float, float]:
-        return (np.sqrt(self.se / self.n), np.sqrt(self.se_last / self.n_last),
-                self.sxy / self.sxx if self.sxx else float("nan"))
+        return (
+            np.sqrt(self.se / self.n),
+            np.sqrt(self.se_last / self.n_last),
+            self.sxy / self.sxx if self.sxx else float("nan"),
+        )
 
 
 def _valid(ds) -> np.ndarray:
@@ -97,8 +113,10 @@ def _valid(ds) -> np.ndarray:
 
 def sweep(shape, n_dates) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Pick each baseline's parameters by RMSE on the validation scenes."""
-    scenes = [make_scene(p, s, shape=shape, n_dates=n_dates, **DETECT_OVERRIDES)
-              for p, s in zip(TEST_PRESETS, VAL_SEEDS, strict=True)]
+    scenes = [
+        make_scene(p, s, shape=shape, n_dates=n_dates, **DETECT_OVERRIDES)
+        for p, s in zip(TEST_PRESETS, VAL_SEEDS, strict=True)
+    ]
     best: dict[str, dict[str, float]] = {}
     lines = ["| baseline | parameters | validation RMSE (mm) |", "|---|---|---|"]
     for name, grid in SWEEP.items():
@@ -106,12 +124,16 @@ def sweep(shape, n_dates) -> tuple[dict[str, dict[str, float]], list[str]]:
         for p in grid:
             pool = Pool()
             for ds in scenes:
-                pool.add(getattr(B, name)(ds, **p).values, ds["deformation_true"].values, _valid(ds))
+                pool.add(
+                    getattr(B, name)(ds, **p).values, ds["deformation_true"].values, _valid(ds)
+                )
             scores.append(pool.row()[0])
         i = int(np.argmin(scores))
         best[name] = grid[i]
-        lines += [f"| {name} | {json.dumps(p)} | {s:.3f}{' **best**' if j == i else ''} |"
-                  for j, (p, s) in enumerate(zip(grid, scores, strict=True))]
+        lines += [
+            f"| {name} | {json.dumps(p)} | {s:.3f}{' **best**' if j == i else ''} |"
+            for j, (p, s) in enumerate(zip(grid, scores, strict=True))
+        ]
     return best, lines
 
 
@@ -120,15 +142,21 @@ def _template(ds, rng) -> np.ndarray:
     x, y = ds["x"].values, ds["y"].values
     east, north = np.meshgrid(x - x.mean(), y - y.mean())
     half = 0.3 * min(np.ptp(x), np.ptp(y))
-    ue, un, uu = mogi(east, north, x0_m=rng.uniform(-half, half), y0_m=rng.uniform(-half, half),
-                      depth_m=rng.uniform(1000.0, 2000.0), dvolume_m3=1e6)
+    ue, un, uu = mogi(
+        east,
+        north,
+        x0_m=rng.uniform(-half, half),
+        y0_m=rng.uniform(-half, half),
+        depth_m=rng.uniform(1000.0, 2000.0),
+        dvolume_m3=1e6,
+    )
     los = project_los(ue, un, uu, ds.attrs["heading_deg"], ds.attrs["incidence_deg"])
     return (np.sign(rng.normal()) * los / np.abs(los).max()).astype(np.float32)
 
 
 def _statistic(final: np.ndarray, region: np.ndarray, radius: int = 2) -> float:
-    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-    disc = (yy ** 2 + xx ** 2 <= radius ** 2).astype(float)
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    disc = (yy**2 + xx**2 <= radius**2).astype(float)
     ok = np.isfinite(final)
     num = ndimage.convolve(np.where(ok, final, 0.0), disc, mode="nearest")
     den = ndimage.convolve(ok.astype(float), disc, mode="nearest")
@@ -142,8 +170,9 @@ def detection(model, params, n_scenes, shape, n_dates) -> tuple[dict[str, list[f
     stats: dict[str, dict[float, list[float]]] = {}
     atmo_rms = []
     for j in range(n_scenes):
-        ds = make_scene("noise-only", DETECT_SEED0 + j, shape=shape, n_dates=n_dates,
-                        **DETECT_OVERRIDES)
+        ds = make_scene(
+            "noise-only", DETECT_SEED0 + j, shape=shape, n_dates=n_dates, **DETECT_OVERRIDES
+        )
         atmo_rms.append(float(np.nanstd(ds["turbulent"].values[1:], axis=(1, 2)).mean()))
         tmpl = _template(ds, rng)
         region = np.abs(tmpl) >= 0.5
@@ -156,20 +185,26 @@ def detection(model, params, n_scenes, shape, n_dates) -> tuple[dict[str, list[f
             for name, est in estimates(inj, model, params).items():
                 stats.setdefault(name, {}).setdefault(a, []).append(_statistic(est[-1], region))
     rates: dict[str, list[float]] = {}
-    lines = ["| method | " + " | ".join(f"{a:g} mm" for a in AMPLITUDES) +
-             " | detection threshold (80 %) | 95 % null statistic (mm) |",
-             "|---|" + "---|" * (len(AMPLITUDES) + 2)]
+    lines = [
+        "| method | "
+        + " | ".join(f"{a:g} mm" for a in AMPLITUDES)
+        + " | detection threshold (80 %) | 95 % null statistic (mm) |",
+        "|---|" + "---|" * (len(AMPLITUDES) + 2),
+    ]
     for name, by_a in stats.items():
         tau = float(np.percentile(by_a[0.0], 95))
         r = [float(np.mean(np.asarray(by_a[a]) > tau)) for a in AMPLITUDES]
         rates[name] = r
         hit = [a for a, x in zip(AMPLITUDES, r, strict=True) if x >= 0.8]
         thr = f"{hit[0]:g} mm" if hit else f"> {AMPLITUDES[-1]:g} mm"
-        lines.append(f"| {LABELS[name]} | " + " | ".join(f"{x:.2f}" for x in r) +
-                     f" | {thr} | {tau:.2f} |")
-    lines.append(f"\n{n_scenes} noise-only scenes {shape[0]}x{shape[1]} px x {n_dates} dates; mean "
-                 f"turbulent delay RMS per date {np.mean(atmo_rms):.1f} mm "
-                 f"(range {np.min(atmo_rms):.1f}-{np.max(atmo_rms):.1f} mm).")
+        lines.append(
+            f"| {LABELS[name]} | " + " | ".join(f"{x:.2f}" for x in r) + f" | {thr} | {tau:.2f} |"
+        )
+    lines.append(
+        f"\n{n_scenes} noise-only scenes {shape[0]}x{shape[1]} px x {n_dates} dates; mean "
+        f"turbulent delay RMS per date {np.mean(atmo_rms):.1f} mm "
+        f"(range {np.min(atmo_rms):.1f}-{np.max(atmo_rms):.1f} mm)."
+    )
     return rates, lines
 
 
@@ -191,35 +226,53 @@ def main(argv=None) -> int:
     pools: dict[str, Pool] = {}
     for preset in TEST_PRESETS:
         for k in range(args.n_test):
-            ds = make_scene(preset, TEST_SEED0 + k, shape=shape, n_dates=args.dates,
-                            **TEST_OVERRIDES)
+            ds = make_scene(
+                preset, TEST_SEED0 + k, shape=shape, n_dates=args.dates, **TEST_OVERRIDES
+            )
             for name, est in estimates(ds, model, params).items():
                 pools.setdefault(name, Pool()).add(est, ds["deformation_true"].values, _valid(ds))
     best_classical = min(pools[n].row()[0] for n in SWEEP)
-    lines = ["| method | RMSE series (mm) | RMSE final cumulative map (mm) | amplitude gain |",
-             "|---|---|---|---|"]
+    lines = [
+        "| method | RMSE series (mm) | RMSE final cumulative map (mm) | amplitude gain |",
+        "|---|---|---|---|",
+    ]
     for name, pool in pools.items():
         rmse, rmse_last, gain = pool.row()
         lines.append(f"| {LABELS[name]} | {rmse:.3f} | {rmse_last:.3f} | {gain:.3f} |")
     ratio = best_classical / pools["model"].row()[0]
     _, det_lines = detection(model, params, args.n_detect, (96, 96), 12)
-    cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True,
-                         text=True).stdout.split(":", 1)[-1].strip()
+    cpu = (
+        subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True, text=True)
+        .stdout.split(":", 1)[-1]
+        .strip()
+    )
     report = [
-        f"## Quality benchmark ({dt.date.today()})", "",
+        f"## Quality benchmark ({dt.date.today()})",
+        "",
         f"Machine: {cpu}; {args.threads} threads; CPU only. Command: "
         f"`python bench/quality.py {' '.join(argv or sys.argv[1:])}`; wall time "
         f"{time.time() - t0:.0f} s. Weights: `{args.weights}` sha256 "
-        f"`{model.weights_sha256[:16]}...`.", "",
+        f"`{model.weights_sha256[:16]}...`.",
+        "",
         f"### Deformation series on the held-out test set ({len(TEST_PRESETS)} presets x "
         f"{args.n_test} seeds, {shape[0]}x{shape[1]} px x {args.dates} dates, overrides "
-        f"{json.dumps(TEST_OVERRIDES)})", "",
-        *lines, "",
+        f"{json.dumps(TEST_OVERRIDES)})",
+        "",
+        *lines,
+        "",
         f"Best classical baseline RMSE / model RMSE = **{ratio:.2f}** (goal >= 3). Gain = "
-        "least-squares slope of estimate on truth over pixels with |truth| > 1 mm.", "",
-        "### Detection (5 % false-alarm rate set on noise-only scenes)", "", *det_lines, "",
+        "least-squares slope of estimate on truth over pixels with |truth| > 1 mm.",
+        "",
+        "### Detection (5 % false-alarm rate set on noise-only scenes)",
+        "",
+        *det_lines,
+        "",
         "### Baseline parameter sweep (validation scenes, seeds "
-        f"{VAL_SEEDS}, preset noise, 12-day sampling)", "", *sweep_lines, ""]
+        f"{VAL_SEEDS}, preset noise, 12-day sampling)",
+        "",
+        *sweep_lines,
+        "",
+    ]
     text = "\n".join(report)
     print(text)
     if args.write:

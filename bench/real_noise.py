@@ -38,8 +38,11 @@ def injection_gain(model, ds, step_mm: float) -> dict[str, float]:
     ok = np.isfinite(resp) & np.isfinite(truth)
     r = resp[ok] - np.median(resp[ok])
     t = truth[ok] - np.median(truth[ok])
-    return {"gain": float(r @ t / (t @ t)), "resid_rms_mm": float(np.sqrt(np.mean((r - t) ** 2))),
-            "truth_rms_mm": float(np.sqrt(np.mean(t ** 2)))}
+    return {
+        "gain": float(r @ t / (t @ t)),
+        "resid_rms_mm": float(np.sqrt(np.mean((r - t) ** 2))),
+        "truth_rms_mm": float(np.sqrt(np.mean(t**2))),
+    }
 
 
 def median_rates(model, ds) -> tuple[float, float]:
@@ -54,10 +57,14 @@ def median_rates(model, ds) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", default="default")
     ap.add_argument("--step", type=float, default=5.0)
-    ap.add_argument("--write", action="store_true", help="append the table to bench/results/model.md")
+    ap.add_argument(
+        "--write", action="store_true", help="append the table to bench/results/model.md"
+    )
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
     from insar_ae.io import open_frame
@@ -67,20 +74,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no real data at {REAL}; nothing to measure")
         return 1
     model = load_model(a.model)
-    rows = ["| frame | dates | injected step | gain | residual RMS | injected RMS |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| frame | dates | injected step | gain | residual RMS | injected RMS |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, fname in FRAMES.items():
         ds = open_frame(REAL / name / fname)
         g = injection_gain(model, ds, a.step)
-        rows.append(f"| {name} | {ds.sizes['time']} | {a.step:g} mm | {g['gain']:.2f} | "
-                    f"{g['resid_rms_mm']:.2f} mm | {g['truth_rms_mm']:.2f} mm |")
+        rows.append(
+            f"| {name} | {ds.sizes['time']} | {a.step:g} mm | {g['gain']:.2f} | "
+            f"{g['resid_rms_mm']:.2f} mm | {g['truth_rms_mm']:.2f} mm |"
+        )
     raw, mod = median_rates(model, open_frame(REAL / "mexico-city-s1" / "timeseries.h5"))
-    text = "\n".join([
-        f"## Real noise: injected creep (`{a.model}`, {getattr(model, 'weights_sha256', '')[:8]}, "
-        f"{dt.date.today()})", "",
-        f"Command: `python bench/real_noise.py {' '.join(argv or sys.argv[1:])}`; CPU, 2 threads.", "",
-        *rows, "",
-        f"Mexico City median rate: raw {raw:.1f} mm/yr, denoised {mod:.1f} mm/yr "
-        f"(ratio {mod / raw:.2f}).", ""])
+    text = "\n".join(
+        [
+            f"## Real noise: injected creep (`{a.model}`, {getattr(model, 'weights_sha256', '')[:8]}, "
+            f"{dt.date.today()})",
+            "",
+            f"Command: `python bench/real_noise.py {' '.join(argv or sys.argv[1:])}`; CPU, 2 threads.",
+            "",
+            *rows,
+            "",
+            f"Mexico City median rate: raw {raw:.1f} mm/yr, denoised {mod:.1f} mm/yr "
+            f"(ratio {mod / raw:.2f}).",
+            "",
+        ]
+    )
     print(text)
     if a.write:
         sys.path.insert(0, str(ROOT / "bench"))

@@ -52,29 +52,43 @@ def cpu_name() -> str:
 def network_pixel_frames(blocks, n_time: int, *, tile: int, overlap: int, stride: int) -> int:
     """Pixels x frames pushed through the network for these blocks (tiles of tile^2, T = 9)."""
     windows = len(window_starts(n_time, 9, stride))
-    tiles = sum(len(tile_origins((max(b.oy1 - b.oy0, tile), max(b.ox1 - b.ox0, tile)), tile,
-                                 overlap)) for b in blocks)
+    tiles = sum(
+        len(tile_origins((max(b.oy1 - b.oy0, tile), max(b.ox1 - b.ox0, tile)), tile, overlap))
+        for b in blocks
+    )
     return windows * 9 * tiles * tile * tile
 
 
 def cluster(n_workers: int, memory_limit="4GiB"):
     from distributed import Client, LocalCluster
 
-    c = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                     dashboard_address=None, host="127.0.0.1", memory_limit=memory_limit)
+    c = LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        host="127.0.0.1",
+        memory_limit=memory_limit,
+    )
     return c, Client(c)
 
 
-def throughput(tmp: Path, size: int, n_time: int, block: int, stride: int,
-               repeats: int = 2) -> list[dict]:
+def throughput(
+    tmp: Path, size: int, n_time: int, block: int, stride: int, repeats: int = 2
+) -> list[dict]:
     """Shipped model: whole frame in one process (1 and 2 threads), then 1 and 2 workers;
     best wall time of ``repeats`` runs each."""
     model = load_model("default")
     tile, overlap = 128, 32
     ds = lazy_frame(1, n_time=n_time, ny=size, nx=size, chunk=96).compute()
     blocks = plan_blocks(size, size, block=block, tile=tile, overlap=overlap)
-    whole = network_pixel_frames(plan_blocks(size, size, block=10**6, tile=tile, overlap=overlap),
-                                 n_time, tile=tile, overlap=overlap, stride=stride)
+    whole = network_pixel_frames(
+        plan_blocks(size, size, block=10**6, tile=tile, overlap=overlap),
+        n_time,
+        tile=tile,
+        overlap=overlap,
+        stride=stride,
+    )
     split = network_pixel_frames(blocks, n_time, tile=tile, overlap=overlap, stride=stride)
     rows = []
     for threads in (1, 2):
@@ -84,9 +98,17 @@ def throughput(tmp: Path, size: int, n_time: int, block: int, stride: int,
             t0 = time.perf_counter()
             denoise(ds, model=model, tile=tile, overlap=overlap, time_stride=stride)
             wall = min(wall, time.perf_counter() - t0)
-        rows.append({"run": f"whole frame, 1 process, {threads} torch thread(s)", "blocks": 1,
-                     "wall": wall, "net": whole, "out": size * size * n_time, "rss": None,
-                     "cpu": None})
+        rows.append(
+            {
+                "run": f"whole frame, 1 process, {threads} torch thread(s)",
+                "blocks": 1,
+                "wall": wall,
+                "net": whole,
+                "out": size * size * n_time,
+                "rss": None,
+                "cpu": None,
+            }
+        )
     torch.set_num_threads(1)
     for workers in (1, 2):
         c, client = cluster(workers)
@@ -96,9 +118,16 @@ def throughput(tmp: Path, size: int, n_time: int, block: int, stride: int,
             for i in range(repeats):  # the first run also loads the weights on each worker
                 with WorkerMemory(client) as mem:
                     t0 = time.perf_counter()
-                    denoise_blocks(ds, tmp / f"tp{workers}-{i}.zarr", block=block,
-                                   client=client, model="default", tile=tile, overlap=overlap,
-                                   time_stride=stride)
+                    denoise_blocks(
+                        ds,
+                        tmp / f"tp{workers}-{i}.zarr",
+                        block=block,
+                        client=client,
+                        model="default",
+                        tile=tile,
+                        overlap=overlap,
+                        time_stride=stride,
+                    )
                     t = time.perf_counter() - t0
                 peak = max(peak, mem.max_peak)
                 if t < wall:
@@ -106,9 +135,17 @@ def throughput(tmp: Path, size: int, n_time: int, block: int, stride: int,
         finally:
             client.close()
             c.close()
-        rows.append({"run": f"blocks on {workers} worker(s) x 1 thread", "blocks": len(blocks),
-                     "wall": wall, "net": split, "out": size * size * n_time,
-                     "rss": peak, "cpu": cpu})
+        rows.append(
+            {
+                "run": f"blocks on {workers} worker(s) x 1 thread",
+                "blocks": len(blocks),
+                "wall": wall,
+                "net": split,
+                "out": size * size * n_time,
+                "rss": peak,
+                "cpu": cpu,
+            }
+        )
     return rows
 
 
@@ -116,7 +153,7 @@ class _NoNetwork(Denoiser):
     """The Denoiser interface with no network (returns zeros): times the host-side work of
     ``denoise`` (tiling, batching, blending, stitching) that a GPU does not speed up."""
 
-    def forward(self, windows, dem, mask=None):  # noqa: D102
+    def forward(self, windows, dem, mask=None):
         return torch.zeros_like(windows, dtype=torch.float32)
 
 
@@ -124,8 +161,9 @@ def host_rate(size: int, n_time: int, stride: int, repeats: int = 2) -> float:
     """Network pixel-frames/s that the host-side pipeline alone sustains (1 thread)."""
     torch.set_num_threads(1)
     ds = lazy_frame(1, n_time=n_time, ny=size, nx=size, chunk=96).compute()
-    work = network_pixel_frames(plan_blocks(size, size, block=10**6), n_time, tile=128,
-                                overlap=32, stride=stride)
+    work = network_pixel_frames(
+        plan_blocks(size, size, block=10**6), n_time, tile=128, overlap=32, stride=stride
+    )
     net = _NoNetwork(T=9, widths=(4, 4, 8, 8), n_mix=1).eval()
     best = float("inf")
     for _ in range(repeats):
@@ -146,18 +184,34 @@ def memory_sweep(tmp: Path, sizes: list[int], n_time: int, block: int) -> list[d
         preload_workers(client)
         for size in sizes:
             src_path = tmp / f"in{size}.zarr"
-            lazy_frame(0, n_time=n_time, ny=size, nx=size, chunk=96).to_zarr(src_path,
-                                                                             zarr_format=2)
+            lazy_frame(0, n_time=n_time, ny=size, nx=size, chunk=96).to_zarr(
+                src_path, zarr_format=2
+            )
             src = xr.open_zarr(src_path)
             client.run(lambda: __import__("gc").collect())
             with WorkerMemory(client) as mem:
                 t0 = time.perf_counter()
-                denoise_blocks(src, tmp / f"out{size}.zarr", block=block, client=client,
-                               model=tiny, time_stride=7, **tiling)
+                denoise_blocks(
+                    src,
+                    tmp / f"out{size}.zarr",
+                    block=block,
+                    client=client,
+                    model=tiny,
+                    time_stride=7,
+                    **tiling,
+                )
                 wall = time.perf_counter() - t0
-            rows.append({"size": size, "bytes": src.nbytes, "blocks": len(plan_blocks(
-                size, size, block=block, **tiling)), "peak": mem.max_peak,
-                "growth": mem.max_growth, "base": min(mem.baseline.values()), "wall": wall})
+            rows.append(
+                {
+                    "size": size,
+                    "bytes": src.nbytes,
+                    "blocks": len(plan_blocks(size, size, block=block, **tiling)),
+                    "peak": mem.max_peak,
+                    "growth": mem.max_growth,
+                    "base": min(mem.baseline.values()),
+                    "wall": wall,
+                }
+            )
             shutil.rmtree(src_path)
             shutil.rmtree(tmp / f"out{size}.zarr")
     finally:
@@ -175,19 +229,27 @@ def model_bench_rate(flops: float) -> tuple[float, str] | None:
     if not path.is_file():
         return None
     text = path.read_text()
-    row = re.search(r"\|\s*([\d x]+?)\s*\(measured\)\s*\|\s*1\s*\|[^|]*\|[^|]*\|\s*([\d.]+) GFLOP/s",
-                    text)
+    row = re.search(
+        r"\|\s*([\d x]+?)\s*\(measured\)\s*\|\s*1\s*\|[^|]*\|[^|]*\|\s*([\d.]+) GFLOP/s", text
+    )
     threads = re.search(r"(\d+) threads", text)
     if not row or not threads:
         return None
     n = int(threads.group(1))
     rate = float(row.group(2)) * 1e9 / flops / n
-    return rate, (f"bench/results/model.md (model speed benchmark): {row.group(2)} GFLOP/s on "
-                  f"{n} threads for a {row.group(1).strip()} frame, time_stride 1")
+    return rate, (
+        f"bench/results/model.md (model speed benchmark): {row.group(2)} GFLOP/s on "
+        f"{n} threads for a {row.group(1).strip()} frame, time_stride 1"
+    )
 
 
-def estimate_section(cpu_rate: float, gpu_rate: float, flops: float,
-                     cpu_source: str = "measured above", gpu_source: str = "assumed") -> str:
+def estimate_section(
+    cpu_rate: float,
+    gpu_rate: float,
+    flops: float,
+    cpu_source: str = "measured above",
+    gpu_source: str = "assumed",
+) -> str:
     """Markdown: time and GPUs for one year of Sentinel-1 over the Alpine-Himalayan belt."""
     belt_km2 = 12_000 * 1_500
     frame_km2 = 250 * 250
@@ -224,8 +286,10 @@ def estimate_section(cpu_rate: float, gpu_rate: float, flops: float,
         work = px * n_dates * 9 * cover
         cpu_h = n_frames * work / cpu_rate / 3600
         gpu_h = n_frames * work / gpu_rate / 3600
-        lines.append(f"| {label} | {n_dates} | {work:.2e} | {cpu_h:,.0f} | {gpu_h:.1f} | "
-                     f"{gpu_h / 8:.1f} h | {max(1, int(np.ceil(gpu_h / 24)))} |")
+        lines.append(
+            f"| {label} | {n_dates} | {work:.2e} | {cpu_h:,.0f} | {gpu_h:.1f} | "
+            f"{gpu_h / 8:.1f} h | {max(1, int(np.ceil(gpu_h / 24)))} |"
+        )
     work6 = px * 61 * 9 * cover
     gpu_h6, cpu_h6 = n_frames * work6 / gpu_rate / 3600, n_frames * work6 / cpu_rate / 3600
     tb = n_frames * px * 61 * 4 / 1e12
@@ -255,11 +319,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smaller frames (about 1 minute)")
     p.add_argument("--write", action="store_true", help=f"write {RESULTS}")
-    p.add_argument("--throughput-only", action="store_true",
-                   help="skip the memory sweep (not with --write)")
-    p.add_argument("--gpu-tflops", type=float, default=15.0,
-                   help="assumed useful TFLOP/s of one GPU on this narrow network (default 15: "
-                        "~5 %% of an A100's 312 TFLOP/s bf16 dense peak)")
+    p.add_argument(
+        "--throughput-only", action="store_true", help="skip the memory sweep (not with --write)"
+    )
+    p.add_argument(
+        "--gpu-tflops",
+        type=float,
+        default=15.0,
+        help="assumed useful TFLOP/s of one GPU on this narrow network (default 15: "
+        "~5 %% of an A100's 312 TFLOP/s bf16 dense peak)",
+    )
     args = p.parse_args()
     if args.write and args.throughput_only:
         p.error("--write needs the full benchmark")
@@ -275,8 +344,9 @@ def main() -> None:
         mem = memory_sweep(tmp, sizes, n_time=16, block=288) if not args.throughput_only else []
     total = time.perf_counter() - t_start
     flops = flops_per_pixel(load_model("default").net)
-    best_cpu = max(r["net"] / r["wall"] for r in tp if "1 worker" in r["run"]
-                   or "1 torch thread" in r["run"])
+    best_cpu = max(
+        r["net"] / r["wall"] for r in tp if "1 worker" in r["run"] or "1 torch thread" in r["run"]
+    )
     out = [
         "# Benchmark: scaling out with Dask (insar_ae.distributed)",
         "",
@@ -312,9 +382,11 @@ def main() -> None:
         rss = f"{r['rss'] / MB:.0f}" if r["rss"] else ""
         cpu = f"{r['cpu'] / r['wall']:.2f}" if r["cpu"] else ""
         per_cpu = f"{r['net'] / r['cpu']:.3g}" if r["cpu"] else ""
-        out.append(f"| {r['run']} | {r['blocks']} | {r['wall']:.1f} | {r['out'] / r['wall']:.3g}"
-                   f" | {r['net'] / r['wall']:.3g} | {one / r['wall']:.2f} | {cpu} | {per_cpu} "
-                   f"| {rss} |")
+        out.append(
+            f"| {r['run']} | {r['blocks']} | {r['wall']:.1f} | {r['out'] / r['wall']:.3g}"
+            f" | {r['net'] / r['wall']:.3g} | {one / r['wall']:.2f} | {cpu} | {per_cpu} "
+            f"| {rss} |"
+        )
     out += [
         "",
         "## Peak worker memory against frame size (2 workers, tiny random-weight model)",
@@ -329,28 +401,35 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in mem:
-        out.append(f"| {r['size']} x {r['size']} | {r['bytes'] / MB:.0f} | {r['blocks']} | "
-                   f"{r['wall']:.1f} | {r['base'] / MB:.0f} | {r['peak'] / MB:.0f} | "
-                   f"{r['growth'] / MB:.0f} | {r['growth'] / r['bytes']:.3f} |")
+        out.append(
+            f"| {r['size']} x {r['size']} | {r['bytes'] / MB:.0f} | {r['blocks']} | "
+            f"{r['wall']:.1f} | {r['base'] / MB:.0f} | {r['peak'] / MB:.0f} | "
+            f"{r['growth'] / MB:.0f} | {r['growth'] / r['bytes']:.3f} |"
+        )
     from_model_bench = model_bench_rate(flops)
     if from_model_bench is not None:
         cpu_rate, source = from_model_bench
-        source += (f"; this benchmark's best single-core run gave {best_cpu:.3g}, the "
-                   "difference being how busy the shared cores were")
+        source += (
+            f"; this benchmark's best single-core run gave {best_cpu:.3g}, the "
+            "difference being how busy the shared cores were"
+        )
     else:
         cpu_rate, source = best_cpu, "measured above, best single-core run"
     gpu_flop_rate = args.gpu_tflops * 1e12 / flops
     gpu_rate = min(gpu_flop_rate, host)
-    gpu_source = (f"min of {args.gpu_tflops:g} TFLOP/s / {flops / 1e3:.1f} kFLOP = "
-                  f"{gpu_flop_rate:.2g} (network) and {host:.2g} (host-side tiling/blending/"
-                  "stitching of `denoise`, measured above with a no-op network on 1 core: a GPU "
-                  "does not speed that up)")
+    gpu_source = (
+        f"min of {args.gpu_tflops:g} TFLOP/s / {flops / 1e3:.1f} kFLOP = "
+        f"{gpu_flop_rate:.2g} (network) and {host:.2g} (host-side tiling/blending/"
+        "stitching of `denoise`, measured above with a no-op network on 1 core: a GPU "
+        "does not speed that up)"
+    )
     out += [
         "",
         f"Host-side pipeline alone (same frame, no-op network, 1 thread): **{host:.3g} network "
         "pixel-frames/s** -- the ceiling a GPU worker fed by one CPU core can reach.",
         "",
-        estimate_section(cpu_rate, gpu_rate, flops, source, gpu_source), "",
+        estimate_section(cpu_rate, gpu_rate, flops, source, gpu_source),
+        "",
     ]
     text = "\n".join(out)
     print(text)

@@ -35,14 +35,21 @@ def load_scorer(path: Path = SCORER):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", default="default", help="registry name or .safetensors path")
     ap.add_argument("--set", default=str(ROOT.parent / "shared" / "data" / "validation"))
     ap.add_argument("--json", default=None)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--override", action="append", default=[], metavar="NAME=VALUE",
-                    help="ablation: set an inference attribute of the loaded model (e.g. tta=1, "
-                         "date_weighting=1); repeatable")
+    ap.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="ablation: set an inference attribute of the loaded model (e.g. tta=1, "
+        "date_weighting=1); repeatable",
+    )
     a = ap.parse_args(argv)
 
     import torch
@@ -58,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         current = getattr(model, name, None)
         if current is None or name.startswith("_") or isinstance(current, torch.nn.Module):
             raise SystemExit(f"--override {item!r}: the model has no inference attribute {name!r}")
-        setattr(model, name, type(current)(int(value) if isinstance(current, (bool, int)) else value))
+        setattr(
+            model, name, type(current)(int(value) if isinstance(current, (bool, int)) else value)
+        )
     score = load_scorer()
 
     def run_in_process(_cmd: str, inp: Path, out: Path, _timeout: float) -> float:
@@ -73,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         args += ["--json", a.json]
     sys.argv = args
-    print(f"model {a.model} sha256 {getattr(model, 'weights_sha256', '?')[:12]} "
-          f"overrides {a.override or 'none'}", flush=True)
+    print(
+        f"model {a.model} sha256 {getattr(model, 'weights_sha256', '?')[:12]} "
+        f"overrides {a.override or 'none'}",
+        flush=True,
+    )
     try:
         score.main()
     except SystemExit as exc:

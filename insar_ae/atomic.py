@@ -107,8 +107,10 @@ def check_not_input(path: PathLike, inputs: Iterable[PathLike], *, role: str = "
                 if os.path.samefile(out, src_r):
                     why = f"it is the same file as the input {src_r} (hard link)"
         if why:
-            raise ParameterError(f"refusing to write the {role} to {out}: {why}; inputs are "
-                                 "never modified or deleted — choose another path")
+            raise ParameterError(
+                f"refusing to write the {role} to {out}: {why}; inputs are "
+                "never modified or deleted — choose another path"
+            )
     return out
 
 
@@ -116,7 +118,8 @@ def _refuse_existing(target: Path, *, overwrite: bool, role: str, why: str) -> N
     """Raise OutputExistsError when ``target`` exists and ``overwrite`` is false."""
     if not overwrite and target.exists():
         raise OutputExistsError(
-            f"{role} {target} {why}; pass overwrite=True (CLI: --overwrite) to replace it")
+            f"{role} {target} {why}; pass overwrite=True (CLI: --overwrite) to replace it"
+        )
 
 
 def check_output(
@@ -140,7 +143,8 @@ def check_output(
     out = check_not_input(path, inputs, role=role)
     if not out.parent.is_dir():
         raise OutputDirMissingError(
-            f"cannot write {role} {out}: directory {out.parent} does not exist (create it first)")
+            f"cannot write {role} {out}: directory {out.parent} does not exist (create it first)"
+        )
     if not os.access(out.parent, os.W_OK | os.X_OK):
         raise ParameterError(f"cannot write {role} {out}: directory {out.parent} is not writable")
     _refuse_existing(out, overwrite=overwrite, role=role, why="already exists")
@@ -154,8 +158,9 @@ _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
 def _tmp_name(target: Path, kind: str = "tmp") -> Path:
     """A hidden name beside ``target``, unique to this write; the suffix is kept last so that
     format drivers (matplotlib, rasterio, ...) that look at it still work."""
-    return target.with_name(f".{target.stem}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:12]}"
-                            f".{kind}{target.suffix}")
+    return target.with_name(
+        f".{target.stem}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:12]}.{kind}{target.suffix}"
+    )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -185,8 +190,10 @@ def sweep_stale_temps(target: PathLike) -> list[Path]:
     removed.
     """
     target = Path(target)
-    pattern = re.compile(rf"^\.{re.escape(target.stem)}\.{re.escape(_HOST)}\.(\d+)\.[0-9a-f]{{12}}"
-                         rf"\.(tmp|old){re.escape(target.suffix)}$")
+    pattern = re.compile(
+        rf"^\.{re.escape(target.stem)}\.{re.escape(_HOST)}\.(\d+)\.[0-9a-f]{{12}}"
+        rf"\.(tmp|old){re.escape(target.suffix)}$"
+    )
     removed: list[Path] = []
     if not target.parent.is_dir():
         return removed
@@ -202,8 +209,9 @@ def sweep_stale_temps(target: PathLike) -> list[Path]:
 
 
 # -- moving into place ------------------------------------------------------------------------
-def move_into_place(src: PathLike, target: PathLike, *, overwrite: bool,
-                    role: str = "output") -> Path:
+def move_into_place(
+    src: PathLike, target: PathLike, *, overwrite: bool, role: str = "output"
+) -> Path:
     """Rename ``src`` (a file or directory on the same file system) onto ``target``.
 
     A file replaces a file in one :func:`os.replace`. When a directory is involved, an
@@ -230,8 +238,9 @@ def move_into_place(src: PathLike, target: PathLike, *, overwrite: bool,
 
 
 @contextlib.contextmanager
-def atomic_path(target: PathLike, *, overwrite: bool = False,
-                role: str = "output") -> Iterator[Path]:
+def atomic_path(
+    target: PathLike, *, overwrite: bool = False, role: str = "output"
+) -> Iterator[Path]:
     """Yield a hidden temporary path beside ``target``; move it onto ``target`` on success.
 
     The body creates a file or a directory at the yielded path (it does not exist yet). An

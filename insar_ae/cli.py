@@ -16,8 +16,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["COMMANDS", "Command", "check_outputs", "main", "open_input", "reader_options",
-           "write_output"]
+__all__ = [
+    "COMMANDS",
+    "Command",
+    "check_outputs",
+    "main",
+    "open_input",
+    "reader_options",
+    "write_output",
+]
 
 
 class Command(NamedTuple):
@@ -35,8 +42,9 @@ _GEOMETRY_KW = {"mintpy": "geometry", "licsbas": "height", "geotiff": "dem"}
 _UNITS_FORMATS = ("netcdf", "zarr", "geotiff")
 
 
-def reader_options(fmt: str, *, geometry: str | None = None, units: str | None = None
-                   ) -> dict[str, Any]:
+def reader_options(
+    fmt: str, *, geometry: str | None = None, units: str | None = None
+) -> dict[str, Any]:
     """Reader keywords for the CLI's ``--geometry`` / ``--units`` on an input of format ``fmt``;
     ParameterError when the format has no such option."""
     from insar_ae.errors import ParameterError
@@ -44,16 +52,20 @@ def reader_options(fmt: str, *, geometry: str | None = None, units: str | None =
     kw: dict[str, Any] = {}
     if geometry is not None:
         if fmt not in _GEOMETRY_KW:
-            raise ParameterError(f"--geometry applies to MintPy, LiCSBAS and GeoTIFF inputs; this "
-                                 f"input is {fmt} (its DEM is the 'height' variable)")
+            raise ParameterError(
+                f"--geometry applies to MintPy, LiCSBAS and GeoTIFF inputs; this "
+                f"input is {fmt} (its DEM is the 'height' variable)"
+            )
         if not Path(geometry).exists():
             raise ParameterError(f"--geometry {geometry}: no such file")
         kw[_GEOMETRY_KW[fmt]] = geometry
     if units is not None:
         if fmt not in _UNITS_FORMATS:
-            raise ParameterError(f"--units applies to NetCDF, Zarr and GeoTIFF inputs; this input "
-                                 f"is {fmt}, whose units are fixed by the format (MintPy: UNIT "
-                                 "attribute, LiCSBAS: mm)")
+            raise ParameterError(
+                f"--units applies to NetCDF, Zarr and GeoTIFF inputs; this input "
+                f"is {fmt}, whose units are fixed by the format (MintPy: UNIT "
+                "attribute, LiCSBAS: mm)"
+            )
         kw["units"] = units
     return kw
 
@@ -70,8 +82,13 @@ def open_input(path: str | os.PathLike[str], **kw: Any):
     return open_frame(p, **kw)
 
 
-def check_outputs(path: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]] = (),
-                  overwrite: bool = False, format: str | None = None) -> str:
+def check_outputs(
+    path: str | os.PathLike[str],
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    overwrite: bool = False,
+    format: str | None = None,
+) -> str:
     """Check, before any computing, everything a write to ``path`` would do; return the format.
 
     Unsupported format, missing or read-only folder, an existing output or side file without
@@ -88,8 +105,14 @@ def check_outputs(path: str | os.PathLike[str], *, inputs: Sequence[str | os.Pat
     return fmt
 
 
-def write_output(ds, path: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]] = (),
-                 overwrite: bool = False, variable: str = "deformation") -> Path:
+def write_output(
+    ds,
+    path: str | os.PathLike[str],
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    overwrite: bool = False,
+    variable: str = "deformation",
+) -> Path:
     """Write ``ds`` atomically with ``insar_ae.io.write_frame``; never onto (or over a folder
     holding) one of ``inputs`` or of the files ``ds`` was read from; an existing output only
     with ``overwrite``. Single-cube formats (GeoTIFF, MintPy) get ``ds[variable]``."""
@@ -104,35 +127,69 @@ def write_output(ds, path: str | os.PathLike[str], *, inputs: Sequence[str | os.
 # ---------------------------------------------------------------- denoise
 def _denoise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="input frame (any format insar_ae.io reads)")
-    p.add_argument("-o", "--output", required=True, help="output: .nc/.zarr hold displacement, "
-                   "deformation and noise (mm); .tif (GeoTIFF stack) and .h5 (MintPy) hold one "
-                   "cube, --variable (default: the deformation)")
-    p.add_argument("--variable", default="deformation",
-                   choices=("deformation", "noise", "displacement"),
-                   help="cube written to the single-cube formats .tif and .h5 (default "
-                        "deformation)")
-    p.add_argument("--model", default="default", help="registry name (see `insar-ae models`) or "
-                   "a path to a .safetensors file (./name.safetensors); names win over files")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output: .nc/.zarr hold displacement, "
+        "deformation and noise (mm); .tif (GeoTIFF stack) and .h5 (MintPy) hold one "
+        "cube, --variable (default: the deformation)",
+    )
+    p.add_argument(
+        "--variable",
+        default="deformation",
+        choices=("deformation", "noise", "displacement"),
+        help="cube written to the single-cube formats .tif and .h5 (default deformation)",
+    )
+    p.add_argument(
+        "--model",
+        default="default",
+        help="registry name (see `insar-ae models`) or "
+        "a path to a .safetensors file (./name.safetensors); names win over files",
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default auto)")
     p.add_argument("--tile", type=int, default=128, help="tile size in pixels (default 128)")
     p.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (default 32)")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
-    p.add_argument("--time-stride", type=int, default=1,
-                   help="window models only (e.g. --model window-v2): step between successive 9-date windows (1 = best, 8 = fastest); the default series model reads every date at once and ignores it")
-    p.add_argument("--geometry", metavar="FILE", default=None,
-                   help="DEM / geometry file: MintPy geometryGeo.h5 (or geometryRadar.h5), "
-                        "LiCSBAS hgt, GeoTIFF DEM; default: looked for beside the input")
-    p.add_argument("--units", choices=("mm", "cm", "m"), default=None,
-                   help="displacement units of a NetCDF/Zarr/GeoTIFF input, overriding what the "
-                        "file says")
-    p.add_argument("--drop-dates", metavar="DATES", default=None,
-                   help="comma-separated dates (YYYY-MM-DD) to leave out, e.g. dates with no data")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT "
-                   "(never an input, nor a folder holding one)")
-    p.add_argument("--block", type=int, default=None, metavar="N",
-                   help="out of core: denoise in N x N pixel blocks (with the halo the model needs) "
-                        "and stream them into OUTPUT, which must be a .zarr store; peak memory is "
-                        "set by N, not by the frame")
+    p.add_argument(
+        "--time-stride",
+        type=int,
+        default=1,
+        help="window models only (e.g. --model window-v2): step between successive 9-date windows (1 = best, 8 = fastest); the default series model reads every date at once and ignores it",
+    )
+    p.add_argument(
+        "--geometry",
+        metavar="FILE",
+        default=None,
+        help="DEM / geometry file: MintPy geometryGeo.h5 (or geometryRadar.h5), "
+        "LiCSBAS hgt, GeoTIFF DEM; default: looked for beside the input",
+    )
+    p.add_argument(
+        "--units",
+        choices=("mm", "cm", "m"),
+        default=None,
+        help="displacement units of a NetCDF/Zarr/GeoTIFF input, overriding what the file says",
+    )
+    p.add_argument(
+        "--drop-dates",
+        metavar="DATES",
+        default=None,
+        help="comma-separated dates (YYYY-MM-DD) to leave out, e.g. dates with no data",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing OUTPUT (never an input, nor a folder holding one)",
+    )
+    p.add_argument(
+        "--block",
+        type=int,
+        default=None,
+        metavar="N",
+        help="out of core: denoise in N x N pixel blocks (with the halo the model needs) "
+        "and stream them into OUTPUT, which must be a .zarr store; peak memory is "
+        "set by N, not by the frame",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -157,7 +214,9 @@ def run_denoise(args: argparse.Namespace) -> int:
     if not inp.exists():
         raise FormatError(f"input {inp} does not exist")
     if args.block is not None and out.suffix != ".zarr":
-        raise ParameterError(f"--block streams results to Zarr: OUTPUT must end in .zarr, got {out}")
+        raise ParameterError(
+            f"--block streams results to Zarr: OUTPUT must end in .zarr, got {out}"
+        )
     check_outputs(out, inputs=[inp], overwrite=args.overwrite)
     fmt_in = sniff_format(inp)
     kw = reader_options(fmt_in, geometry=args.geometry, units=args.units)
@@ -174,7 +233,8 @@ def run_denoise(args: argparse.Namespace) -> int:
             raise ParameterError(
                 f"displacement is all NaN on {len(empty)} date(s) ({', '.join(empty[:5])}"
                 f"{', ...' if len(empty) > 5 else ''}); leave them out with --drop-dates "
-                f"{','.join(empty)}")
+                f"{','.join(empty)}"
+            )
     net = load_model(args.model, device="cpu" if args.block is not None else args.device)
     _say(f"model {args.model}: sha256 {net.weights_sha256} ({net.weights_path})")
     bar = None
@@ -182,7 +242,9 @@ def run_denoise(args: argparse.Namespace) -> int:
     if not args.quiet:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=1.0, desc="denoise", unit="", bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
+        bar = tqdm(
+            total=1.0, desc="denoise", unit="", bar_format="{l_bar}{bar}| {elapsed}<{remaining}"
+        )
 
         def progress(fraction: float, message: str) -> None:
             bar.n = round(fraction, 4)
@@ -194,10 +256,21 @@ def run_denoise(args: argparse.Namespace) -> int:
         # reader options or dropped dates: hand over the opened (lazy) frame, else the path
         data = ds if (kw or args.drop_dates) else inp
         try:
-            denoise_blocks(data, out, block=args.block, client=False, model=args.model,
-                           device=args.device, tile=args.tile, overlap=args.overlap,
-                           batch_size=args.batch_size, time_stride=args.time_stride,
-                           progress=progress, overwrite=args.overwrite, format=fmt_in)
+            denoise_blocks(
+                data,
+                out,
+                block=args.block,
+                client=False,
+                model=args.model,
+                device=args.device,
+                tile=args.tile,
+                overlap=args.overlap,
+                batch_size=args.batch_size,
+                time_stride=args.time_stride,
+                progress=progress,
+                overwrite=args.overwrite,
+                format=fmt_in,
+            )
         finally:
             if bar is not None:
                 bar.close()
@@ -207,16 +280,21 @@ def run_denoise(args: argparse.Namespace) -> int:
     from insar_ae.model import denoise
 
     try:
-        result = denoise(ds, model=net, device=args.device, tile=args.tile,
-                         overlap=args.overlap, batch_size=args.batch_size, progress=progress,
-                         time_stride=args.time_stride)
+        result = denoise(
+            ds,
+            model=net,
+            device=args.device,
+            tile=args.tile,
+            overlap=args.overlap,
+            batch_size=args.batch_size,
+            progress=progress,
+            time_stride=args.time_stride,
+        )
     finally:
         if bar is not None:
             bar.close()
-    path = write_output(result, out, inputs=[inp], overwrite=args.overwrite,
-                        variable=args.variable)
-    what = (args.variable if fmt_out in ("mintpy", "geotiff")
-            else "displacement, deformation, noise")
+    path = write_output(result, out, inputs=[inp], overwrite=args.overwrite, variable=args.variable)
+    what = args.variable if fmt_out in ("mintpy", "geotiff") else "displacement, deformation, noise"
     _say(f"wrote {path} ({what}; mm)")
     ds.close()
     return 0
@@ -224,8 +302,11 @@ def run_denoise(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- train
 def _train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="runs/default", help="run folder (checkpoint, log, weights); "
-                   "an existing checkpoint there is resumed")
+    p.add_argument(
+        "--out",
+        default="runs/default",
+        help="run folder (checkpoint, log, weights); an existing checkpoint there is resumed",
+    )
     p.add_argument("--steps", type=int, default=2000, help="optimiser steps (default 2000)")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
@@ -234,33 +315,72 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--loss", choices=("l1", "huber", "mse"), default="mse")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--arch", choices=("series", "window"), default="series",
-                   help="series (whole series, any length; the default model) or window "
-                        "(9-date windows, the old model)")
-    p.add_argument("--widths", type=int, nargs=4, default=None,
-                   help="channel widths (default: series 32 48 64 96, window 16 32 48 64)")
+    p.add_argument(
+        "--arch",
+        choices=("series", "window"),
+        default="series",
+        help="series (whole series, any length; the default model) or window "
+        "(9-date windows, the old model)",
+    )
+    p.add_argument(
+        "--widths",
+        type=int,
+        nargs=4,
+        default=None,
+        help="channel widths (default: series 32 48 64 96, window 16 32 48 64)",
+    )
     p.add_argument("--n-mix", type=int, default=2, help="window model: TimeMix blocks")
     p.add_argument("--K", type=int, default=6, help="series model: temporal basis degree")
-    p.add_argument("--dates", type=int, nargs=2, default=(8, 72), metavar=("LO", "HI"),
-                   help="series model: dates per training batch, drawn in [LO, HI]")
-    p.add_argument("--val-dates", type=int, default=None,
-                   help="dates of the validation series (default: 24 series, 9 window)")
-    p.add_argument("--config", metavar="JSON", default=None,
-                   help="read the whole training config from a JSON file (TrainConfig fields, "
-                        "e.g. campaign/series-v3.json); the other options are then ignored "
-                        "except --publish")
+    p.add_argument(
+        "--dates",
+        type=int,
+        nargs=2,
+        default=(8, 72),
+        metavar=("LO", "HI"),
+        help="series model: dates per training batch, drawn in [LO, HI]",
+    )
+    p.add_argument(
+        "--val-dates",
+        type=int,
+        default=None,
+        help="dates of the validation series (default: 24 series, 9 window)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="JSON",
+        default=None,
+        help="read the whole training config from a JSON file (TrainConfig fields, "
+        "e.g. campaign/series-v3.json); the other options are then ignored "
+        "except --publish",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--val-every", type=int, default=200)
     p.add_argument("--n-val", type=int, default=32)
     p.add_argument("--no-amp", action="store_true", help="disable mixed precision on GPU")
-    p.add_argument("--val-seed", type=int, default=None,
-                   help="seed of the validation set (default 1000003 + --seed)")
-    p.add_argument("--init", metavar="WEIGHTS", default=None,
-                   help="warm start from weights (registry name or .safetensors path)")
-    p.add_argument("--data", metavar="JSON", default=None,
-                   help='training data range overrides, e.g. \'{"turb_rms_mm": [0.5, 25]}\'')
-    p.add_argument("--publish", metavar="NAME", default=None,
-                   help="after training, copy the weights into the package registry as NAME")
+    p.add_argument(
+        "--val-seed",
+        type=int,
+        default=None,
+        help="seed of the validation set (default 1000003 + --seed)",
+    )
+    p.add_argument(
+        "--init",
+        metavar="WEIGHTS",
+        default=None,
+        help="warm start from weights (registry name or .safetensors path)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="JSON",
+        default=None,
+        help="training data range overrides, e.g. '{\"turb_rms_mm\": [0.5, 25]}'",
+    )
+    p.add_argument(
+        "--publish",
+        metavar="NAME",
+        default=None,
+        help="after training, copy the weights into the package registry as NAME",
+    )
 
 
 def _json_arg(text: str | None, flag: str) -> dict:
@@ -297,14 +417,30 @@ def run_train(args: argparse.Namespace) -> int:
             raise ParameterError(f"--config {args.config}: {exc}") from None
     else:
         val_dates = args.val_dates or (24 if args.arch == "series" else 9)
-        cfg = TrainConfig(out=args.out, steps=args.steps, max_minutes=args.max_minutes,
-                          device=args.device, batch_size=args.batch_size, patch=args.patch,
-                          lr=args.lr, loss=args.loss, seed=args.seed, arch=args.arch, T=val_dates,
-                          widths=tuple(args.widths) if args.widths else None, n_mix=args.n_mix,
-                          K=args.K, dates=tuple(args.dates), num_threads=args.threads,
-                          val_every=args.val_every, n_val=args.n_val, amp=not args.no_amp,
-                          init=args.init, val_seed=args.val_seed,
-                          data=_json_arg(args.data, "--data"))
+        cfg = TrainConfig(
+            out=args.out,
+            steps=args.steps,
+            max_minutes=args.max_minutes,
+            device=args.device,
+            batch_size=args.batch_size,
+            patch=args.patch,
+            lr=args.lr,
+            loss=args.loss,
+            seed=args.seed,
+            arch=args.arch,
+            T=val_dates,
+            widths=tuple(args.widths) if args.widths else None,
+            n_mix=args.n_mix,
+            K=args.K,
+            dates=tuple(args.dates),
+            num_threads=args.threads,
+            val_every=args.val_every,
+            n_val=args.n_val,
+            amp=not args.no_amp,
+            init=args.init,
+            val_seed=args.val_seed,
+            data=_json_arg(args.data, "--data"),
+        )
     path = train(cfg)
     print(f"wrote {path}", file=sys.stderr)
     if args.publish:
@@ -323,8 +459,10 @@ def run_models(args: argparse.Namespace) -> int:
 
     for name, entry in read_registry().items():
         meta = entry.get("meta", {})
-        line = (f"{name}: {entry['file']} sha256={entry['sha256']} "
-                f"samples_seen={meta.get('samples_seen')} val={meta.get('validation')}")
+        line = (
+            f"{name}: {entry['file']} sha256={entry['sha256']} "
+            f"samples_seen={meta.get('samples_seen')} val={meta.get('validation')}"
+        )
         if args.verify:
             load_model(name)
             line += " [verified]"
@@ -340,14 +478,22 @@ def _batch_args(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS: dict[str, Command] = {
-    "denoise": Command("denoise a frame: add deformation and noise, write NetCDF",
-                       _denoise_args, "insar_ae.cli:run_denoise"),
-    "train": Command("train the model on generated data (resumable)", _train_args,
-                     "insar_ae.cli:run_train"),
-    "models": Command("list (and verify) the shipped weights", _models_args,
-                      "insar_ae.cli:run_models"),
-    "batch": Command("denoise many frames on a Dask cluster (status log, restartable)",
-                     _batch_args, "insar_ae.distributed.batch:run_from_args"),
+    "denoise": Command(
+        "denoise a frame: add deformation and noise, write NetCDF",
+        _denoise_args,
+        "insar_ae.cli:run_denoise",
+    ),
+    "train": Command(
+        "train the model on generated data (resumable)", _train_args, "insar_ae.cli:run_train"
+    ),
+    "models": Command(
+        "list (and verify) the shipped weights", _models_args, "insar_ae.cli:run_models"
+    ),
+    "batch": Command(
+        "denoise many frames on a Dask cluster (status log, restartable)",
+        _batch_args,
+        "insar_ae.distributed.batch:run_from_args",
+    ),
 }
 
 
@@ -386,8 +532,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     module, func = args._target.split(":")
     prog = f"insar-ae {args.command}"
 
-    def one_line_warning(message: Any, category: Any, filename: str, lineno: int,
-                         file: Any = None, line: Any = None) -> None:
+    def one_line_warning(
+        message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+    ) -> None:
         print(f"{prog}: warning: {message}", file=sys.stderr)
 
     in_main = threading_is_main()
@@ -400,12 +547,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted (SIGINT); temporary files removed, nothing half-written "
-              "left (a --block run resumes when rerun)", file=sys.stderr)
+        print(
+            f"{prog}: interrupted (SIGINT); temporary files removed, nothing half-written "
+            "left (a --block run resumes when rerun)",
+            file=sys.stderr,
+        )
         return 130
     except _Terminated:
-        print(f"{prog}: terminated (SIGTERM); temporary files removed, nothing half-written "
-              "left (a --block run resumes when rerun)", file=sys.stderr)
+        print(
+            f"{prog}: terminated (SIGTERM); temporary files removed, nothing half-written "
+            "left (a --block run resumes when rerun)",
+            file=sys.stderr,
+        )
         return 143
     finally:
         warnings.showwarning = old_show

@@ -68,12 +68,16 @@ POSITIVE = "toward the satellite"
 #: (mm), ``long_name`` and ``positive`` (same sign convention as ``displacement``). Used by
 #: ``insar_ae.model.denoise`` (which adds run attributes: model, tiling, reference date), the
 #: block-wise store of ``insar_ae.distributed`` and the dashboard's result cache. Read-only.
-OUTPUT_ATTRS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "deformation": MappingProxyType({"units": MM, "long_name": "deformation (auto-encoder estimate)",
-                                     "positive": POSITIVE}),
-    "noise": MappingProxyType({"units": MM, "long_name": "noise = displacement - deformation",
-                               "positive": POSITIVE}),
-})
+OUTPUT_ATTRS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "deformation": MappingProxyType(
+            {"units": MM, "long_name": "deformation (auto-encoder estimate)", "positive": POSITIVE}
+        ),
+        "noise": MappingProxyType(
+            {"units": MM, "long_name": "noise = displacement - deformation", "positive": POSITIVE}
+        ),
+    }
+)
 _XY_UNITS = {"m", "metre", "meter", "metres", "meters", "degrees", "degree", "deg", "pixel"}
 _MM_ALIASES = {"mm", "millimetre", "millimeter", "millimetres", "millimeters"}
 
@@ -123,8 +127,11 @@ def make_dataset(
     t = pd.DatetimeIndex(pd.to_datetime(np.asarray(time))).as_unit("ns")
     dims = DIMS
     data_vars: dict[str, Any] = {
-        "displacement": (dims, _as_float32(displacement), {"units": MM, "long_name": "LOS displacement",
-                                                           "positive": POSITIVE}),
+        "displacement": (
+            dims,
+            _as_float32(displacement),
+            {"units": MM, "long_name": "LOS displacement", "positive": POSITIVE},
+        ),
         "height": (("y", "x"), _as_float32(height), {"units": "m", "long_name": "height"}),
     }
     if mask is not None:
@@ -227,7 +234,9 @@ def _check_coords(ds: xr.Dataset, problems: list[str]) -> None:
                 continue
             units = str(c.attrs.get("units", "")).lower()
             if units not in _XY_UNITS:
-                problems.append(f"coordinate {dim!r} units must be metres or degrees, got {units!r}")
+                problems.append(
+                    f"coordinate {dim!r} units must be metres or degrees, got {units!r}"
+                )
             v = np.asarray(c.values, dtype=float)
             if v.size > 1:
                 d = np.diff(v)

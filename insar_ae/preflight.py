@@ -27,8 +27,9 @@ __all__ = ["IN_MEMORY_FACTOR", "check_height", "check_memory", "drop_dates", "em
 IN_MEMORY_FACTOR: float = 6.0
 
 
-def check_height(ds: xr.Dataset, *, hint: str = "pass the DEM (Python: geometry=/height=/dem=)"
-                 ) -> None:
+def check_height(
+    ds: xr.Dataset, *, hint: str = "pass the DEM (Python: geometry=/height=/dem=)"
+) -> None:
     """DataModelError when ``height`` holds no finite value on the valid pixels.
 
     The model takes the DEM as an input channel and returns NaN where it is not finite, so such
@@ -43,15 +44,19 @@ def check_height(ds: xr.Dataset, *, hint: str = "pass the DEM (Python: geometry=
         raise DataModelError(
             f"{src}: height (DEM, m) is NaN on every valid pixel (for MintPy: no geometryGeo.h5 "
             "was found or given); the model needs the DEM and would return an all-NaN "
-            f"deformation — {hint}")
+            f"deformation — {hint}"
+        )
 
 
 def empty_dates(ds: xr.Dataset) -> list[str]:
     """Dates (YYYY-MM-DD) on which ``displacement`` has no finite value (reads the cube)."""
     finite = np.isfinite(ds["displacement"]).any(dim=("y", "x"))
     keep = np.asarray(finite.values, dtype=bool)
-    return [f"{pd.Timestamp(t):%Y-%m-%d}" for t, ok in zip(ds["time"].values, keep, strict=True)
-            if not ok]
+    return [
+        f"{pd.Timestamp(t):%Y-%m-%d}"
+        for t, ok in zip(ds["time"].values, keep, strict=True)
+        if not ok
+    ]
 
 
 def drop_dates(ds: xr.Dataset, dates: Iterable[str]) -> xr.Dataset:
@@ -69,10 +74,14 @@ def drop_dates(ds: xr.Dataset, dates: Iterable[str]) -> xr.Dataset:
         try:
             when = pd.Timestamp(d)
         except (ValueError, TypeError):
-            raise ParameterError(f"--drop-dates: {d!r} is not a date; expected YYYY-MM-DD") from None
+            raise ParameterError(
+                f"--drop-dates: {d!r} is not a date; expected YYYY-MM-DD"
+            ) from None
         if when not in times:
-            raise ParameterError(f"--drop-dates: {d} is not an acquisition date of the frame "
-                                 f"({times[0]:%Y-%m-%d} .. {times[-1]:%Y-%m-%d}, {len(times)} dates)")
+            raise ParameterError(
+                f"--drop-dates: {d} is not an acquisition date of the frame "
+                f"({times[0]:%Y-%m-%d} .. {times[-1]:%Y-%m-%d}, {len(times)} dates)"
+            )
         drop.append(when)
     first_dropped = times[0] in drop
     out = ds.drop_sel(time=drop)
@@ -86,8 +95,12 @@ def drop_dates(ds: xr.Dataset, dates: Iterable[str]) -> xr.Dataset:
     return validate(out)
 
 
-def check_memory(ds: xr.Dataset, *, available: int | None = None, hint: str = "use --block N "
-                 "to stream it block by block to a .zarr output") -> None:
+def check_memory(
+    ds: xr.Dataset,
+    *,
+    available: int | None = None,
+    hint: str = "use --block N to stream it block by block to a .zarr output",
+) -> None:
     """ParameterError when denoising ``ds`` in memory would need more than ``available`` bytes
     (default: what the machine has free now, from psutil)."""
     cube = int(np.prod([ds.sizes[d] for d in ("time", "y", "x")], dtype=np.float64)) * 4
@@ -101,4 +114,5 @@ def check_memory(ds: xr.Dataset, *, available: int | None = None, hint: str = "u
         raise ParameterError(
             f"the frame is {shape} ({cube / 1e9:.3g} GB per float32 cube); denoising it in "
             f"memory needs about {need / 1e9:.3g} GB but {available / 1e9:.3g} GB is available "
-            f"— {hint}")
+            f"— {hint}"
+        )

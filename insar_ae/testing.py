@@ -37,7 +37,9 @@ def tiny_frame(
     x = np.arange(nx) * pixel_m + 500_000.0
     y = 4_500_000.0 - np.arange(ny) * pixel_m
     east = (x > x.mean()).astype(np.float32)
-    truth = np.arange(n_time, dtype=np.float32)[:, None, None] * step_mm_per_date * east[None, None, :]
+    truth = (
+        np.arange(n_time, dtype=np.float32)[:, None, None] * step_mm_per_date * east[None, None, :]
+    )
     truth = np.broadcast_to(truth, (n_time, ny, nx)).copy()
     noise = rng.normal(0.0, noise_mm, size=truth.shape).astype(np.float32)
     noise[0] = 0.0

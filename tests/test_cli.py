@@ -34,8 +34,23 @@ def test_denoise_writes_deformation_and_noise_and_leaves_input_untouched(files, 
     src, weights = files
     before = _sha(src)
     out = tmp_path / "out.nc"
-    rc = main(["denoise", str(src), "-o", str(out), "--model", str(weights), "--device", "cpu",
-               "--tile", "32", "--overlap", "8", "--quiet"])
+    rc = main(
+        [
+            "denoise",
+            str(src),
+            "-o",
+            str(out),
+            "--model",
+            str(weights),
+            "--device",
+            "cpu",
+            "--tile",
+            "32",
+            "--overlap",
+            "8",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     assert _sha(src) == before
     with xr.open_dataset(out, engine="h5netcdf") as ds:
@@ -53,8 +68,9 @@ def test_denoise_refuses_to_overwrite_output_or_input(files, tmp_path, capsys):
     assert rc == 2 and out.read_bytes() == b"precious"
     assert "already exists" in capsys.readouterr().err
     before = _sha(src)
-    rc = main(["denoise", str(src), "-o", str(src), "--model", str(weights), "--overwrite",
-               "--quiet"])
+    rc = main(
+        ["denoise", str(src), "-o", str(src), "--model", str(weights), "--overwrite", "--quiet"]
+    )
     assert rc == 2 and _sha(src) == before
     assert "input" in capsys.readouterr().err
 
@@ -71,8 +87,7 @@ def test_denoise_bad_input_fails_cleanly_and_writes_nothing(files, tmp_path, cap
     assert not out.exists()
     tampered = tmp_path / "bad.safetensors"
     tampered.write_bytes(weights.read_bytes()[:-1] + b"\x00")
-    (tmp_path / "bad.safetensors.json").write_text(
-        (tmp_path / "tiny.safetensors.json").read_text())
+    (tmp_path / "bad.safetensors.json").write_text((tmp_path / "tiny.safetensors.json").read_text())
     assert main(["denoise", str(src), "-o", str(out), "--model", str(tampered), "--quiet"]) == 2
     assert "SHA-256" in capsys.readouterr().err and not out.exists()
 
@@ -81,8 +96,7 @@ def test_command_table_and_lazy_imports():
     assert {"denoise", "train", "models"} <= set(COMMANDS)
     args = build_parser().parse_args(["train", "--steps", "3", "--loss", "l1"])
     assert args.steps == 3 and args.loss == "l1"
-    code = ("import sys; import insar_ae.cli as c; c.build_parser(); "
-            "print('torch' in sys.modules)")
+    code = "import sys; import insar_ae.cli as c; c.build_parser(); print('torch' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
 
@@ -95,7 +109,17 @@ def test_models_lists_the_shipped_default(capsys):
 
 def test_denoise_block_mode_streams_to_zarr_and_matches_whole_frame(files, tmp_path):
     src, weights = files
-    common = ["--model", str(weights), "--device", "cpu", "--tile", "32", "--overlap", "8", "--quiet"]
+    common = [
+        "--model",
+        str(weights),
+        "--device",
+        "cpu",
+        "--tile",
+        "32",
+        "--overlap",
+        "8",
+        "--quiet",
+    ]
     whole, blocks = tmp_path / "whole.nc", tmp_path / "blocks.zarr"
     assert main(["denoise", str(src), "-o", str(whole), *common]) == 0
     assert main(["denoise", str(src), "-o", str(blocks), "--block", "16", *common]) == 0
@@ -109,8 +133,19 @@ def test_denoise_block_mode_streams_to_zarr_and_matches_whole_frame(files, tmp_p
 
 def test_denoise_block_mode_requires_zarr_output(files, tmp_path, capsys):
     src, weights = files
-    rc = main(["denoise", str(src), "-o", str(tmp_path / "x.nc"), "--block", "16",
-               "--model", str(weights), "--quiet"])
+    rc = main(
+        [
+            "denoise",
+            str(src),
+            "-o",
+            str(tmp_path / "x.nc"),
+            "--block",
+            "16",
+            "--model",
+            str(weights),
+            "--quiet",
+        ]
+    )
     assert rc != 0
     assert "must end in .zarr" in capsys.readouterr().err
     assert not (tmp_path / "x.nc").exists()

@@ -4,12 +4,10 @@ nothing written, no input modified; what is written holds what ``--help`` promis
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import h5py
@@ -51,8 +49,9 @@ def src(tmp_path: Path) -> Path:
     return p
 
 
-def _mintpy(folder: Path, *, n_time: int = 10, geometry: bool = True, name: str = "timeseries.h5"
-            ) -> Path:
+def _mintpy(
+    folder: Path, *, n_time: int = 10, geometry: bool = True, name: str = "timeseries.h5"
+) -> Path:
     """A geocoded MintPy timeseries.h5 (m) of a tiny frame, with geometryGeo.h5 if asked."""
     folder.mkdir(parents=True, exist_ok=True)
     ds = tiny_frame(3, n_time=n_time, ny=20, nx=24)
@@ -61,9 +60,20 @@ def _mintpy(folder: Path, *, n_time: int = 10, geometry: bool = True, name: str 
     with h5py.File(ts, "w") as f:
         f.create_dataset("timeseries", data=ds["displacement"].values / 1000.0)
         f.create_dataset("date", data=np.array(dates, dtype="S8"))
-        f.attrs.update(FILE_TYPE="timeseries", UNIT="m", LENGTH="20", WIDTH="24",
-                       REF_DATE=dates[0], X_FIRST="30.0", Y_FIRST="40.0", X_STEP="0.001",
-                       Y_STEP="-0.001", X_UNIT="degrees", Y_UNIT="degrees", EPSG="4326")
+        f.attrs.update(
+            FILE_TYPE="timeseries",
+            UNIT="m",
+            LENGTH="20",
+            WIDTH="24",
+            REF_DATE=dates[0],
+            X_FIRST="30.0",
+            Y_FIRST="40.0",
+            X_STEP="0.001",
+            Y_STEP="-0.001",
+            X_UNIT="degrees",
+            Y_UNIT="degrees",
+            EPSG="4326",
+        )
     if geometry:
         with h5py.File(folder / "geometryGeo.h5", "w") as g:
             g.create_dataset("height", data=ds["height"].values)
@@ -103,8 +113,9 @@ def test_input_inside_the_target_folder_is_never_deleted(weights, tmp_path, caps
     ts = _mintpy(victim)
     (victim / "notes.txt").write_text("precious")
     before = _tree_sha(victim)
-    rc = main(["denoise", str(ts), "-o", str(victim), "--overwrite", "--model", str(weights),
-               *FAST])
+    rc = main(
+        ["denoise", str(ts), "-o", str(victim), "--overwrite", "--model", str(weights), *FAST]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "refusing to write the output" in err and "contains the input" in err
@@ -116,15 +127,19 @@ def test_symlinked_output_onto_an_input_is_refused(src, weights, tmp_path, capsy
     link = tmp_path / "link.nc"
     link.symlink_to(src)
     before = _sha(src)
-    assert main(["denoise", str(src), "-o", str(link), "--overwrite", "--model", str(weights),
-                 *FAST]) == 2
+    assert (
+        main(["denoise", str(src), "-o", str(link), "--overwrite", "--model", str(weights), *FAST])
+        == 2
+    )
     assert "input" in capsys.readouterr().err and _sha(src) == before
     dlink = tmp_path / "dlink.zarr"  # a symlink to the folder holding the input
     ts = _mintpy(tmp_path / "data")
     dlink.symlink_to(tmp_path / "data", target_is_directory=True)
     tree = _tree_sha(tmp_path / "data")
-    assert main(["denoise", str(ts), "-o", str(dlink), "--overwrite", "--model", str(weights),
-                 *FAST]) == 2
+    assert (
+        main(["denoise", str(ts), "-o", str(dlink), "--overwrite", "--model", str(weights), *FAST])
+        == 2
+    )
     assert "contains the input" in capsys.readouterr().err
     assert _tree_sha(tmp_path / "data") == tree
 
@@ -136,8 +151,20 @@ def test_side_file_of_the_output_may_not_be_an_input(weights, tmp_path, capsys):
     geo = out_dir / "res_geometryGeo.h5"  # the geometry the MintPy writer would write
     os.replace(tmp_path / "in" / "geometryGeo.h5", geo)
     before = _sha(geo)
-    rc = main(["denoise", str(ts), "-o", str(out_dir / "res.h5"), "--geometry", str(geo),
-               "--overwrite", "--model", str(weights), *FAST])
+    rc = main(
+        [
+            "denoise",
+            str(ts),
+            "-o",
+            str(out_dir / "res.h5"),
+            "--geometry",
+            str(geo),
+            "--overwrite",
+            "--model",
+            str(weights),
+            *FAST,
+        ]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "side file of the output" in err and "input" in err
@@ -155,8 +182,22 @@ def test_mintpy_without_geometry_is_refused_and_geometry_flag_fixes_it(weights, 
     assert "height (DEM, m) is NaN" in err and "--geometry FILE" in err
     assert "geometry=..." not in err  # the CLI's flag is named, not only a Python argument
     assert not out.exists() and _sha(ts) == before
-    assert main(["denoise", str(ts), "-o", str(out), "--geometry", str(geo_src),
-                 "--model", str(weights), *FAST]) == 0
+    assert (
+        main(
+            [
+                "denoise",
+                str(ts),
+                "-o",
+                str(out),
+                "--geometry",
+                str(geo_src),
+                "--model",
+                str(weights),
+                *FAST,
+            ]
+        )
+        == 0
+    )
     res = open_frame(out)
     assert np.isfinite(res["deformation"].values).all()
 
@@ -173,14 +214,31 @@ def test_units_flag_and_mm_scale_warning(weights, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "warning:" in err and "implausibly small for millimetres" in err and "--units m" in err
     out2 = tmp_path / "o2.nc"
-    assert main(["denoise", str(p), "-o", str(out2), "--units", "m", "--model", str(weights),
-                 *FAST]) == 0
+    assert (
+        main(["denoise", str(p), "-o", str(out2), "--units", "m", "--model", str(weights), *FAST])
+        == 0
+    )
     assert "implausibly" not in capsys.readouterr().err
-    np.testing.assert_allclose(open_frame(out2)["displacement"].values,
-                               ds["displacement"].values, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(
+        open_frame(out2)["displacement"].values, ds["displacement"].values, rtol=1e-5, atol=1e-4
+    )
     assert _sha(p) == before
-    assert main(["denoise", str(_mintpy(tmp_path / "m")), "-o", str(tmp_path / "x.nc"),
-                 "--units", "m", "--model", str(weights), *FAST]) == 2
+    assert (
+        main(
+            [
+                "denoise",
+                str(_mintpy(tmp_path / "m")),
+                "-o",
+                str(tmp_path / "x.nc"),
+                "--units",
+                "m",
+                "--model",
+                str(weights),
+                *FAST,
+            ]
+        )
+        == 2
+    )
     assert "--units applies to NetCDF, Zarr and GeoTIFF" in capsys.readouterr().err
 
 
@@ -194,11 +252,29 @@ def test_empty_date_is_named_and_drop_dates_removes_it(weights, tmp_path, capsys
     assert main(["denoise", str(p), "-o", str(out), "--model", str(weights), *FAST]) == 2
     err = capsys.readouterr().err
     assert f"--drop-dates {bad}" in err and "drop_isel" not in err and not out.exists()
-    assert main(["denoise", str(p), "-o", str(out), "--drop-dates", bad,
-                 "--model", str(weights), *FAST]) == 0
+    assert (
+        main(
+            ["denoise", str(p), "-o", str(out), "--drop-dates", bad, "--model", str(weights), *FAST]
+        )
+        == 0
+    )
     assert open_frame(out).sizes["time"] == 10
-    assert main(["denoise", str(p), "-o", str(tmp_path / "o3.nc"), "--drop-dates", "1999-01-01",
-                 "--model", str(weights), *FAST]) == 2
+    assert (
+        main(
+            [
+                "denoise",
+                str(p),
+                "-o",
+                str(tmp_path / "o3.nc"),
+                "--drop-dates",
+                "1999-01-01",
+                "--model",
+                str(weights),
+                *FAST,
+            ]
+        )
+        == 2
+    )
     assert "not an acquisition date" in capsys.readouterr().err
 
 
@@ -238,8 +314,7 @@ def test_infinite_input_values_are_written_as_nan(weights, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- clear errors, early
-def test_missing_output_folder_and_unsupported_format_fail_before_computing(src, tmp_path,
-                                                                            capsys):
+def test_missing_output_folder_and_unsupported_format_fail_before_computing(src, tmp_path, capsys):
     before = set(os.listdir(tmp_path))
     # a weights path that does not exist: the output checks must come first
     common = ["--model", str(tmp_path / "absent.safetensors"), *FAST]
@@ -254,10 +329,11 @@ def test_missing_output_folder_and_unsupported_format_fail_before_computing(src,
 def test_huge_claimed_shape_is_refused_in_one_line(weights, tmp_path, capsys):
     p = tmp_path / "huge.h5"
     with h5py.File(p, "w") as f:  # chunked, nothing written: a few KB on disk
-        f.create_dataset("timeseries", shape=(13, 200000, 200000), dtype="f4",
-                         chunks=(1, 256, 256))
-        f.create_dataset("date", data=np.array([f"2020{m:02d}01" for m in range(1, 13)]
-                                               + ["20210101"], dtype="S8"))
+        f.create_dataset("timeseries", shape=(13, 200000, 200000), dtype="f4", chunks=(1, 256, 256))
+        f.create_dataset(
+            "date",
+            data=np.array([f"2020{m:02d}01" for m in range(1, 13)] + ["20210101"], dtype="S8"),
+        )
         f.attrs.update(FILE_TYPE="timeseries", UNIT="m")
     assert p.stat().st_size < 100_000
     before = _sha(p)
@@ -286,14 +362,30 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGINT, 130, "SIGINT"),
-                                                   (signal.SIGTERM, 143, "SIGTERM")])
-def test_signal_during_a_write_cleans_up_and_exits_in_one_line(src, weights, tmp_path, sig,
-                                                               code, word):
+@pytest.mark.parametrize(
+    ("sig", "code", "word"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_signal_during_a_write_cleans_up_and_exits_in_one_line(
+    src, weights, tmp_path, sig, code, word
+):
     out = tmp_path / "o.nc"
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, "denoise", str(src), "-o", str(out),
-                             "--model", str(weights), *FAST],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            "denoise",
+            str(src),
+            "-o",
+            str(out),
+            "--model",
+            str(weights),
+            *FAST,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     assert line.startswith("TMP"), proc.stderr.read()
     tmp = Path(line.split(None, 1)[1].strip())
@@ -311,8 +403,12 @@ def test_stale_temp_files_of_killed_writers_are_swept(src, weights, tmp_path):
     from insar_ae.io._atomic import _HOST
 
     out = tmp_path / "o.nc"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     stale = tmp_path / f".o.{_HOST}.{dead}.0123456789ab.tmp.nc"
     live = tmp_path / f".o.{_HOST}.{os.getpid()}.ba9876543210.tmp.nc"  # a writer still running
     stale.write_bytes(b"left by SIGKILL")

@@ -13,8 +13,16 @@ from typing import Any
 
 import panel as pn
 
-__all__ = ["AFTER_MAPS", "AFTER_MAPS_MS", "after_maps", "apply_updates", "drawn_plots", "follow",
-           "live_plots", "push_overlay"]
+__all__ = [
+    "AFTER_MAPS",
+    "AFTER_MAPS_MS",
+    "after_maps",
+    "apply_updates",
+    "drawn_plots",
+    "follow",
+    "live_plots",
+    "push_overlay",
+]
 
 #: Watcher precedence of everything that follows the date except the maps: the maps' watcher
 #: (precedence 0) runs first, so their new rasters are on the wire before the texts, lines and
@@ -39,7 +47,11 @@ def after_maps(state: Any, names: list[str], fn: Any) -> None:
 
     def watcher(*events: Any) -> None:
         doc = pn.state.curdoc
-        if doc is None or doc.session_context is None or not any(e.name == "time_index" for e in events):
+        if (
+            doc is None
+            or doc.session_context is None
+            or not any(e.name == "time_index" for e in events)
+        ):
             fn()
         elif not pending[0]:
             pending[0] = True
@@ -92,9 +104,14 @@ def drawn_plots(pane: pn.pane.HoloViews, plot_type: type, groups: tuple[str, ...
                 yield p
 
 
-def push_overlay(pane: pn.pane.HoloViews, overlay: Any, *, title: str | None = None,
-                 x_range: tuple[float, float] | None = None,
-                 y_range: tuple[float, float] | None = None) -> bool:
+def push_overlay(
+    pane: pn.pane.HoloViews,
+    overlay: Any,
+    *,
+    title: str | None = None,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
+) -> bool:
     """Give the plots drawn for ``pane`` the data of ``overlay``'s elements (matched by type,
     group and label), and optionally a new title and y range. Returns False (changing
     nothing) unless every element of ``overlay`` has a drawn plot of the same structure, and
@@ -108,9 +125,11 @@ def push_overlay(pane: pn.pane.HoloViews, overlay: Any, *, title: str | None = N
             return False
         updates = []
         for plot in drawn:
-            subplots = {(type(p.current_frame).__name__, p.current_frame.group, p.current_frame.label): p
-                        for p in plot.traverse(lambda p: p, [ElementPlot])
-                        if p.current_frame is not None and not isinstance(p.current_frame, CompositeOverlay)}
+            subplots = {
+                (type(p.current_frame).__name__, p.current_frame.group, p.current_frame.label): p
+                for p in plot.traverse(lambda p: p, [ElementPlot])
+                if p.current_frame is not None and not isinstance(p.current_frame, CompositeOverlay)
+            }
             if len(subplots) != len(overlay):
                 return False
             for el in overlay:

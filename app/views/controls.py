@@ -37,16 +37,25 @@ class FramePicker(pn.viewable.Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self._select = pn.widgets.Select.from_param(self.state.param.frame, label="Frame (catalog entry)",
-                                                    sizing_mode="stretch_width")
-        self._info = pn.pane.Markdown(pn.bind(self._describe, self.state.param.dataset),
-                                      sizing_mode="stretch_width", margin=(0, 10),
-                                      css_classes=["insar-frame-info"])
+        self._select = pn.widgets.Select.from_param(
+            self.state.param.frame, label="Frame (catalog entry)", sizing_mode="stretch_width"
+        )
+        self._info = pn.pane.Markdown(
+            pn.bind(self._describe, self.state.param.dataset),
+            sizing_mode="stretch_width",
+            margin=(0, 10),
+            css_classes=["insar-frame-info"],
+        )
         notices = self.state.catalog_notices
         self._notices = pn.pane.Alert(
-            "**Catalog entries skipped** (see the server log):\n\n" + "\n".join(f"- {n}" for n in notices),
-            alert_type="warning", visible=bool(notices), sizing_mode="stretch_width",
-            css_classes=["insar-catalog-notices"], styles={"font-size": "0.85em"})
+            "**Catalog entries skipped** (see the server log):\n\n"
+            + "\n".join(f"- {n}" for n in notices),
+            alert_type="warning",
+            visible=bool(notices),
+            sizing_mode="stretch_width",
+            css_classes=["insar-catalog-notices"],
+            styles={"font-size": "0.85em"},
+        )
 
     def _describe(self, ds: Any) -> str:
         """The selected entry: catalog description, then the dates, size and truth of the data."""
@@ -57,12 +66,14 @@ class FramePicker(pn.viewable.Viewer):
         t = s.dates
         truth = "yes" if "deformation_true" in ds else "no"
         pixel = abs(float(ds["x"][1] - ds["x"][0])) if ds.sizes["x"] > 1 else float("nan")
-        return (f"{info.get('description', '') or ''}\n\n"
-                f"| | |\n|---|---|\n"
-                f"| dates | {t[0]:%Y-%m-%d} → {t[-1]:%Y-%m-%d} ({len(t)}) |\n"
-                f"| size | {ds.sizes['y']} x {ds.sizes['x']} px, {pixel:.4g} {s.units_xy} pixels |\n"
-                f"| sensor | {info.get('sensor', '') or '—'} |\n"
-                f"| truth | {truth} |")
+        return (
+            f"{info.get('description', '') or ''}\n\n"
+            f"| | |\n|---|---|\n"
+            f"| dates | {t[0]:%Y-%m-%d} → {t[-1]:%Y-%m-%d} ({len(t)}) |\n"
+            f"| size | {ds.sizes['y']} x {ds.sizes['x']} px, {pixel:.4g} {s.units_xy} pixels |\n"
+            f"| sensor | {info.get('sensor', '') or '—'} |\n"
+            f"| truth | {truth} |"
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self._select, self._info, self._notices, sizing_mode="stretch_width")
@@ -78,36 +89,68 @@ class DenoiseControls(pn.viewable.Viewer):
         s = self.state
         devices = list(s.param.device.objects)
         self._device = pn.widgets.Select(
-            label="Device", options={_DEVICE_LABELS.get(d, d.upper()): d for d in devices},
-            value=s.device, css_classes=["insar-device"], sizing_mode="stretch_width")
+            label="Device",
+            options={_DEVICE_LABELS.get(d, d.upper()): d for d in devices},
+            value=s.device,
+            css_classes=["insar-device"],
+            sizing_mode="stretch_width",
+        )
         self._device.link(s, value="device")
         missing = [lab for d, lab in _DEVICE_LABELS.items() if d not in devices]
         self._device_note = pn.pane.Markdown(
             f"Available: {', '.join(_DEVICE_LABELS.get(d, d) for d in devices)}"
-            + (f" (no {', '.join(missing)})" if missing else ""), margin=(0, 10),
-            styles={"font-size": "0.85em", "color": "#666"})
+            + (f" (no {', '.join(missing)})" if missing else ""),
+            margin=(0, 10),
+            styles={"font-size": "0.85em", "color": "#666"},
+        )
         self._model = pn.widgets.Select.from_param(s.param.model_name, label="Model")
         self._stride = pn.widgets.Select.from_param(
-            s.param.time_stride, label="Time windows", options=TIME_STRIDES,
+            s.param.time_stride,
+            label="Time windows",
+            options=TIME_STRIDES,
             description="9-date windows start at every date (best) or every 2nd / 4th date "
-                        "(2x / 4x faster); results are kept per choice.",
-            css_classes=["insar-denoise-stride"])
-        self._run = pn.widgets.Button(label="Denoise", color="primary",
-                                      sizing_mode="stretch_width", css_classes=["insar-denoise-run"])
-        self._cancel = pn.widgets.Button(label="Cancel", color="danger", variant="outline",
-                                         disabled=True, width=90, css_classes=["insar-denoise-cancel"])
-        self._bar = pn.indicators.Progress(value=0, max=100, sizing_mode="stretch_width",
-                                           bar_color="primary", height=14)
-        self._text = pn.pane.Markdown("", margin=(0, 10), styles={"font-size": "0.9em"},
-                                      css_classes=["insar-denoise-status"])
-        self._alert = pn.pane.Alert("", alert_type="danger", visible=False,
-                                    sizing_mode="stretch_width")
+            "(2x / 4x faster); results are kept per choice.",
+            css_classes=["insar-denoise-stride"],
+        )
+        self._run = pn.widgets.Button(
+            label="Denoise",
+            color="primary",
+            sizing_mode="stretch_width",
+            css_classes=["insar-denoise-run"],
+        )
+        self._cancel = pn.widgets.Button(
+            label="Cancel",
+            color="danger",
+            variant="outline",
+            disabled=True,
+            width=90,
+            css_classes=["insar-denoise-cancel"],
+        )
+        self._bar = pn.indicators.Progress(
+            value=0, max=100, sizing_mode="stretch_width", bar_color="primary", height=14
+        )
+        self._text = pn.pane.Markdown(
+            "", margin=(0, 10), styles={"font-size": "0.9em"}, css_classes=["insar-denoise-status"]
+        )
+        self._alert = pn.pane.Alert(
+            "", alert_type="danger", visible=False, sizing_mode="stretch_width"
+        )
         self._run.on_click(self._start)
         self._cancel.on_click(lambda _: s.cancel_denoise())
         self._callback: Any = None
-        s.param.watch(self._render, ["denoise_status", "denoise_fraction", "denoise_message",
-                                     "denoise_eta_s", "denoise_error", "frame", "model_name",
-                                     "time_stride"])
+        s.param.watch(
+            self._render,
+            [
+                "denoise_status",
+                "denoise_fraction",
+                "denoise_message",
+                "denoise_eta_s",
+                "denoise_error",
+                "frame",
+                "model_name",
+                "time_stride",
+            ],
+        )
         self._render()
 
     def _start(self, _: Any = None) -> None:
@@ -128,15 +171,21 @@ class DenoiseControls(pn.viewable.Viewer):
         self._device.disabled = running
         self._stride.disabled = running
         self._stride.visible = s.model_kind == "window"  # a whole-series model has no windows
-        self._run.label = "Show cached result" if (s.is_cached and s.denoised is None) else "Denoise"
+        self._run.label = (
+            "Show cached result" if (s.is_cached and s.denoised is None) else "Denoise"
+        )
         self._bar.value = round(100 * s.denoise_fraction)
-        self._bar.bar_color = {"error": "danger", "cancelled": "warning"}.get(s.denoise_status, "primary")
+        self._bar.bar_color = {"error": "danger", "cancelled": "warning"}.get(
+            s.denoise_status, "primary"
+        )
         eta = s.denoise_eta_s
         parts = {
             "idle": "Not denoised yet.",
             "running": f"{100 * s.denoise_fraction:.0f} % · {s.denoise_message}"
-                       + (f" · about {_duration(eta)} left" if eta is not None else ""),
-            "done": "Denoised" + (" (cached result)" if s.denoise_message == "cached result" else "") + ".",
+            + (f" · about {_duration(eta)} left" if eta is not None else ""),
+            "done": "Denoised"
+            + (" (cached result)" if s.denoise_message == "cached result" else "")
+            + ".",
             "cancelled": "Cancelled.",
             "error": "Denoising failed.",
         }
@@ -145,8 +194,17 @@ class DenoiseControls(pn.viewable.Viewer):
         self._alert.visible = bool(s.denoise_error)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._model, self._stride, self._device, self._device_note, pn.Row(self._run, self._cancel), self._bar, self._text,
-                         self._alert, sizing_mode="stretch_width")
+        return pn.Column(
+            self._model,
+            self._stride,
+            self._device,
+            self._device_note,
+            pn.Row(self._run, self._cancel),
+            self._bar,
+            self._text,
+            self._alert,
+            sizing_mode="stretch_width",
+        )
 
 
 class TimeControls(pn.viewable.Viewer):
@@ -157,22 +215,50 @@ class TimeControls(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         s = self.state
-        self._label = pn.pane.Markdown("", css_classes=["insar-date"], margin=(0, 10),
-                                       styles={"font-size": "1.25em", "font-weight": "600"})
+        self._label = pn.pane.Markdown(
+            "",
+            css_classes=["insar-date"],
+            margin=(0, 10),
+            styles={"font-size": "1.25em", "font-weight": "600"},
+        )
         self._player = pn.widgets.Player(
-            label="Player", start=0, end=1, value=0, loop_policy="loop", interval=500,
-            show_value=False, show_loop_controls=True, scale_buttons=0.75,
+            label="Player",
+            start=0,
+            end=1,
+            value=0,
+            loop_policy="loop",
+            interval=500,
+            show_value=False,
+            show_loop_controls=True,
+            scale_buttons=0.75,
             visible_buttons=["first", "previous", "reverse", "pause", "play", "next", "last"],
-            sizing_mode="stretch_width", css_classes=["insar-player"],
-            stylesheets=[":host input[type=range], :host .noUi-target, :host .bk-input-group > .bk-slider-title "
-                         "{ display: none !important; }"])  # one slider: the date slider below
-        self._speed = pn.widgets.Select(label="Speed", value=500, options={
-            "0.5 date/s": 2000, "1 date/s": 1000, "2 dates/s": 500, "4 dates/s": 250,
-            "8 dates/s": 125})
+            sizing_mode="stretch_width",
+            css_classes=["insar-player"],
+            stylesheets=[
+                ":host input[type=range], :host .noUi-target, :host .bk-input-group > .bk-slider-title "
+                "{ display: none !important; }"
+            ],
+        )  # one slider: the date slider below
+        self._speed = pn.widgets.Select(
+            label="Speed",
+            value=500,
+            options={
+                "0.5 date/s": 2000,
+                "1 date/s": 1000,
+                "2 dates/s": 500,
+                "4 dates/s": 250,
+                "8 dates/s": 125,
+            },
+        )
         self._speed.link(self._player, value="interval")
         self._syncing = False
-        self._slider = pn.widgets.DiscreteSlider(label="Date", options={"-": 0}, value=0,
-                                                 sizing_mode="stretch_width", css_classes=["insar-date-slider"])
+        self._slider = pn.widgets.DiscreteSlider(
+            label="Date",
+            options={"-": 0},
+            value=0,
+            sizing_mode="stretch_width",
+            css_classes=["insar-date-slider"],
+        )
         self._player.param.watch(self._from_widget, "value")
         # The maps follow the slider while it is dragged, at most one date every _DRAG_MS
         # (the last position is always applied); the release applies at once.
@@ -247,8 +333,9 @@ class TimeControls(pn.viewable.Viewer):
         self._label.object = f"{s.date_label()} · date {i + 1} of {len(s.dates)}"
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._label, self._player, self._slider, self._speed,
-                         sizing_mode="stretch_width")
+        return pn.Column(
+            self._label, self._player, self._slider, self._speed, sizing_mode="stretch_width"
+        )
 
 
 class DisplayControls(pn.viewable.Viewer):
@@ -258,27 +345,41 @@ class DisplayControls(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         p = self.state.param
-        manual = pn.widgets.EditableRangeSlider.from_param(p.clim_manual, label="Manual limits (mm)",
-                                                           start=-50, end=50, step=0.5)
-        percentile = pn.widgets.FloatSlider.from_param(p.clim_percentile, label="Auto-range percentile",
-                                                       step=0.5)
+        manual = pn.widgets.EditableRangeSlider.from_param(
+            p.clim_manual, label="Manual limits (mm)", start=-50, end=50, step=0.5
+        )
+        percentile = pn.widgets.FloatSlider.from_param(
+            p.clim_percentile, label="Auto-range percentile", step=0.5
+        )
         mode = p.clim_mode.rx()
         manual.visible = mode == "manual"
         percentile.visible = mode != "manual"
         return pn.Column(
             pn.widgets.Select.from_param(p.clim_mode, label="Colour limits"),
-            percentile, manual,
+            percentile,
+            manual,
             pn.widgets.Checkbox.from_param(p.clim_symmetric, label="Symmetric about zero"),
             pn.widgets.Checkbox.from_param(p.show_hillshade, label="Hillshade of the DEM"),
             pn.widgets.Checkbox.from_param(p.show_mask, label="Show mask (grey)"),
-            pn.widgets.Checkbox.from_param(p.show_rate, label="Rate map (mm/yr) as a layer",
-                                           css_classes=["insar-show-rate"]),
+            pn.widgets.Checkbox.from_param(
+                p.show_rate, label="Rate map (mm/yr) as a layer", css_classes=["insar-show-rate"]
+            ),
             pn.widgets.Checkbox.from_param(p.rate_annual, label="Annual term in rate fits"),
-            follow(self.state, ["clim_mode", "clim_percentile", "clim_symmetric", "clim_manual",
-                                "data_revision", "time_index"],
-                   pn.pane.Markdown(margin=(0, 10), styles={"color": "#666"}),
-                   lambda: "Limits: {:.1f} … {:.1f} mm".format(*self.state.clim())),
-            sizing_mode="stretch_width")
+            follow(
+                self.state,
+                [
+                    "clim_mode",
+                    "clim_percentile",
+                    "clim_symmetric",
+                    "clim_manual",
+                    "data_revision",
+                    "time_index",
+                ],
+                pn.pane.Markdown(margin=(0, 10), styles={"color": "#666"}),
+                lambda: "Limits: {:.1f} … {:.1f} mm".format(*self.state.clim()),
+            ),
+            sizing_mode="stretch_width",
+        )
 
 
 class ReferenceControls(pn.viewable.Viewer):
@@ -289,16 +390,31 @@ class ReferenceControls(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
         mode = pn.widgets.RadioButtonGroup.from_param(
-            s.param.click_mode, options={"Inspect pixel": "inspect", "Set reference": "reference",
-                                         "Draw only": "draw"},
-            color="primary", variant="outline", sizing_mode="stretch_width")
-        reset = pn.widgets.Button(label="Reset reference", color="light", sizing_mode="stretch_width")
+            s.param.click_mode,
+            options={"Inspect pixel": "inspect", "Set reference": "reference", "Draw only": "draw"},
+            color="primary",
+            variant="outline",
+            sizing_mode="stretch_width",
+        )
+        reset = pn.widgets.Button(
+            label="Reset reference", color="light", sizing_mode="stretch_width"
+        )
         reset.on_click(lambda _: s.clear_reference())
-        label = pn.pane.Markdown(pn.bind(lambda *_: f"**Reference:** {s.reference_label()}",
-                                         s.param.reference, s.param.dataset),
-                                 css_classes=["insar-reference"], margin=(0, 10))
-        help_ = pn.pane.Markdown(pn.bind(_click_help, s.param.click_mode), css_classes=["insar-click-mode"],
-                                 margin=(0, 10), styles={"font-size": "0.85em", "color": "#666"})
+        label = pn.pane.Markdown(
+            pn.bind(
+                lambda *_: f"**Reference:** {s.reference_label()}",
+                s.param.reference,
+                s.param.dataset,
+            ),
+            css_classes=["insar-reference"],
+            margin=(0, 10),
+        )
+        help_ = pn.pane.Markdown(
+            pn.bind(_click_help, s.param.click_mode),
+            css_classes=["insar-click-mode"],
+            margin=(0, 10),
+            styles={"font-size": "0.85em", "color": "#666"},
+        )
         return pn.Column(mode, label, reset, help_, sizing_mode="stretch_width")
 
 
@@ -313,18 +429,31 @@ class ProfileControls(pn.viewable.Viewer):
         self._syncing = False
         self._active = pn.widgets.Select(label="Profile shown", options={"—": 0})
         self._active.param.watch(lambda e: setattr(s, "active_profile", int(e.new)), "value")
-        self._x0 = pn.widgets.FloatInput(label="Fault crossing (km along the profile)", value=None,
-                                         step=0.1, format="0.00", disabled=True,
-                                         css_classes=["insar-crossing"], sizing_mode="stretch_width",
-                                         description="Located on the raw data (steepest gradient at the "
-                                                     "last date); type a distance, or click the profile "
-                                                     "plot, to move it. Every layer is fitted there.")
-        self._relocate = pn.widgets.Button(label="Locate crossing again", color="light", disabled=True,
-                                           sizing_mode="stretch_width", css_classes=["insar-crossing-reset"])
+        self._x0 = pn.widgets.FloatInput(
+            label="Fault crossing (km along the profile)",
+            value=None,
+            step=0.1,
+            format="0.00",
+            disabled=True,
+            css_classes=["insar-crossing"],
+            sizing_mode="stretch_width",
+            description="Located on the raw data (steepest gradient at the "
+            "last date); type a distance, or click the profile "
+            "plot, to move it. Every layer is fitted there.",
+        )
+        self._relocate = pn.widgets.Button(
+            label="Locate crossing again",
+            color="light",
+            disabled=True,
+            sizing_mode="stretch_width",
+            css_classes=["insar-crossing-reset"],
+        )
         self._x0.param.watch(self._typed, "value")
         self._relocate.on_click(lambda _: s.set_crossing(None))
-        s.param.watch(self._sync, ["profiles", "active_profile", "manual_crossings", "swath_width",
-                                   "data_revision"])
+        s.param.watch(
+            self._sync,
+            ["profiles", "active_profile", "manual_crossings", "swath_width", "data_revision"],
+        )
         self._sync()
 
     def _typed(self, event: param.parameterized.Event) -> None:
@@ -356,46 +485,72 @@ class ProfileControls(pn.viewable.Viewer):
         n = s.add_profiles_across_candidates()
         s.show_candidates = True
         found = len(s.candidate_list())
-        msg = (f"{n} profile(s) added across the {found} strongest candidate fault(s) of the raw data"
-               if n else ("Those profiles are already drawn" if found else "No candidate fault found"))
+        msg = (
+            f"{n} profile(s) added across the {found} strongest candidate fault(s) of the raw data"
+            if n
+            else ("Those profiles are already drawn" if found else "No candidate fault found")
+        )
         if pn.state.notifications is not None:
             pn.state.notifications.info(msg, duration=3000)
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        clear = pn.widgets.Button(label="Clear profiles", color="light", sizing_mode="stretch_width")
+        clear = pn.widgets.Button(
+            label="Clear profiles", color="light", sizing_mode="stretch_width"
+        )
         clear.on_click(lambda _: s.clear_profiles())
-        across = pn.widgets.Button(label="Profiles across candidate faults", color="primary",
-                                   variant="outline", sizing_mode="stretch_width")
+        across = pn.widgets.Button(
+            label="Profiles across candidate faults",
+            color="primary",
+            variant="outline",
+            sizing_mode="stretch_width",
+        )
         across.on_click(self._candidates_to_profiles)
-        width = pn.widgets.FloatInput.from_param(s.param.swath_width, label=f"Swath width ({s.units_xy})",
-                                                 step=100.0, start=0.0)
+        width = pn.widgets.FloatInput.from_param(
+            s.param.swath_width, label=f"Swath width ({s.units_xy})", step=100.0, start=0.0
+        )
         return pn.Column(
-            pn.pane.Markdown("Draw on the first map: **press and hold** for the first vertex, "
-                             "click more vertices, **double-click** to end. Drag to move; select and "
-                             "press Backspace to delete.", margin=(0, 10),
-                             styles={"font-size": "0.85em", "color": "#666"}),
+            pn.pane.Markdown(
+                "Draw on the first map: **press and hold** for the first vertex, "
+                "click more vertices, **double-click** to end. Drag to move; select and "
+                "press Backspace to delete.",
+                margin=(0, 10),
+                styles={"font-size": "0.85em", "color": "#666"},
+            ),
             width,
-            pn.widgets.RadioButtonGroup.from_param(s.param.offset_model, label="Offset model",
-                                                   options={"Step": "step", "Creep (arctan)": "creep"},
-                                                   color="primary", variant="outline"),
-            self._active, self._x0, self._relocate, clear,
+            pn.widgets.RadioButtonGroup.from_param(
+                s.param.offset_model,
+                label="Offset model",
+                options={"Step": "step", "Creep (arctan)": "creep"},
+                color="primary",
+                variant="outline",
+            ),
+            self._active,
+            self._x0,
+            self._relocate,
+            clear,
             pn.widgets.Checkbox.from_param(s.param.show_candidates, label="Show candidate faults"),
-            across, sizing_mode="stretch_width")
+            across,
+            sizing_mode="stretch_width",
+        )
 
 
 def _click_help(mode: str) -> str:
     if mode == "draw":
-        return ("**Clicks only draw profiles** (the inspected pixel and the reference stay put).")
+        return "**Clicks only draw profiles** (the inspected pixel and the reference stay put)."
     if mode == "reference":
-        return ("**Click sets the reference point**; the box-select tool sets a reference area "
-                "(median of the box). Every map, series and profile is re-referenced.")
-    return ("**Click inspects a pixel** (its time series below); the box-select tool averages a box. "
-            "Choose *Set reference* to reference the data to a point or area instead.")
+        return (
+            "**Click sets the reference point**; the box-select tool sets a reference area "
+            "(median of the box). Every map, series and profile is re-referenced."
+        )
+    return (
+        "**Click inspects a pixel** (its time series below); the box-select tool averages a box. "
+        "Choose *Set reference* to reference the data to a point or area instead."
+    )
 
 
 def _duration(seconds: float) -> str:
-    seconds = max(int(round(seconds)), 0)
+    seconds = max(round(seconds), 0)
     if seconds < 60:
         return f"{seconds} s"
     return f"{seconds // 60} min {seconds % 60:02d} s"

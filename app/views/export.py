@@ -49,7 +49,10 @@ def public_attrs(ds: Any, frame: str) -> Any:
     out = ds.copy()
 
     def clean(attrs: dict) -> dict:
-        return {k: _ABS_PATH.sub(lambda m: m.group(1), v) if isinstance(v, str) else v for k, v in attrs.items()}
+        return {
+            k: _ABS_PATH.sub(lambda m: m.group(1), v) if isinstance(v, str) else v
+            for k, v in attrs.items()
+        }
 
     out.attrs = clean(out.attrs)
     if "source" in ds.attrs:
@@ -75,8 +78,15 @@ def render_map_png(state: DashboardState, var: str, *, dpi: int = 120) -> bytes:
     ax = fig.add_subplot()
     extent = (x[0], x[-1], y[-1], y[0]) if y[0] > y[-1] else (x[0], x[-1], y[0], y[-1])
     origin = "upper" if y[0] > y[-1] else "lower"
-    im = ax.imshow(np.asarray(da.values), extent=extent, origin=origin, cmap=ListedColormap(CMAP),
-                   vmin=lo, vmax=hi, interpolation="nearest")
+    im = ax.imshow(
+        np.asarray(da.values),
+        extent=extent,
+        origin=origin,
+        cmap=ListedColormap(CMAP),
+        vmin=lo,
+        vmax=hi,
+        interpolation="nearest",
+    )
     for k, line in enumerate(state.profiles):
         ax.plot(line[:, 0], line[:, 1], color="k", lw=2)
         ax.annotate(f"P{k + 1}", line[0], fontweight="bold")
@@ -85,10 +95,16 @@ def render_map_png(state: DashboardState, var: str, *, dpi: int = 120) -> bytes:
     ax.set_aspect("equal")
     ax.set_xlabel(f"x ({state.units_xy})")
     ax.set_ylabel(f"y ({state.units_xy})")
-    ax.set_title(f"{state.frame} · {LAYERS[var]} · {state.date_label()}\nreference: {state.reference_label()}",
-                 fontsize=9)
-    fig.colorbar(im, ax=ax, label=f"LOS {'mm/yr' if var == RATE else 'mm'}, positive toward the satellite",
-                 shrink=0.85)
+    ax.set_title(
+        f"{state.frame} · {LAYERS[var]} · {state.date_label()}\nreference: {state.reference_label()}",
+        fontsize=9,
+    )
+    fig.colorbar(
+        im,
+        ax=ax,
+        label=f"LOS {'mm/yr' if var == RATE else 'mm'}, positive toward the satellite",
+        shrink=0.85,
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
@@ -103,34 +119,65 @@ class ExportPanel(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.state
         self._layer = pn.widgets.Select(label="Map to export", options=self._layer_options())
-        s.param.watch(lambda *_: setattr(self._layer, "options", self._layer_options()), ["view", "show_rate"])
+        s.param.watch(
+            lambda *_: setattr(self._layer, "options", self._layer_options()), ["view", "show_rate"]
+        )
         kw = {"color": "primary", "variant": "outline", "sizing_mode": "stretch_width"}
-        self._png = pn.widgets.FileDownload(callback=self._png_bytes, filename="map.png",
-                                            label="Map (PNG)", **kw)
-        self._ts = pn.widgets.FileDownload(callback=self._ts_csv, filename="timeseries.csv",
-                                           label="Time series (CSV)", **kw)
-        self._prof = pn.widgets.FileDownload(callback=self._profiles_csv, filename="profiles.csv",
-                                             label="Profiles (CSV)", **kw)
-        self._offs = pn.widgets.FileDownload(callback=self._offsets_csv, filename="offsets.csv",
-                                             label="Offsets through time (CSV)", **kw)
-        self._cmp = pn.widgets.FileDownload(callback=self._compare_csv, filename="comparison.csv",
-                                            label="Pinned pixels A, B, B - A (CSV)", **kw)
+        self._png = pn.widgets.FileDownload(
+            callback=self._png_bytes, filename="map.png", label="Map (PNG)", **kw
+        )
+        self._ts = pn.widgets.FileDownload(
+            callback=self._ts_csv, filename="timeseries.csv", label="Time series (CSV)", **kw
+        )
+        self._prof = pn.widgets.FileDownload(
+            callback=self._profiles_csv, filename="profiles.csv", label="Profiles (CSV)", **kw
+        )
+        self._offs = pn.widgets.FileDownload(
+            callback=self._offsets_csv,
+            filename="offsets.csv",
+            label="Offsets through time (CSV)",
+            **kw,
+        )
+        self._cmp = pn.widgets.FileDownload(
+            callback=self._compare_csv,
+            filename="comparison.csv",
+            label="Pinned pixels A, B, B - A (CSV)",
+            **kw,
+        )
         # The cube is written (compressed) first, so its size is known before the download
         # starts; the download then sends that file.
-        self._nc_prepare = pn.widgets.Button(label="Prepare denoised cube (NetCDF, compressed)",
-                                             css_classes=["insar-nc-prepare"], **kw)
+        self._nc_prepare = pn.widgets.Button(
+            label="Prepare denoised cube (NetCDF, compressed)",
+            css_classes=["insar-nc-prepare"],
+            **kw,
+        )
         self._nc_prepare.on_click(self._prepare_netcdf)
-        self._nc = pn.widgets.FileDownload(filename="denoised.nc", label="Download NetCDF",
-                                           disabled=True, css_classes=["insar-nc-download"], **kw)
-        self._nc_size = pn.pane.Markdown("", css_classes=["insar-nc-size"], margin=(0, 10),
-                                         styles={"font-size": "0.85em", "color": "#666"})
-        self._nc_link = pn.pane.HTML("", css_classes=["insar-nc-link"], margin=(0, 10), visible=False)
+        self._nc = pn.widgets.FileDownload(
+            filename="denoised.nc",
+            label="Download NetCDF",
+            disabled=True,
+            css_classes=["insar-nc-download"],
+            **kw,
+        )
+        self._nc_size = pn.pane.Markdown(
+            "",
+            css_classes=["insar-nc-size"],
+            margin=(0, 10),
+            styles={"font-size": "0.85em", "color": "#666"},
+        )
+        self._nc_link = pn.pane.HTML(
+            "", css_classes=["insar-nc-link"], margin=(0, 10), visible=False
+        )
         self._tmpdir: str | None = None
         self._served: Path | None = None  # this session's folder under the HTTP export folder
-        self._tif = pn.widgets.FileDownload(callback=lambda: self._cube("geotiff", ".tif", {
-                                            "what": "stack", "variable": "deformation"}),
-                                            filename="denoised.tif", label="Denoised cube (GeoTIFF)",
-                                            **kw)
+        self._tif = pn.widgets.FileDownload(
+            callback=lambda: self._cube(
+                "geotiff", ".tif", {"what": "stack", "variable": "deformation"}
+            ),
+            filename="denoised.tif",
+            label="Denoised cube (GeoTIFF)",
+            **kw,
+        )
         after_maps(s, ["frame", "time_index", "view", "profiles", "pins"], self._names)
         self._layer.param.watch(self._names, "value")
         s.param.watch(self._reset_netcdf, ["frame", "view"])
@@ -163,16 +210,23 @@ class ExportPanel(pn.viewable.Viewer):
         s = self.state
         df = s.pixel_series()
         x, y = s.pixel
-        where = (f"box half sides {s.pixel_box[0]:.6g} x {s.pixel_box[1]:.6g} {s.units_xy} (mean)"
-                 if s.pixel_box is not None else "nearest pixel")
-        head = (f"# frame={s.frame}; x={x:.6g} y={y:.6g} {s.units_xy}; {where}; "
-                f"reference={s.reference_label()}; units=mm, LOS, positive toward the satellite\n")
+        where = (
+            f"box half sides {s.pixel_box[0]:.6g} x {s.pixel_box[1]:.6g} {s.units_xy} (mean)"
+            if s.pixel_box is not None
+            else "nearest pixel"
+        )
+        head = (
+            f"# frame={s.frame}; x={x:.6g} y={y:.6g} {s.units_xy}; {where}; "
+            f"reference={s.reference_label()}; units=mm, LOS, positive toward the satellite\n"
+        )
         return io.StringIO(head + df.add_suffix("_mm").to_csv(date_format="%Y-%m-%d"))
 
     def _profiles_csv(self) -> io.StringIO:
         s = self.state
-        head = (f"# frame={s.frame}; reference={s.reference_label()}; swath width={s.swath_width:.6g} "
-                f"{s.units_xy}; units=mm, LOS, positive toward the satellite\n")
+        head = (
+            f"# frame={s.frame}; reference={s.reference_label()}; swath width={s.swath_width:.6g} "
+            f"{s.units_xy}; units=mm, LOS, positive toward the satellite\n"
+        )
         return io.StringIO(head + s.profiles_table().to_csv(index=False))
 
     def _offsets_csv(self) -> io.StringIO:
@@ -187,13 +241,17 @@ class ExportPanel(pn.viewable.Viewer):
         if res is None:
             return io.StringIO("# pin two pixels first\n")
         (xa, ya), (xb, yb) = res["points"]["A"], res["points"]["B"]
-        lines = [f"# frame={s.frame}; layer={res['layer']}; A: x={s.coord(xa)} y={s.coord(ya)}; "
-                 f"B: x={s.coord(xb)} y={s.coord(yb)} {s.units_xy}; reference={s.reference_label()}; "
-                 "units=mm, LOS, positive toward the satellite"]
+        lines = [
+            f"# frame={s.frame}; layer={res['layer']}; A: x={s.coord(xa)} y={s.coord(ya)}; "
+            f"B: x={s.coord(xb)} y={s.coord(yb)} {s.units_xy}; reference={s.reference_label()}; "
+            "units=mm, LOS, positive toward the satellite"
+        ]
         for name, fit in res["fits"].items():
             if fit is not None:
-                lines.append(f"# rate {name}: {fit.rate_mm_yr:.3f} +- {fit.rate_sigma_mm_yr:.3f} mm/yr "
-                             f"({'linear + annual' if fit.annual else 'linear'} fit, 1 sigma)")
+                lines.append(
+                    f"# rate {name}: {fit.rate_mm_yr:.3f} +- {fit.rate_sigma_mm_yr:.3f} mm/yr "
+                    f"({'linear + annual' if fit.annual else 'linear'} fit, 1 sigma)"
+                )
         return io.StringIO("\n".join(lines) + "\n" + res["table"].to_csv(date_format="%Y-%m-%d"))
 
     def _cube(self, fmt: str, suffix: str, kw: dict[str, Any]) -> io.BytesIO:
@@ -204,7 +262,9 @@ class ExportPanel(pn.viewable.Viewer):
 
         s = self.state
         with tempfile.TemporaryDirectory(prefix="insar_ae_export_") as tmp:
-            path = write_frame(public_attrs(s.view, s.frame), Path(tmp) / f"export{suffix}", format=fmt, **kw)
+            path = write_frame(
+                public_attrs(s.view, s.frame), Path(tmp) / f"export{suffix}", format=fmt, **kw
+            )
             return io.BytesIO(Path(path).read_bytes())
 
     def write_netcdf(self) -> Path:
@@ -227,16 +287,21 @@ class ExportPanel(pn.viewable.Viewer):
                 self._tmpdir = tempfile.mkdtemp(prefix="insar_ae_export_")
             folder = Path(self._tmpdir)
         if pn.state.curdoc is not None:
-            pn.state.on_session_destroyed(lambda _ctx, d=str(folder): shutil.rmtree(d, ignore_errors=True))
+            pn.state.on_session_destroyed(
+                lambda _ctx, d=str(folder): shutil.rmtree(d, ignore_errors=True)
+            )
         target = folder / f"{_safe(s.frame)}_denoised.nc"
-        return write_frame(public_attrs(s.view, s.frame), target, format="netcdf", compress=True,
-                           overwrite=True)
+        return write_frame(
+            public_attrs(s.view, s.frame), target, format="netcdf", compress=True, overwrite=True
+        )
 
     def _reset_netcdf(self, *_: Any) -> None:
         """New data or reference: the prepared file is stale, prepare it again."""
         self._nc.disabled, self._nc.file, self._nc.label = True, None, "Download NetCDF"
         self._nc.visible, self._nc_link.visible = True, False
-        self._nc_size.object = "" if self.state.denoised is not None else "Denoise first to export the cube."
+        self._nc_size.object = (
+            "" if self.state.denoised is not None else "Denoise first to export the cube."
+        )
 
     def _prepare_netcdf(self, _: Any = None) -> None:
         self._nc_prepare.loading = True
@@ -247,18 +312,33 @@ class ExportPanel(pn.viewable.Viewer):
         size = _size(os.path.getsize(path))
         if self._served is not None:  # a plain HTTP file download, streamed by the server
             href = f"{EXPORT_ROUTE}/{self._served.name}/{path.name}"
-            self._nc_link.object = (f'<a href="{href}" download="{path.name}" class="insar-nc-href" '
-                                    f'style="font-weight:600">Download {path.name} ({size})</a>')
+            self._nc_link.object = (
+                f'<a href="{href}" download="{path.name}" class="insar-nc-href" '
+                f'style="font-weight:600">Download {path.name} ({size})</a>'
+            )
             self._nc_link.visible, self._nc.visible = True, False
         else:  # no HTTP export folder: through the websocket
             self._nc.file = str(path)
             self._nc.filename = path.name
             self._nc.label = f"Download NetCDF ({size})"
             self._nc.disabled, self._nc.visible = False, True
-        self._nc_size.object = (f"**{path.name}**: {_size(os.path.getsize(path))}, zlib-compressed, every layer, "
-                                f"reference {self.state.reference_label()}.")
+        self._nc_size.object = (
+            f"**{path.name}**: {_size(os.path.getsize(path))}, zlib-compressed, every layer, "
+            f"reference {self.state.reference_label()}."
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._layer, self._png, self._ts, self._cmp, self._prof, self._offs, self._nc_prepare, self._nc_size,
-                         self._nc, self._nc_link, self._tif,
-                         sizing_mode="stretch_width")
+        return pn.Column(
+            self._layer,
+            self._png,
+            self._ts,
+            self._cmp,
+            self._prof,
+            self._offs,
+            self._nc_prepare,
+            self._nc_size,
+            self._nc,
+            self._nc_link,
+            self._tif,
+            sizing_mode="stretch_width",
+        )

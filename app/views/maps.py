@@ -22,6 +22,7 @@ tool does the same for a box; on the first map the poly-draw tool (active by def
 profile lines: press and hold 300 ms for the first vertex, click further vertices,
 double-click to end; drag a line to move it; select it and press Backspace to delete it.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -31,15 +32,15 @@ from typing import Any
 import colorcet as cc
 import datashader
 import holoviews as hv
-from holoviews.plotting.bokeh.annotation import LabelsPlot
-from holoviews.plotting.bokeh.chart import PointPlot
-from holoviews.plotting.bokeh.path import PathPlot, PolygonPlot
-from holoviews.plotting.bokeh.raster import RasterPlot
 import numpy as np
 import panel as pn
 import param
 import xarray as xr
 from bokeh.models import BasicTickFormatter, BoxZoomTool, NumeralTickFormatter
+from holoviews.plotting.bokeh.annotation import LabelsPlot
+from holoviews.plotting.bokeh.chart import PointPlot
+from holoviews.plotting.bokeh.path import PathPlot, PolygonPlot
+from holoviews.plotting.bokeh.raster import RasterPlot
 
 from app.state import LAYERS, RATE, DashboardState
 from app.views._plots import AFTER_MAPS, apply_updates, drawn_plots
@@ -57,12 +58,16 @@ _DATA_GROUPS = ("Data", "DataOverRelief")
 CLABEL = "LOS mm, positive toward the satellite"
 RATE_CLABEL = "LOS mm/yr, positive toward the satellite"
 _RASTERS = 16  # screen rasters kept per session (4 layers x shown, prefetched and recent dates)
-_PREFETCH_MS = 150  # delay after a date switch before the next date is prepared (after the browser painted)
+_PREFETCH_MS = (
+    150  # delay after a date switch before the next date is prepared (after the browser painted)
+)
 _DateStream = hv.streams.Stream.define("DateStream", time_index=0)
 _AnnotStream = hv.streams.Stream.define("AnnotStream", rev=0)
 
 
-def hillshade(height: xr.DataArray, azimuth_deg: float = 315.0, altitude_deg: float = 45.0) -> xr.DataArray:
+def hillshade(
+    height: xr.DataArray, azimuth_deg: float = 315.0, altitude_deg: float = 45.0
+) -> xr.DataArray:
     """Shaded relief of a DEM (display only), 0 (dark) .. 1 (lit), same grid as ``height``."""
     z = np.asarray(height.values, dtype=np.float64)
     fill = float(np.nanmean(z)) if np.isfinite(z).any() else 0.0
@@ -85,19 +90,24 @@ def _extent(da: xr.DataArray) -> tuple[float, float, float, float]:
     return (x.min() - dx, y.min() - dy, x.max() + dx, y.max() + dy)
 
 
-def rasterize_to_screen(da: xr.DataArray, x_range: tuple | None, y_range: tuple | None,
-                        width: int | None, height: int | None) -> tuple[np.ndarray, tuple]:
+def rasterize_to_screen(
+    da: xr.DataArray,
+    x_range: tuple | None,
+    y_range: tuple | None,
+    width: int | None,
+    height: int | None,
+) -> tuple[np.ndarray, tuple]:
     """Mean-aggregate a (y, x) grid onto a screen raster of the visible range (datashader).
 
     Returns the raster (rows from top to bottom) and its bounds (left, bottom, right, top).
     Never upsamples beyond the data's own resolution inside the range (zooming far in shows
     the native pixels).
     """
-    l, b, r, t = _extent(da)
-    xr_ = tuple(x_range) if x_range else (l, r)
+    left, b, r, t = _extent(da)
+    xr_ = tuple(x_range) if x_range else (left, r)
     yr_ = tuple(y_range) if y_range else (b, t)
     ny, nx = da.sizes["y"], da.sizes["x"]
-    fx = max(min((xr_[1] - xr_[0]) / max(r - l, 1e-300), 1.0), 0.0)
+    fx = max(min((xr_[1] - xr_[0]) / max(r - left, 1e-300), 1.0), 0.0)
     fy = max(min((yr_[1] - yr_[0]) / max(t - b, 1e-300), 1.0), 0.0)
     w = int(max(min(width or _FRAME_WIDTH, max(nx * fx, 2)), 2))
     h = int(max(min(height or _FRAME_WIDTH, max(ny * fy, 2)), 2))
@@ -124,28 +134,73 @@ def _register_styles() -> None:
 
     o = hv.opts
     hv.opts.defaults(
-        o.Image("Data", cmap=CMAP, colorbar=True, clabel=CLABEL, tools=["hover", "tap", "box_select"],
-                clipping_colors={"NaN": "#00000000"}, hover_tooltips=_TOOLTIPS),
-        o.Image("DataOverRelief", cmap=CMAP, colorbar=True, clabel=CLABEL, alpha=0.8,
-                tools=["hover", "tap", "box_select"], clipping_colors={"NaN": "#00000000"},
-                hover_tooltips=_TOOLTIPS),
-        o.Image("Rate", cmap=CMAP, colorbar=True, clabel=RATE_CLABEL, tools=["hover", "tap", "box_select"],
-                clipping_colors={"NaN": "#00000000"}, hover_tooltips=_RATE_TOOLTIPS),
-        o.Image("RateOverRelief", cmap=CMAP, colorbar=True, clabel=RATE_CLABEL, alpha=0.8,
-                tools=["hover", "tap", "box_select"], clipping_colors={"NaN": "#00000000"},
-                hover_tooltips=_RATE_TOOLTIPS),
+        o.Image(
+            "Data",
+            cmap=CMAP,
+            colorbar=True,
+            clabel=CLABEL,
+            tools=["hover", "tap", "box_select"],
+            clipping_colors={"NaN": "#00000000"},
+            hover_tooltips=_TOOLTIPS,
+        ),
+        o.Image(
+            "DataOverRelief",
+            cmap=CMAP,
+            colorbar=True,
+            clabel=CLABEL,
+            alpha=0.8,
+            tools=["hover", "tap", "box_select"],
+            clipping_colors={"NaN": "#00000000"},
+            hover_tooltips=_TOOLTIPS,
+        ),
+        o.Image(
+            "Rate",
+            cmap=CMAP,
+            colorbar=True,
+            clabel=RATE_CLABEL,
+            tools=["hover", "tap", "box_select"],
+            clipping_colors={"NaN": "#00000000"},
+            hover_tooltips=_RATE_TOOLTIPS,
+        ),
+        o.Image(
+            "RateOverRelief",
+            cmap=CMAP,
+            colorbar=True,
+            clabel=RATE_CLABEL,
+            alpha=0.8,
+            tools=["hover", "tap", "box_select"],
+            clipping_colors={"NaN": "#00000000"},
+            hover_tooltips=_RATE_TOOLTIPS,
+        ),
         o.Image("Shade", cmap="gray", colorbar=False, clim=(0.0, 1.0), tools=[]),  # static
-        o.Image("Mask", cmap=["#7a7a7a"], alpha=0.6, colorbar=False,
-                clipping_colors={"NaN": "#00000000"}, tools=[]),
+        o.Image(
+            "Mask",
+            cmap=["#7a7a7a"],
+            alpha=0.6,
+            colorbar=False,
+            clipping_colors={"NaN": "#00000000"},
+            tools=[],
+        ),
         o.Path("Profile", color=_PROFILE_COLOR, line_width=3),
-        o.Labels("Profile", text_color=_PROFILE_COLOR, text_font_size="11pt",
-                 text_font_style="bold", text_align="right", text_baseline="bottom"),
+        o.Labels(
+            "Profile",
+            text_color=_PROFILE_COLOR,
+            text_font_size="11pt",
+            text_font_style="bold",
+            text_align="right",
+            text_baseline="bottom",
+        ),
         o.Path("Candidate", color=_CANDIDATE_COLOR, line_width=2, line_dash="dashed"),
         o.Points("Crossing", marker="x", size=16, line_width=3, color=_CANDIDATE_COLOR, tools=[]),
         o.Path("Drawn", color=_PROFILE_COLOR, line_width=3),
         o.Polygons("Pixel", fill_alpha=0.0, line_color="black", line_width=2.5),
-        o.Polygons("Reference", fill_color=_REFERENCE_COLOR, fill_alpha=0.45, line_color="black",
-                   line_width=2),
+        o.Polygons(
+            "Reference",
+            fill_color=_REFERENCE_COLOR,
+            fill_alpha=0.45,
+            line_color="black",
+            line_width=2,
+        ),
         backend="bokeh",
     )
 
@@ -161,9 +216,18 @@ class MapGrid(pn.viewable.Viewer):
         s = self.state
         # The date is not in this stream: a date switch pushes new rasters straight into the
         # plots' image sources (_push_date); HoloViews redraws on zoom, data or colour changes.
-        self._content = hv.streams.Params(s, ["data_revision", "show_mask", "clim_mode",
-                                              "clim_percentile", "clim_symmetric", "clim_manual",
-                                              "rate_annual"])
+        self._content = hv.streams.Params(
+            s,
+            [
+                "data_revision",
+                "show_mask",
+                "clim_mode",
+                "clim_percentile",
+                "clim_symmetric",
+                "clim_manual",
+                "rate_annual",
+            ],
+        )
         self._screens: dict[str, tuple[hv.streams.RangeXY, hv.streams.PlotSize]] = {}
         # The date shown, updated silently on a fast date switch so that the data layer's
         # memoised raster is reused by annotation-only redraws (and redone on a new date).
@@ -176,25 +240,48 @@ class MapGrid(pn.viewable.Viewer):
         # Screen rasters of the last few dates and layers, and the date prepared ahead.
         self._rasters: OrderedDict[tuple, tuple[np.ndarray, tuple]] = OrderedDict()
         self._shown, self._prefetching = s.time_index, False
-        self._pane = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=400, linked_axes=True)
+        self._pane = pn.pane.HoloViews(
+            sizing_mode="stretch_width", min_height=400, linked_axes=True
+        )
         # One banner over the maps: the date every map shows, the units and the reference.
-        self._banner = pn.pane.Markdown("", css_classes=["insar-map-date"], margin=(0, 10),
-                                        styles={"font-size": "1.2em"})
-        s.param.watch(self._update_banner, ["time_index", "reference", "dataset"], precedence=AFTER_MAPS)
+        self._banner = pn.pane.Markdown(
+            "", css_classes=["insar-map-date"], margin=(0, 10), styles={"font-size": "1.2em"}
+        )
+        s.param.watch(
+            self._update_banner, ["time_index", "reference", "dataset"], precedence=AFTER_MAPS
+        )
         self._update_banner()
-        s.param.watch(self._maybe_rebuild, ["view", "show_hillshade", "show_mask", "profiles_revision",
-                                            "frame", "show_rate", "rate_annual"])
+        s.param.watch(
+            self._maybe_rebuild,
+            [
+                "view",
+                "show_hillshade",
+                "show_mask",
+                "profiles_revision",
+                "frame",
+                "show_rate",
+                "rate_annual",
+            ],
+        )
         s.param.watch(self._push_date, ["time_index"])
-        s.param.watch(self._push_annotations, ["profiles", "pixel", "pixel_box", "reference",
-                                               "manual_crossings", "swath_width"])
+        s.param.watch(
+            self._push_annotations,
+            ["profiles", "pixel", "pixel_box", "reference", "manual_crossings", "swath_width"],
+        )
         self._maybe_rebuild()
 
     # ------------------------------------------------------------------------ building
     def _maybe_rebuild(self, *_: Any) -> bool:
         """Rebuild the maps when the frame, the layers or the static overlays change."""
         s = self.state
-        key = (s.frame, tuple(s.layers()), s.show_hillshade, s.show_mask, s.profiles_revision,
-               s.show_rate and s.rate_annual)
+        key = (
+            s.frame,
+            tuple(s.layers()),
+            s.show_hillshade,
+            s.show_mask,
+            s.profiles_revision,
+            s.show_rate and s.rate_annual,
+        )
         if key == self._key:
             return False
         self._key = key
@@ -218,8 +305,10 @@ class MapGrid(pn.viewable.Viewer):
 
     def _update_banner(self, *_: Any) -> None:
         s = self.state
-        self._banner.object = (f"**{s.date_label()}** · date {s.time_index + 1} of {len(s.dates)} · "
-                               f"{CLABEL} · reference: {s.reference_label()}")
+        self._banner.object = (
+            f"**{s.date_label()}** · date {s.time_index + 1} of {len(s.dates)} · "
+            f"{CLABEL} · reference: {s.reference_label()}"
+        )
 
     def _push_date(self, *_: Any) -> None:
         """Show the current date: re-rasterize each map at its current range and size and
@@ -231,37 +320,67 @@ class MapGrid(pn.viewable.Viewer):
         if self._maybe_rebuild():  # new plots are drawn at the current date anyway
             return
         try:
-            targets = [(rp.current_frame.vdims[0].name, rp)
-                       for rp in drawn_plots(self._pane, RasterPlot, _DATA_GROUPS)]
+            targets = [
+                (rp.current_frame.vdims[0].name, rp)
+                for rp in drawn_plots(self._pane, RasterPlot, _DATA_GROUPS)
+            ]
         except Exception:  # Panel/HoloViews internals changed: take the slow, safe path
             targets = []
-        if not targets or any(var not in self._screens or var not in s.layers() for var, _ in targets):
+        if not targets or any(
+            var not in self._screens or var not in s.layers() for var, _ in targets
+        ):
             hv.streams.Stream.trigger([self._date])
             return
         lo, hi = s.clim()
         updates = []
         for var, rp in targets:
             rng, size = self._screens[var]
-            arr, (l, b, r, t) = self._raster(var, s.time_index, rng.x_range, rng.y_range, size.width, size.height)
-            updates.append((rp.handles["source"], {"data": {  # Bokeh images start at the bottom row
-                "image": [arr[::-1]], "x": [l], "y": [b], "dw": [r - l], "dh": [t - b]}}))
+            arr, (left, b, r, t) = self._raster(
+                var, s.time_index, rng.x_range, rng.y_range, size.width, size.height
+            )
+            updates.append(
+                (
+                    rp.handles["source"],
+                    {
+                        "data": {  # Bokeh images start at the bottom row
+                            "image": [arr[::-1]],
+                            "x": [left],
+                            "y": [b],
+                            "dw": [r - left],
+                            "dh": [t - b],
+                        }
+                    },
+                )
+            )
             mapper = rp.handles.get("color_mapper")
             if mapper is not None and (mapper.low, mapper.high) != (lo, hi):
                 updates.append((mapper, {"low": lo, "high": hi}))
         apply_updates(updates)
         self._prefetch_soon()
 
-    def _raster(self, var: str, i: int, x_range: tuple | None, y_range: tuple | None,
-                width: int | None, height: int | None) -> tuple[np.ndarray, tuple]:
+    def _raster(
+        self,
+        var: str,
+        i: int,
+        x_range: tuple | None,
+        y_range: tuple | None,
+        width: int | None,
+        height: int | None,
+    ) -> tuple[np.ndarray, tuple]:
         """The screen raster of ``var`` on date ``i`` (:func:`rasterize_to_screen`), kept for
         the last few (date, layer, range, size): a date prepared ahead is only sent."""
         s = self.state
-        key = (var, s.slice_key(i), x_range, y_range, width, height) if var != RATE else \
-            (var, s.rate_annual, s.show_mask, s.data_revision, x_range, y_range, width, height)
+        key = (
+            (var, s.slice_key(i), x_range, y_range, width, height)
+            if var != RATE
+            else (var, s.rate_annual, s.show_mask, s.data_revision, x_range, y_range, width, height)
+        )
         if key in self._rasters:
             self._rasters.move_to_end(key)
             return self._rasters[key]
-        out = self._rasters[key] = rasterize_to_screen(s.map_slice(var, i), x_range, y_range, width, height)
+        out = self._rasters[key] = rasterize_to_screen(
+            s.map_slice(var, i), x_range, y_range, width, height
+        )
         while len(self._rasters) > _RASTERS:
             self._rasters.popitem(last=False)
         return out
@@ -291,14 +410,23 @@ class MapGrid(pn.viewable.Viewer):
     def _push_annotations(self, *_: Any) -> None:
         """Redraw lines, labels and markers in place (their sources' data only)."""
         self._annot.update(rev=self._annot.rev + 1)  # silent; later full redraws see the change
-        builders = ((PathPlot, "Profile", self._lines_element), (LabelsPlot, "Profile", self._labels_element),
-                    (PointPlot, "Crossing", self._crossings_element),
-                    (PolygonPlot, "Pixel", self._pixel_element),
-                    (PolygonPlot, "Reference", self._reference_element))
+        builders = (
+            (PathPlot, "Profile", self._lines_element),
+            (LabelsPlot, "Profile", self._labels_element),
+            (PointPlot, "Crossing", self._crossings_element),
+            (PolygonPlot, "Pixel", self._pixel_element),
+            (PolygonPlot, "Reference", self._reference_element),
+        )
         try:
-            found = [(p, make) for cls, group, make in builders
-                     for p in drawn_plots(self._pane, cls, (group,)) if type(p) is cls]
-            updates = [(p.handles["source"], {"data": p.get_data(make(), {}, {})[0]}) for p, make in found]
+            found = [
+                (p, make)
+                for cls, group, make in builders
+                for p in drawn_plots(self._pane, cls, (group,))
+                if type(p) is cls
+            ]
+            updates = [
+                (p.handles["source"], {"data": p.get_data(make(), {}, {})[0]}) for p, make in found
+            ]
         except Exception:  # Panel/HoloViews internals changed: take the slow, safe path
             found = []
         if found:
@@ -319,7 +447,9 @@ class MapGrid(pn.viewable.Viewer):
             layers.append(self._shade)
         rng, size = hv.streams.RangeXY(), hv.streams.PlotSize()
         self._screens[var] = (rng, size)
-        data = hv.DynamicMap(partial(self._image, var), streams=[self._content, self._date, rng, size])
+        data = hv.DynamicMap(
+            partial(self._image, var), streams=[self._content, self._date, rng, size]
+        )
         layers.append(data)
         if self._mask is not None:
             layers.append(self._mask)
@@ -336,18 +466,32 @@ class MapGrid(pn.viewable.Viewer):
         # options on the DynamicMap itself would re-style the whole overlay on every date.
         # Plain tick numbers (no 4.51856e+06): metres with thousands separators; degrees with
         # as many decimals as the tick spacing needs (a fixed "0.00" labelled 150.945 as 150.95).
-        fmt = BasicTickFormatter(use_scientific=False) if self._aspect != 1.0 else NumeralTickFormatter(format="0,0")
+        fmt = (
+            BasicTickFormatter(use_scientific=False)
+            if self._aspect != 1.0
+            else NumeralTickFormatter(format="0,0")
+        )
         # The frame's shape is fixed from the data extent (square pixels on the ground) rather
         # than with data_aspect, which makes HoloViews walk the whole figure on every update.
-        l, b, r, t = self._extent
-        height = int(np.clip(_FRAME_WIDTH * (t - b) * self._aspect / max(r - l, 1e-300), 150, 800))
+        left, b, r, t = self._extent
+        height = int(
+            np.clip(_FRAME_WIDTH * (t - b) * self._aspect / max(r - left, 1e-300), 150, 800)
+        )
         zoom = BoxZoomTool(match_aspect=True)
-        layers.append(hv.Path([], group="Frame").opts(
-            title=title, frame_width=_FRAME_WIDTH, frame_height=height, xformatter=fmt, yformatter=fmt,
-            tools=[zoom], default_tools=["pan", "wheel_zoom", "save", "reset"],
-            xlabel="longitude (°)" if self._aspect != 1.0 else f"x ({s.units_xy})",
-            ylabel="latitude (°)" if self._aspect != 1.0 else f"y ({s.units_xy})",
-            active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"]))
+        layers.append(
+            hv.Path([], group="Frame").opts(
+                title=title,
+                frame_width=_FRAME_WIDTH,
+                frame_height=height,
+                xformatter=fmt,
+                yformatter=fmt,
+                tools=[zoom],
+                default_tools=["pan", "wheel_zoom", "save", "reset"],
+                xlabel="longitude (°)" if self._aspect != 1.0 else f"x ({s.units_xy})",
+                ylabel="latitude (°)" if self._aspect != 1.0 else f"y ({s.units_xy})",
+                active_tools=["poly_draw", "wheel_zoom"] if draw else ["pan", "wheel_zoom"],
+            )
+        )
         # transient: a second click on the same spot (in the other click mode) still counts
         tap = hv.streams.Tap(source=data, x=None, y=None, transient=True)
         tap.add_subscriber(lambda x, y: s.on_tap(x, y))
@@ -358,11 +502,15 @@ class MapGrid(pn.viewable.Viewer):
     def _editable_lines(self) -> hv.Path:
         s = self.state
         path = hv.Path(list(s.profiles), group="Drawn")  # its source belongs to the draw tool
-        draw = hv.streams.PolyDraw(source=path, drag=True, show_vertices=True,
-                                   vertex_style={"size": 8, "fill_color": "white",
-                                                 "line_color": _PROFILE_COLOR})
-        edit = hv.streams.PolyEdit(source=path, shared=True,
-                                   vertex_style={"size": 8, "fill_color": _REFERENCE_COLOR})
+        draw = hv.streams.PolyDraw(
+            source=path,
+            drag=True,
+            show_vertices=True,
+            vertex_style={"size": 8, "fill_color": "white", "line_color": _PROFILE_COLOR},
+        )
+        edit = hv.streams.PolyEdit(
+            source=path, shared=True, vertex_style={"size": 8, "fill_color": _REFERENCE_COLOR}
+        )
 
         def _sync(data: dict | None) -> None:
             if data is not None:
@@ -373,29 +521,44 @@ class MapGrid(pn.viewable.Viewer):
         return path
 
     # ------------------------------------------------------------------------ elements
-    def _image(self, var: str, time_index: int = 0, x_range: tuple | None = None,
-               y_range: tuple | None = None, width: int | None = None, height: int | None = None,
-               **_: Any) -> hv.Image:
+    def _image(
+        self,
+        var: str,
+        time_index: int = 0,
+        x_range: tuple | None = None,
+        y_range: tuple | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        **_: Any,
+    ) -> hv.Image:
         s = self.state  # the date comes from the state (time_index only keys the memo)
         arr, bounds = self._raster(var, s.time_index, x_range, y_range, width, height)
         rate = var == RATE  # not a date map: its own limits, and the date switch skips it
-        vdim = hv.Dimension(var, label=LAYERS[var], unit="mm/yr" if rate else "mm",
-                            range=s.rate_clim() if rate else s.clim())
+        vdim = hv.Dimension(
+            var,
+            label=LAYERS[var],
+            unit="mm/yr" if rate else "mm",
+            range=s.rate_clim() if rate else s.clim(),
+        )
         group = ("Rate" if rate else "Data") + ("" if self._shade is None else "OverRelief")
-        return hv.Image(arr, bounds=bounds, kdims=["x", "y"], vdims=[vdim], extents=self._extent,
-                        group=group)
+        return hv.Image(
+            arr, bounds=bounds, kdims=["x", "y"], vdims=[vdim], extents=self._extent, group=group
+        )
 
     def _static(self, da: xr.DataArray, group: str) -> hv.Image:
         scale = min(1.0, 1000 / max(da.sizes["x"], da.sizes["y"]))
-        arr, bounds = rasterize_to_screen(da, None, None, int(da.sizes["x"] * scale) or 1,
-                                          int(da.sizes["y"] * scale) or 1)
+        arr, bounds = rasterize_to_screen(
+            da, None, None, int(da.sizes["x"] * scale) or 1, int(da.sizes["y"] * scale) or 1
+        )
         return hv.Image(arr, bounds=bounds, kdims=["x", "y"], vdims=[group.lower()], group=group)
 
     def _lines_element(self, **_: Any) -> hv.Path:
         return hv.Path(list(self.state.profiles), group="Profile")
 
     def _labels_element(self, **_: Any) -> hv.Labels:
-        pts = [(float(p[0, 0]), float(p[0, 1]), f"P{k + 1}") for k, p in enumerate(self.state.profiles)]
+        pts = [
+            (float(p[0, 0]), float(p[0, 1]), f"P{k + 1}") for k, p in enumerate(self.state.profiles)
+        ]
         return hv.Labels(pts, kdims=["x", "y"], vdims=["text"], group="Profile")
 
     def _crossings_element(self, **_: Any) -> hv.Points:
@@ -414,8 +577,10 @@ class MapGrid(pn.viewable.Viewer):
             return hv.Polygons([], group="Pixel")
         h = self._marker_half()
         hx, hy = s.pixel_box if s.pixel_box is not None else (h, h)
-        return hv.Polygons([_box(s.pixel[0] - hx, s.pixel[1] - hy, s.pixel[0] + hx, s.pixel[1] + hy)],
-                           group="Pixel")
+        return hv.Polygons(
+            [_box(s.pixel[0] - hx, s.pixel[1] - hy, s.pixel[0] + hx, s.pixel[1] + hy)],
+            group="Pixel",
+        )
 
     def _reference_element(self, **_: Any) -> hv.Polygons:
         """The reference point (a yellow square) or area."""
@@ -428,12 +593,16 @@ class MapGrid(pn.viewable.Viewer):
             except (ValueError, IndexError):
                 return hv.Polygons([], group="Reference")
             return hv.Polygons([_box(rx - h, ry - h, rx + h, ry + h)], group="Reference")
-        corners = ref["box"] if ref["kind"] == "area" else (ref["x"] - h, ref["y"] - h, ref["x"] + h, ref["y"] + h)
+        corners = (
+            ref["box"]
+            if ref["kind"] == "area"
+            else (ref["x"] - h, ref["y"] - h, ref["x"] + h, ref["y"] + h)
+        )
         return hv.Polygons([_box(*corners)], group="Reference")
 
     def _marker_half(self) -> float:
-        l, b, r, t = self._extent
-        return max(r - l, t - b) / 120  # markers about 1.7 % of the frame across
+        left, b, r, t = self._extent
+        return max(r - left, t - b) / 120  # markers about 1.7 % of the frame across
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self._banner, self._pane, sizing_mode="stretch_width")

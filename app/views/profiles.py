@@ -14,16 +14,18 @@ import param
 
 from app.profiling import LEGENDS
 from app.state import DashboardState
-from app.views.timeseries import PLOT_OPTS as _TS_OPTS
 from app.views._plots import after_maps, follow, push_overlay
+from app.views.timeseries import PLOT_OPTS as _TS_OPTS
 from app.views.timeseries import SERIES_STYLE, NowLines, now_line
 
 __all__ = ["ProfileView"]
 
 _FIT_COLOR = "#d81b60"
 PLOT_OPTS = dict(_TS_OPTS, legend_position="right")
-_HINT = ("Draw a profile on the first map (press and hold, click, double-click), "
-         "or use 'Profiles across candidate faults'.")
+_HINT = (
+    "Draw a profile on the first map (press and hold, click, double-click), "
+    "or use 'Profiles across candidate faults'."
+)
 _HINT_SHORT = "Draw a profile on the first map"
 
 
@@ -35,26 +37,57 @@ class ProfileView(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         s = self.state
-        line_params = [s.param[p] for p in ("profiles", "active_profile", "swath_width", "offset_model",
-                                             "data_revision", "manual_crossings")]
+        line_params = [
+            s.param[p]
+            for p in (
+                "profiles",
+                "active_profile",
+                "swath_width",
+                "offset_model",
+                "data_revision",
+                "manual_crossings",
+            )
+        ]
         # The profile plot is drawn when the line, width, model or data change, and updated in
         # place (data, title, y range) when only the date changes.
-        self._profile_pane = pn.pane.HoloViews(self._profile_plot(), sizing_mode="stretch_width",
-                                               linked_axes=False)
-        s.param.watch(self._redraw_profile, ["profiles", "active_profile", "swath_width", "offset_model",
-                                             "data_revision", "manual_crossings"])
+        self._profile_pane = pn.pane.HoloViews(
+            self._profile_plot(), sizing_mode="stretch_width", linked_axes=False
+        )
+        s.param.watch(
+            self._redraw_profile,
+            [
+                "profiles",
+                "active_profile",
+                "swath_width",
+                "offset_model",
+                "data_revision",
+                "manual_crossings",
+            ],
+        )
         after_maps(s, ["time_index"], self._date_changed)
         # The offset through time (every date fitted) follows on the next tick, so that the
         # profile and its fit reach the browser first.
-        self._offsets_pane = pn.pane.HoloViews(self._offsets_plot(), sizing_mode="stretch_width",
-                                               linked_axes=False)
+        self._offsets_pane = pn.pane.HoloViews(
+            self._offsets_plot(), sizing_mode="stretch_width", linked_axes=False
+        )
         self._defer = partial(pn.state.execute, schedule=True)
-        s.param.watch(lambda *_: self._defer(self._refresh_offsets),
-                      ["profiles", "active_profile", "swath_width", "offset_model", "data_revision",
-                       "manual_crossings"])
-        self._table = follow(s, [p.name for p in line_params] + ["time_index"],
-                             pn.pane.Markdown(css_classes=["insar-offsets"], sizing_mode="stretch_width"),
-                             self._summary)
+        s.param.watch(
+            lambda *_: self._defer(self._refresh_offsets),
+            [
+                "profiles",
+                "active_profile",
+                "swath_width",
+                "offset_model",
+                "data_revision",
+                "manual_crossings",
+            ],
+        )
+        self._table = follow(
+            s,
+            [p.name for p in line_params] + ["time_index"],
+            pn.pane.Markdown(css_classes=["insar-offsets"], sizing_mode="stretch_width"),
+            self._summary,
+        )
         self._now = NowLines(s, self._offsets_pane)
 
     # ---------------------------------------------------------------------- plots
@@ -62,7 +95,9 @@ class ProfileView(pn.viewable.Viewer):
         """A new line, width, model or data: update the drawn plot in place when its layers
         are the same (the usual case), else draw it anew."""
         overlay, title, x_range, y_range = self._profile_frame()
-        if not push_overlay(self._profile_pane, overlay, title=title, x_range=x_range, y_range=y_range):
+        if not push_overlay(
+            self._profile_pane, overlay, title=title, x_range=x_range, y_range=y_range
+        ):
             self._profile_pane.object = self._profile_plot()
 
     def _date_changed(self, *_: Any) -> None:
@@ -71,14 +106,20 @@ class ProfileView(pn.viewable.Viewer):
 
     def _profile_plot(self, *_: Any) -> hv.Overlay:
         """The profile plot at the current date (the same elements, empty, before any line)."""
-        s = self.state
         overlay, title, x_range, y_range = self._profile_frame()
         # A click on the profile plot moves the fault crossing there (every layer is refitted).
         tap = hv.streams.SingleTap(source=overlay, x=None, y=None, transient=True)
         tap.add_subscriber(self._tapped)
-        return overlay.opts(hv.opts.Overlay(**PLOT_OPTS, title=title, xlim=x_range, ylim=y_range,
-                                            xlabel="distance along profile (km)",
-                                            ylabel="LOS displacement (mm)"))
+        return overlay.opts(
+            hv.opts.Overlay(
+                **PLOT_OPTS,
+                title=title,
+                xlim=x_range,
+                ylim=y_range,
+                xlabel="distance along profile (km)",
+                ylabel="LOS displacement (mm)",
+            )
+        )
 
     def _tapped(self, x: float | None, y: float | None) -> None:
         s = self.state
@@ -107,36 +148,69 @@ class ProfileView(pn.viewable.Viewer):
             p = prof.sel(layer=layer) if prof is not None else None
             style = SERIES_STYLE[legend]
             if legend != "truth":
-                items.append(hv.Area((dk, _col(p, "p25", nan), _col(p, "p75", nan)), xlabel, ["p25", "p75"],
-                                     label=f"{legend} 25–75 %").opts(color=style["color"], alpha=0.2,
-                                                                     line_alpha=0))
-            items.append(hv.Curve((dk, _col(p, "median", nan)), xlabel, "mm", label=f"{legend} median").opts(
-                **style, tools=["hover"]))
+                items.append(
+                    hv.Area(
+                        (dk, _col(p, "p25", nan), _col(p, "p75", nan)),
+                        xlabel,
+                        ["p25", "p75"],
+                        label=f"{legend} 25–75 %",
+                    ).opts(color=style["color"], alpha=0.2, line_alpha=0)
+                )
+            items.append(
+                hv.Curve((dk, _col(p, "median", nan)), xlabel, "mm", label=f"{legend} median").opts(
+                    **style, tools=["hover"]
+                )
+            )
             fit = res["fits"].get(layer) if res is not None else None
             if legend != "truth":
-                items.append(hv.Curve((dk, np.asarray(fit.curve(d)) if fit is not None else nan), xlabel, "mm",
-                                      label=f"{legend} fit").opts(
-                    color=_FIT_COLOR if legend == "denoised" else "#f48fb1", line_width=2))
+                items.append(
+                    hv.Curve(
+                        (dk, np.asarray(fit.curve(d)) if fit is not None else nan),
+                        xlabel,
+                        "mm",
+                        label=f"{legend} fit",
+                    ).opts(color=_FIT_COLOR if legend == "denoised" else "#f48fb1", line_width=2)
+                )
             if res is not None:
                 notes.append(f"{legend}: {_fmt_fit(fit) if fit is not None else 'no fit'}")
         if prof is not None:
-            lo = float(np.nanmin(prof["p25"].values)) if np.isfinite(prof["p25"].values).any() else -1.0
-            hi = float(np.nanmax(prof["p75"].values)) if np.isfinite(prof["p75"].values).any() else 1.0
+            lo = (
+                float(np.nanmin(prof["p25"].values))
+                if np.isfinite(prof["p25"].values).any()
+                else -1.0
+            )
+            hi = (
+                float(np.nanmax(prof["p75"].values))
+                if np.isfinite(prof["p75"].values).any()
+                else 1.0
+            )
             pad = 0.08 * (hi - lo) if hi > lo else 1.0
             y_range, x_range = (lo - pad, hi + pad), (float(dk.min()), float(dk.max()))
         else:
             y_range, x_range = (0.0, 1.0), (0.0, 1.0)
         x0 = res["x0"] * km if res is not None and res["x0"] is not None else np.nan
-        items.append(hv.Curve(([x0, x0], list(y_range)), xlabel, "mm", label="fault crossing").opts(
-            color=_FIT_COLOR, line_dash="dashed", line_width=2.5))
+        items.append(
+            hv.Curve(([x0, x0], list(y_range)), xlabel, "mm", label="fault crossing").opts(
+                color=_FIT_COLOR, line_dash="dashed", line_width=2.5
+            )
+        )
         if res is not None:
             notes.append(_crossing_note(s.crossing(), km))
-        text = (f"{s.offset_model} offset (far minus near side)\n" + "\n".join(notes)) if res is not None \
+        text = (
+            (f"{s.offset_model} offset (far minus near side)\n" + "\n".join(notes))
+            if res is not None
             else _HINT_SHORT
+        )
         tx, ty = (x_range[0], y_range[1] - 0.5 * pad) if res is not None else (0.03, 0.95)
         items.append(hv.Text(tx, ty, text, halign="left", valign="top", fontsize=10))
-        title = (f"P{s.active_profile + 1} swath profile on {s.date_label()} "
-                 f"(width {_length(s.swath_width, s.units_xy)})") if res is not None else "Swath profile"
+        title = (
+            (
+                f"P{s.active_profile + 1} swath profile on {s.date_label()} "
+                f"(width {_length(s.swath_width, s.units_xy)})"
+            )
+            if res is not None
+            else "Swath profile"
+        )
         return hv.Overlay(items), title, x_range, y_range
 
     def _refresh_offsets(self) -> None:
@@ -148,7 +222,9 @@ class ProfileView(pn.viewable.Viewer):
         opts = hv.opts.Overlay(**PLOT_OPTS, xlabel="date", ylabel="offset (mm)")
         if res is None:
             empty = hv.Curve((s.dates[[0, -1]], [np.nan, np.nan]), "date", "offset (mm)")
-            return (hv.Overlay([empty]) * now_line(s)).opts(opts, hv.opts.Overlay(title="Offset through time"))
+            return (hv.Overlay([empty]) * now_line(s)).opts(
+                opts, hv.opts.Overlay(title="Offset through time")
+            )
         ser = res["series"]
         t = pd.DatetimeIndex(ser["time"].values)
         items: list = []
@@ -159,10 +235,16 @@ class ProfileView(pn.viewable.Viewer):
             sig = np.asarray(one["offset_sigma"].values, dtype=float)
             style = SERIES_STYLE[legend]
             if legend != "truth":
-                items.append(hv.ErrorBars((t, off, sig), "date", ["offset (mm)", "sigma"]).opts(
-                    color=style["color"], alpha=0.5))
-            items.append(hv.Curve((t, off), "date", "offset (mm)", label=legend).opts(
-                **style, tools=["hover"]))
+                items.append(
+                    hv.ErrorBars((t, off, sig), "date", ["offset (mm)", "sigma"]).opts(
+                        color=style["color"], alpha=0.5
+                    )
+                )
+            items.append(
+                hv.Curve((t, off), "date", "offset (mm)", label=legend).opts(
+                    **style, tools=["hover"]
+                )
+            )
         tr = res["transient"]
         title = f"P{s.active_profile + 1} {s.offset_model} offset through time"
         if tr is not None:
@@ -178,13 +260,17 @@ class ProfileView(pn.viewable.Viewer):
         s = self.state
         if not s.profiles:
             return f"*No profile yet.* {_HINT}"
-        rows = [f"| profile | series | {s.offset_model} offset on {s.date_label()} | crossing x0 |",
-                "|---|---|---|---|"]
+        rows = [
+            f"| profile | series | {s.offset_model} offset on {s.date_label()} | crossing x0 |",
+            "|---|---|---|---|",
+        ]
         for k in range(len(s.profiles)):
             res = s.profile_at_date(k)
             x0 = f"{res['x0'] * s.km_per_distance(k):.2f} km" if res["x0"] is not None else "—"
             for layer, fit in res["fits"].items():
-                rows.append(f"| P{k + 1} | {LEGENDS[layer]} | {_fmt_fit(fit) if fit else 'no fit'} | {x0} |")
+                rows.append(
+                    f"| P{k + 1} | {LEGENDS[layer]} | {_fmt_fit(fit) if fit else 'no fit'} | {x0} |"
+                )
         return "\n".join(rows)
 
     def profile_panel(self) -> pn.viewable.Viewable:
@@ -196,8 +282,11 @@ class ProfileView(pn.viewable.Viewer):
         return self._offsets_pane
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(pn.Row(self._profile_pane, self._offsets_pane, sizing_mode="stretch_width"),
-                         self._table, sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self._profile_pane, self._offsets_pane, sizing_mode="stretch_width"),
+            self._table,
+            sizing_mode="stretch_width",
+        )
 
 
 def _col(p: Any, name: str, empty: np.ndarray) -> np.ndarray:
@@ -215,7 +304,9 @@ def _crossing_note(c: Any, km: float) -> str:
     """Where the crossing is and how it was found (for the profile plot)."""
     if c is None:
         return "crossing: not located"
-    how = {"user": "set by you", "displacement": "steepest raw gradient"}.get(c.source, f"located on {c.source}")
+    how = {"user": "set by you", "displacement": "steepest raw gradient"}.get(
+        c.source, f"located on {c.source}"
+    )
     others = [f"{LEGENDS.get(k, k)} {v * km:.2f}" for k, v in c.per_layer.items() if k != c.source]
     txt = f"crossing {c.x0 * km:.2f} km ({how})"
     if others:
@@ -233,5 +324,7 @@ def _fmt_fit(fit: Any) -> str:
 
 def _fmt_transient(tr: Any) -> str:
     start = pd.Timestamp(tr.onset)
-    return (f"onset {start:%Y-%m-%d} ± {tr.onset_sigma_days:.0f} d, {tr.duration_days:.0f} d long, "
-            f"{tr.amplitude_mm:.1f} ± {tr.amplitude_sigma_mm:.1f} mm")
+    return (
+        f"onset {start:%Y-%m-%d} ± {tr.onset_sigma_days:.0f} d, {tr.duration_days:.0f} d long, "
+        f"{tr.amplitude_mm:.1f} ± {tr.amplitude_sigma_mm:.1f} mm"
+    )

@@ -37,7 +37,12 @@ from insar_ae.analysis.offsets import (
 from insar_ae.analysis.profiles import point_timeseries, swath_profile, valid_pixel_near
 from insar_ae.analysis.reference import reference_to_area, reference_to_date, reference_to_point
 from insar_ae.analysis.stats import fit_covariance, noise_summary, rms_per_date, structure_function
-from insar_ae.analysis.transients import Transient, background_rate, detect_transient, transient_curve
+from insar_ae.analysis.transients import (
+    Transient,
+    background_rate,
+    detect_transient,
+    transient_curve,
+)
 from insar_ae.analysis.velocity import RateFit, fit_rate, velocity
 
 __all__ = [

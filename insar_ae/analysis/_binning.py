@@ -43,8 +43,9 @@ class BinIndex:
         if self.heavy.size:  # second padded block for the heavy bins: (n_heavy, max count)
             hc = self.counts[self.heavy]
             self.heavy_slots = int(hc.max())
-            self.heavy_members = np.concatenate([order[starts[b]:starts[b] + c] for b, c in
-                                                 zip(self.heavy, hc, strict=True)])
+            self.heavy_members = np.concatenate(
+                [order[starts[b] : starts[b] + c] for b, c in zip(self.heavy, hc, strict=True)]
+            )
             self.heavy_row = np.repeat(np.arange(self.heavy.size), hc)
             self.heavy_pos = np.arange(hc.sum()) - np.repeat(np.cumsum(hc) - hc, hc)
         self.light_sel = np.nonzero(self.counts[bins] <= self.slots)[0]
@@ -72,9 +73,13 @@ def _reduce_sorted(pad: np.ndarray) -> tuple[np.ndarray, ...]:
     tot = pad @ np.ones(pad.shape[-1], dtype=np.float32)  # BLAS row sums
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan).astype(np.float32)
-    return (np.ascontiguousarray(qs[..., 1], dtype=np.float32), mean,
-            np.ascontiguousarray(qs[..., 0], dtype=np.float32),
-            np.ascontiguousarray(qs[..., 2], dtype=np.float32), cnt)
+    return (
+        np.ascontiguousarray(qs[..., 1], dtype=np.float32),
+        mean,
+        np.ascontiguousarray(qs[..., 0], dtype=np.float32),
+        np.ascontiguousarray(qs[..., 2], dtype=np.float32),
+        cnt,
+    )
 
 
 def _chunk_stats(v: np.ndarray, idx: BinIndex) -> tuple[np.ndarray, ...]:
@@ -93,7 +98,9 @@ def _chunk_stats(v: np.ndarray, idx: BinIndex) -> tuple[np.ndarray, ...]:
     return out
 
 
-def binned_stats(values: np.ndarray, idx: BinIndex, *, threads: int | None = None) -> dict[str, np.ndarray]:
+def binned_stats(
+    values: np.ndarray, idx: BinIndex, *, threads: int | None = None
+) -> dict[str, np.ndarray]:
     """Per-bin NaN-aware median, mean, p25, p75 and count of ``values`` (..., n_samples).
 
     ``values`` are in the sample order ``idx`` was built with. Leading dims are kept; the last
@@ -107,7 +114,11 @@ def binned_stats(values: np.ndarray, idx: BinIndex, *, threads: int | None = Non
     per_row = idx.n_bins * idx.slots
     step = max(1, min(m, _CHUNK_ELEMS // max(per_row, 1)))
     if threads is None:
-        ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        ncpu = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
         threads = min(4, ncpu)
     if threads > 1 and m > 1:
         step = max(1, min(step, -(-m // threads)))

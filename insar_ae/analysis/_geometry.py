@@ -61,7 +61,9 @@ def metric_scale(units: str, lat_deg: float = 0.0) -> MetricScale:
     if u not in _DEGREE_UNITS:
         return MetricScale(1.0, 1.0, 1.0, False, u)
     if not np.isfinite(lat_deg) or abs(lat_deg) > 90.0:
-        raise ParameterError(f"latitude for the metric scale must be within [-90, 90] deg, got {lat_deg}")
+        raise ParameterError(
+            f"latitude for the metric scale must be within [-90, 90] deg, got {lat_deg}"
+        )
     phi = math.radians(lat_deg)
     w = 1.0 - _WGS84_E2 * math.sin(phi) ** 2
     m_rad = _WGS84_A * (1.0 - _WGS84_E2) / w**1.5
@@ -88,7 +90,9 @@ def positive_length(value: float, name: str, *, allow_zero: bool = False) -> flo
     ok = np.isfinite(v) and (v >= 0.0 if allow_zero else v > 0.0)
     if not ok:
         rng = ">= 0" if allow_zero else "> 0"
-        raise ParameterError(f"{name} must be finite and {rng} (in the dataset's x/y units), got {value!r}")
+        raise ParameterError(
+            f"{name} must be finite and {rng} (in the dataset's x/y units), got {value!r}"
+        )
     return v
 
 
@@ -125,13 +129,18 @@ def area_selection(
     scale = metric_scale(coord_units(obj), yf if coord_units(obj) in _DEGREE_UNITS else 0.0)
     half_x = 0.5 * float(np.median(np.abs(np.diff(xc)))) if xc.size > 1 else 0.0
     half_y = 0.5 * float(np.median(np.abs(np.diff(yc)))) if yc.size > 1 else 0.0
-    if not (xc.min() - half_x <= xf <= xc.max() + half_x and yc.min() - half_y <= yf <= yc.max() + half_y):
+    if not (
+        xc.min() - half_x <= xf <= xc.max() + half_x
+        and yc.min() - half_y <= yf <= yc.max() + half_y
+    ):
         raise ParameterError(
             f"point x={xf}, y={yf} lies outside the frame x in [{xc.min()}, {xc.max()}], "
             f"y in [{yc.min()}, {yc.max()}]"
         )
     if radius is not None and box is not None:
-        raise ParameterError(f"give either radius or box, not both (radius={radius!r}, box={box!r})")
+        raise ParameterError(
+            f"give either radius or box, not both (radius={radius!r}, box={box!r})"
+        )
     if box is None and (radius is None or float(radius) == 0.0):
         iy, ix = int(np.argmin(np.abs(yc - yf))), int(np.argmin(np.abs(xc - xf)))
         return slice(iy, iy + 1), slice(ix, ix + 1), np.ones((1, 1), bool), scale
@@ -180,7 +189,9 @@ def as_polyline(line: object) -> np.ndarray:
     """Validate a polyline: (n >= 2, 2) finite x/y map coordinates, consecutive duplicates removed."""
     arr = np.asarray(line, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 2:
-        raise ParameterError(f"line must be an (n >= 2, 2) array of x, y map coordinates, got shape {arr.shape}")
+        raise ParameterError(
+            f"line must be an (n >= 2, 2) array of x, y map coordinates, got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ParameterError("line vertices must be finite x, y coordinates")
     keep = np.ones(len(arr), bool)
@@ -210,8 +221,9 @@ def _row_intervals(corners: np.ndarray, yrows: np.ndarray) -> tuple[np.ndarray, 
     return lo, hi
 
 
-def swath_geometry(xc: np.ndarray, yc: np.ndarray, line: np.ndarray, half_width_m: float,
-                   scale: MetricScale) -> SwathGeometry:
+def swath_geometry(
+    xc: np.ndarray, yc: np.ndarray, line: np.ndarray, half_width_m: float, scale: MetricScale
+) -> SwathGeometry:
     """Pixels whose centre lies within ``half_width_m`` of the polyline (not beyond its ends).
 
     Only pixels inside each segment's buffered rectangle are visited (row-wise index
@@ -233,8 +245,14 @@ def swath_geometry(xc: np.ndarray, yc: np.ndarray, line: np.ndarray, half_width_
         a, L = v[k], seg_len[k]
         u = seg[k] / L
         n = np.array([-u[1], u[0]])
-        corners = np.array([a - hw * u - hw * n, a + (L + hw) * u - hw * n,
-                            a + (L + hw) * u + hw * n, a - hw * u + hw * n])
+        corners = np.array(
+            [
+                a - hw * u - hw * n,
+                a + (L + hw) * u - hw * n,
+                a + (L + hw) * u + hw * n,
+                a - hw * u + hw * n,
+            ]
+        )
         r0, r1 = _index_range(Y, np.array(corners[:, 1].min()), np.array(corners[:, 1].max()))
         rows = np.arange(int(r0), int(r1))
         if rows.size == 0:
@@ -274,7 +292,9 @@ def swath_geometry(xc: np.ndarray, yc: np.ndarray, line: np.ndarray, half_width_
         first[1:] = flat[order][1:] != flat[order][:-1]
         sel = order[first]
         iy, ix, along, across = iy[sel], ix[sel], along[sel], across[sel]
-    return SwathGeometry(iy.astype(np.intp), ix.astype(np.intp), along, across, float(cum[-1]), v, scale)
+    return SwathGeometry(
+        iy.astype(np.intp), ix.astype(np.intp), along, across, float(cum[-1]), v, scale
+    )
 
 
 def crossing_line(trace: object, *, length: float, at: float = 0.5) -> np.ndarray:

@@ -8,7 +8,13 @@ import numpy as np
 
 from insar_ae.errors import ParameterError
 
-__all__ = ["batched_linear_rss", "clean_xy", "linear_fit", "moving_block_resample", "scatter_covariance"]
+__all__ = [
+    "batched_linear_rss",
+    "clean_xy",
+    "linear_fit",
+    "moving_block_resample",
+    "scatter_covariance",
+]
 
 
 def clean_xy(x: object, y: object, *, min_n: int, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -16,7 +22,9 @@ def clean_xy(x: object, y: object, *, min_n: int, what: str) -> tuple[np.ndarray
     xa = np.asarray(x, dtype=float).ravel()
     ya = np.asarray(y, dtype=float).ravel()
     if xa.shape != ya.shape:
-        raise ParameterError(f"{what}: distance and values must have the same length, got {xa.size} and {ya.size}")
+        raise ParameterError(
+            f"{what}: distance and values must have the same length, got {xa.size} and {ya.size}"
+        )
     ok = np.isfinite(xa) & np.isfinite(ya)
     xa, ya = xa[ok], ya[ok]
     if xa.size < min_n:
@@ -67,7 +75,9 @@ def batched_linear_rss(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
     Aty = np.einsum("gni,n->gi", A, y)
     beta = np.full(Aty.shape, np.nan)
     rss = np.full(A.shape[0], np.inf)
-    det_ok = np.abs(np.linalg.det(AtA)) > 1e-12 * np.prod(np.einsum("gii->gi", AtA) + 1e-300, axis=1)
+    det_ok = np.abs(np.linalg.det(AtA)) > 1e-12 * np.prod(
+        np.einsum("gii->gi", AtA) + 1e-300, axis=1
+    )
     if det_ok.any():
         b = np.linalg.solve(AtA[det_ok], Aty[det_ok][..., None])[..., 0]
         beta[det_ok] = b

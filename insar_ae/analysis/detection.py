@@ -59,8 +59,15 @@ def _layer(ds: xr.Dataset, layer: str | None) -> str:
     return layer
 
 
-def _noise_level(ds: xr.Dataset, name: str, change: np.ndarray, i0: int, i1: int, noise_area: dict | None,
-                 sigma: float | None) -> tuple[float, str]:
+def _noise_level(
+    ds: xr.Dataset,
+    name: str,
+    change: np.ndarray,
+    i0: int,
+    i1: int,
+    noise_area: dict | None,
+    sigma: float | None,
+) -> tuple[float, str]:
     if sigma is not None:
         if not (np.isfinite(sigma) and sigma > 0):
             raise ParameterError(f"sigma must be > 0 mm, got {sigma!r}")
@@ -69,15 +76,20 @@ def _noise_level(ds: xr.Dataset, name: str, change: np.ndarray, i0: int, i1: int
         ys, xs, mask, _ = area_selection(ds, **noise_area)
         s = robust_std(change[ys, xs][mask])
         if not np.isfinite(s) or s <= 0:
-            raise ParameterError(f"noise_area {noise_area} holds no valid pixel of {name!r} over the period")
+            raise ParameterError(
+                f"noise_area {noise_area} holds no valid pixel of {name!r} over the period"
+            )
         return s, f"robust std of {name!r} change in noise_area {noise_area}"
     if "noise" in ds:
         s = robust_std(_change(ds, "noise", i0, i1))
         if np.isfinite(s) and s > 0:
             return s, "robust std of the 'noise' layer change (raw noise level, conservative)"
-    warnings.warn("no noise layer, noise_area or sigma: the noise level is the robust std of the "
-                  f"{name!r} change over the whole frame (biased high where the signal is broad)",
-                  UserWarning, stacklevel=3)
+    warnings.warn(
+        "no noise layer, noise_area or sigma: the noise level is the robust std of the "
+        f"{name!r} change over the whole frame (biased high where the signal is broad)",
+        UserWarning,
+        stacklevel=3,
+    )
     s = robust_std(change)
     if not np.isfinite(s) or s <= 0:
         raise ParameterError(f"cannot estimate a noise level: {name!r} change has no valid spread")
@@ -128,13 +140,25 @@ def detection_map(
     t = pd.DatetimeIndex(ds["time"].values)
     coords = {"y": ds["y"], "x": ds["x"]}
     return xr.Dataset(
-        {"change": (("y", "x"), ch.astype(np.float32), {"units": "mm", "positive": "toward the satellite"}),
-         "snr": (("y", "x"), snr.astype(np.float32), {"units": "1"}),
-         "detected": (("y", "x"), det)},
+        {
+            "change": (
+                ("y", "x"),
+                ch.astype(np.float32),
+                {"units": "mm", "positive": "toward the satellite"},
+            ),
+            "snr": (("y", "x"), snr.astype(np.float32), {"units": "1"}),
+            "detected": (("y", "x"), det),
+        },
         coords=coords,
-        attrs={"sigma_mm": s, "sigma_source": source, "k": float(k), "layer": name,
-               "start": str(t[i0].date()), "end": str(t[i1].date()),
-               "detected_fraction": float(det.mean())},
+        attrs={
+            "sigma_mm": s,
+            "sigma_source": source,
+            "k": float(k),
+            "layer": name,
+            "start": str(t[i0].date()),
+            "end": str(t[i1].date()),
+            "detected_fraction": float(det.mean()),
+        },
     )
 
 
@@ -148,7 +172,9 @@ def _nan_gaussian(z: np.ndarray, sigma_px: float) -> tuple[np.ndarray, np.ndarra
         return np.where(den > 1e-6, num / den, 0.0), den
 
 
-def _gradient(z: np.ndarray, sigma_px: float, px: float, py: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _gradient(
+    z: np.ndarray, sigma_px: float, px: float, py: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     zs, w = _nan_gaussian(z, sigma_px)
     gy, gx = np.gradient(zs, abs(py), abs(px))  # along rows / columns (index space), per metre
     g = np.hypot(gx, gy)
@@ -168,8 +194,8 @@ def _nms(g: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     q = (np.round(ang / 45.0).astype(int) % 4) * 45
     ny, nx = g.shape
     for d, ((a0, a1), (b0, b1)) in sl.items():
-        n1 = p[a0:a0 + ny, a1:a1 + nx]
-        n2 = p[b0:b0 + ny, b1:b1 + nx]
+        n1 = p[a0 : a0 + ny, a1 : a1 + nx]
+        n2 = p[b0 : b0 + ny, b1 : b1 + nx]
         keep |= (q == d) & (g >= n1) & (g >= n2)
     return keep
 
@@ -207,8 +233,12 @@ def _douglas_peucker(pts: np.ndarray, tol: float) -> np.ndarray:
         a, b = pts[i], pts[j]
         d = b - a
         ln = math.hypot(*d)
-        seg = pts[i + 1:j] - a
-        dist = np.abs(d[0] * seg[:, 1] - d[1] * seg[:, 0]) / ln if ln > 0 else np.hypot(seg[:, 0], seg[:, 1])
+        seg = pts[i + 1 : j] - a
+        dist = (
+            np.abs(d[0] * seg[:, 1] - d[1] * seg[:, 0]) / ln
+            if ln > 0
+            else np.hypot(seg[:, 0], seg[:, 1])
+        )
         k = int(np.argmax(dist))
         if dist[k] > tol:
             keep[i + 1 + k] = True
@@ -263,7 +293,9 @@ def fault_candidates(
     name = _layer(ds, layer)
     i0, i1 = _date_index(ds, start, 0), _date_index(ds, end, -1)
     xc, yc = np.asarray(ds["x"].values, float), np.asarray(ds["y"].values, float)
-    scale = metric_scale(coord_units(ds), float(np.mean(yc)) if coord_units(ds).startswith("deg") else 0.0)
+    scale = metric_scale(
+        coord_units(ds), float(np.mean(yc)) if coord_units(ds).startswith("deg") else 0.0
+    )
     px = float(np.median(np.diff(xc))) * scale.sx
     py = float(np.median(np.diff(yc))) * scale.sy
     pix = math.sqrt(abs(px * py))
@@ -279,7 +311,11 @@ def fault_candidates(
         # |grad| of Gaussian noise is Rayleigh(s): take the magnitude with the same tail
         # probability as a two-sided k-sigma Gaussian event
         tail = math.erfc(k / math.sqrt(2.0))
-        hi = s * math.sqrt(-2.0 * math.log(tail)) if np.isfinite(s) and s > 0 and tail > 0 else np.inf
+        hi = (
+            s * math.sqrt(-2.0 * math.log(tail))
+            if np.isfinite(s) and s > 0 and tail > 0
+            else np.inf
+        )
     lo = 0.7 * hi
     ridge = _nms(g, gx, gy) & (g >= lo)
     lab, nlab = ndimage.label(ridge, structure=np.ones((3, 3), bool))
@@ -305,8 +341,12 @@ def fault_candidates(
         if length < min_len or np.hypot(*(pts_m[-1] - pts_m[0])) < min_straightness * length:
             continue
         simp = _douglas_peucker(pts_m, tol)
-        line = np.column_stack((np.interp(simp[:, 0] / px, np.arange(xc.size), xc),
-                                np.interp(simp[:, 1] / py, np.arange(yc.size), yc)))
+        line = np.column_stack(
+            (
+                np.interp(simp[:, 0] / px, np.arange(xc.size), xc),
+                np.interp(simp[:, 1] / py, np.arange(yc.size), yc),
+            )
+        )
         found.append((float(g[pr, pc].sum()), line))
     found.sort(key=lambda t: -t[0])
     return [ln for _, ln in found[: int(max_candidates)]]

@@ -100,10 +100,16 @@ def locate_crossing(
     per_layer: dict[str, float] = {}
     for name in layers:
         try:
-            per_layer[name] = locate_fault(d, np.asarray(profile[stat].sel(layer=name).values, dtype=float))
+            per_layer[name] = locate_fault(
+                d, np.asarray(profile[stat].sel(layer=name).values, dtype=float)
+            )
         except ParameterError:
             continue
-    tol = float(tolerance) if tolerance is not None else 2.0 * float(profile.attrs.get("half_width", np.nan))
+    tol = (
+        float(tolerance)
+        if tolerance is not None
+        else 2.0 * float(profile.attrs.get("half_width", np.nan))
+    )
     if given is not None:
         if not np.isfinite(given):
             raise ParameterError(f"given crossing must be finite, got {given!r}")
@@ -112,7 +118,9 @@ def locate_crossing(
         source = next(iter(per_layer))  # raw first (LOCATING_LAYERS order)
         x0 = per_layer[source]
     else:
-        raise ParameterError("locate_crossing: no layer has enough valid samples to locate a crossing")
+        raise ParameterError(
+            "locate_crossing: no layer has enough valid samples to locate a crossing"
+        )
     agree = bool(np.isfinite(tol)) and all(abs(v - x0) <= tol for v in per_layer.values())
     return Crossing(x0=x0, source=source, per_layer=per_layer, agree=agree, tolerance=tol)
 
@@ -137,7 +145,9 @@ def _point_along(pts: np.ndarray, frac: float) -> np.ndarray:
 def _distance_to_polyline(p: np.ndarray, pts: np.ndarray) -> float:
     a, b = pts[:-1], pts[1:]
     ab = b - a
-    t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-300), 0, 1)
+    t = np.clip(
+        np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-300), 0, 1
+    )
     return float(np.min(np.hypot(*(a + t[:, None] * ab - p).T)))
 
 
@@ -177,9 +187,13 @@ def candidate_profiles(
     s = np.array([sc.sx, sc.sy])
     lo, hi = np.array([x.min(), y.min()]) * s, np.array([x.max(), y.max()]) * s
     extent_m = float(np.min(hi - lo))
-    traces = fault_candidates(ds, layer=layer, max_candidates=50,
-                              min_length=0.1 * extent_m if min_length is None else float(min_length),
-                              **kwargs)  # type: ignore[arg-type]
+    traces = fault_candidates(
+        ds,
+        layer=layer,
+        max_candidates=50,
+        min_length=0.1 * extent_m if min_length is None else float(min_length),
+        **kwargs,
+    )  # type: ignore[arg-type]
     half = 0.5 * (0.5 * extent_m if length is None else float(length) * sc.unit_m)
     out: list[CandidateProfile] = []
     chosen: list[np.ndarray] = []
@@ -200,8 +214,14 @@ def candidate_profiles(
         if h < 0.05 * extent_m:  # too close to the edge for a useful profile
             continue
         line = np.vstack((p - h * nrm, p + h * nrm)) / s
-        out.append(CandidateProfile(trace=np.asarray(tr, dtype=float), line=line,
-                                    crossing=(float(p[0] / s[0]), float(p[1] / s[1])), rank=len(out)))
+        out.append(
+            CandidateProfile(
+                trace=np.asarray(tr, dtype=float),
+                line=line,
+                crossing=(float(p[0] / s[0]), float(p[1] / s[1])),
+                rank=len(out),
+            )
+        )
         chosen.append(pts)
         if len(out) >= n:
             break

@@ -87,7 +87,9 @@ def offset_series(
     if stat not in ("median", "mean"):
         raise ParameterError(f"stat must be 'median' or 'mean', got {stat!r}")
     if "time" not in profile_ds.dims:
-        raise ParameterError("profile_ds has no 'time' dim: profile all dates (a (time, y, x) input)")
+        raise ParameterError(
+            "profile_ds has no 'time' dim: profile all dates (a (time, y, x) input)"
+        )
     dist_m, unit_m = _distance_m(profile_ds)
     da = profile_ds[stat]
     layer = _pick_layer(profile_ds, locate_layer)
@@ -104,26 +106,38 @@ def offset_series(
         if model == "step":
             x0_m = locate_fault(dist_m, y_loc)
         else:
-            f0 = fit_offset(dist_m, y_loc, model="creep", kind=kind, window=win_m, depth_km=depth_km)
+            f0 = fit_offset(
+                dist_m, y_loc, model="creep", kind=kind, window=win_m, depth_km=depth_km
+            )
             x0_m = f0.x0
             fixed_depth = depth_km if (depth_km is not None or free_depth) else f0.depth_km
     else:
         x0_m = float(x0) * unit_m
         if model == "creep" and depth_km is None and not free_depth:
-            fixed_depth = fit_offset(dist_m, y_loc, model="creep", x0=x0_m, kind=kind,
-                                     window=win_m).depth_km
+            fixed_depth = fit_offset(
+                dist_m, y_loc, model="creep", x0=x0_m, kind=kind, window=win_m
+            ).depth_km
 
     arr = da.transpose(..., "time", "distance")
     lead = arr.dims[:-1]
     vals = np.asarray(arr.values, float).reshape(-1, arr.sizes["distance"])
     names = ["offset", "offset_sigma", "residual_rms", "n_bins"] + (
-        ["depth_km", "depth_sigma_km"] if model == "creep" else [])
+        ["depth_km", "depth_sigma_km"] if model == "creep" else []
+    )
     out = {k: np.full(vals.shape[0], np.nan) for k in names}
     for i, row in enumerate(vals):
         try:
-            f = fit_offset(dist_m, row, model=model, x0=x0_m, kind=kind,
-                           depth_km=fixed_depth if model == "creep" else None, window=win_m,
-                           bootstrap=bootstrap, seed=None if seed is None else seed + i)
+            f = fit_offset(
+                dist_m,
+                row,
+                model=model,
+                x0=x0_m,
+                kind=kind,
+                depth_km=fixed_depth if model == "creep" else None,
+                window=win_m,
+                bootstrap=bootstrap,
+                seed=None if seed is None else seed + i,
+            )
         except (ParameterError, np.linalg.LinAlgError):
             out["n_bins"][i] = np.isfinite(row).sum()
             continue
@@ -131,16 +145,31 @@ def offset_series(
         out["residual_rms"][i], out["n_bins"][i] = f.residual_rms_mm, f.n
         if model == "creep":
             out["depth_km"][i] = f.depth_km if f.depth_km is not None else math.nan
-            out["depth_sigma_km"][i] = f.depth_sigma_km if f.depth_sigma_km is not None else math.nan
+            out["depth_sigma_km"][i] = (
+                f.depth_sigma_km if f.depth_sigma_km is not None else math.nan
+            )
     shape = tuple(arr.sizes[d] for d in lead)
-    units = {"offset": "mm", "offset_sigma": "mm", "residual_rms": "mm", "n_bins": "1",
-             "depth_km": "km", "depth_sigma_km": "km"}
+    units = {
+        "offset": "mm",
+        "offset_sigma": "mm",
+        "residual_rms": "mm",
+        "n_bins": "1",
+        "depth_km": "km",
+        "depth_sigma_km": "km",
+    }
     coords = {d: arr[d].values for d in lead if d in arr.coords}
     data = {k: (lead, v.reshape(shape), {"units": units[k]}) for k, v in out.items()}
-    attrs = {"model": model, "kind": kind if model == "creep" else "", "x0": x0_m / unit_m, "x0_m": x0_m,
-             "stat": stat, "window": float(window) if window is not None else math.nan,
-             "locate_layer": layer or "", "locate_date": str(times[it].date()),
-             "sign": "offset = far side (larger distance) minus near side, mm"}
+    attrs = {
+        "model": model,
+        "kind": kind if model == "creep" else "",
+        "x0": x0_m / unit_m,
+        "x0_m": x0_m,
+        "stat": stat,
+        "window": float(window) if window is not None else math.nan,
+        "locate_layer": layer or "",
+        "locate_date": str(times[it].date()),
+        "sign": "offset = far side (larger distance) minus near side, mm",
+    }
     if model == "creep" and fixed_depth is not None:
         attrs["depth_km"] = float(fixed_depth)
     ds = xr.Dataset(data, coords=coords, attrs=attrs)

@@ -36,7 +36,15 @@ from insar_ae.analysis._lsq import (
 )
 from insar_ae.errors import ParameterError
 
-__all__ = ["OFFSET_MODELS", "OffsetFit", "creep_curve", "fit_creep", "fit_offset", "fit_step", "locate_fault"]
+__all__ = [
+    "OFFSET_MODELS",
+    "OffsetFit",
+    "creep_curve",
+    "fit_creep",
+    "fit_offset",
+    "fit_step",
+    "locate_fault",
+]
 
 _CREEP_KINDS = ("shallow", "deep")
 #: Models of :func:`fit_offset` (and of ``offset_series`` and the dashboard's offset choice).
@@ -74,8 +82,12 @@ class OffsetFit:
         xa = np.asarray(x, dtype=float)
         if self.model == "step":
             dx = xa - p["x0"]
-            return np.where(dx < 0, p["a_left"] + p["b_left"] * dx, p["a_right"] + p["b_right"] * dx)
-        return creep_curve(xa, s=p["s"], depth=p["D"], x0=p["x0"], a=p["a"], b=p["b"], kind=self.kind or "shallow")
+            return np.where(
+                dx < 0, p["a_left"] + p["b_left"] * dx, p["a_right"] + p["b_right"] * dx
+            )
+        return creep_curve(
+            xa, s=p["s"], depth=p["D"], x0=p["x0"], a=p["a"], b=p["b"], kind=self.kind or "shallow"
+        )
 
 
 def _basis(z: np.ndarray, kind: str) -> np.ndarray:
@@ -84,8 +96,16 @@ def _basis(z: np.ndarray, kind: str) -> np.ndarray:
     return np.arctan(z) / math.pi
 
 
-def creep_curve(x: np.ndarray, *, s: float, depth: float, x0: float, a: float = 0.0, b: float = 0.0,
-                kind: str = "shallow") -> np.ndarray:
+def creep_curve(
+    x: np.ndarray,
+    *,
+    s: float,
+    depth: float,
+    x0: float,
+    a: float = 0.0,
+    b: float = 0.0,
+    kind: str = "shallow",
+) -> np.ndarray:
     """Creeping-fault profile (see module doc): mm at distances ``x`` (``depth`` in x units)."""
     xa = np.asarray(x, dtype=float)
     return s * _basis((xa - x0) / depth, kind) + a + b * (xa - x0)
@@ -95,8 +115,8 @@ def _smooth(x: np.ndarray, y: np.ndarray, sigma: float) -> np.ndarray:
     out = np.empty_like(y)
     step = max(1, 4_000_000 // max(x.size, 1))
     for i in range(0, x.size, step):
-        w = np.exp(-0.5 * ((x[i:i + step, None] - x[None, :]) / sigma) ** 2)
-        out[i:i + step] = (w @ y) / w.sum(axis=1)
+        w = np.exp(-0.5 * ((x[i : i + step, None] - x[None, :]) / sigma) ** 2)
+        out[i : i + step] = (w @ y) / w.sum(axis=1)
     return out
 
 
@@ -119,7 +139,9 @@ def locate_fault(distance: np.ndarray, values: np.ndarray, *, smooth: float | No
     return float(0.5 * (x[k] + x[k + 1]))
 
 
-def _window(x: np.ndarray, y: np.ndarray, x0: float, window: float | None) -> tuple[np.ndarray, np.ndarray]:
+def _window(
+    x: np.ndarray, y: np.ndarray, x0: float, window: float | None
+) -> tuple[np.ndarray, np.ndarray]:
     if window is None:
         return x, y
     if not (np.isfinite(window) and window > 0):
@@ -134,7 +156,7 @@ def _midpoints_near(x: np.ndarray, x0: float, k: int) -> np.ndarray:
     if mids.size == 0:
         return np.array([x0])
     i = int(np.argmin(np.abs(mids - x0)))
-    return mids[max(0, i - k): i + k + 1]
+    return mids[max(0, i - k) : i + k + 1]
 
 
 def _step_design(x: np.ndarray, x0: float) -> np.ndarray:
@@ -144,8 +166,9 @@ def _step_design(x: np.ndarray, x0: float) -> np.ndarray:
     return np.column_stack((left, left * dx, right, right * dx))
 
 
-def _step_core(x: np.ndarray, y: np.ndarray, x0: float | None, window: float | None,
-               scale: float) -> tuple[float, np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
+def _step_core(
+    x: np.ndarray, y: np.ndarray, x0: float | None, window: float | None, scale: float
+) -> tuple[float, np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
     if x0 is None:
         guess = locate_fault(x, y)
         cands = _midpoints_near(x, guess, 5)
@@ -167,7 +190,8 @@ def _step_core(x: np.ndarray, y: np.ndarray, x0: float | None, window: float | N
     if n_l < 2 or n_r < 2 or xw.size < 5:
         raise ParameterError(
             f"fit_step: needs >= 2 finite samples on each side of x0={x0v} and >= 5 in all, got {n_l} "
-            f"left and {n_r} right (check x0, window and NaN bins)")
+            f"left and {n_r} right (check x0, window and NaN bins)"
+        )
     beta, _, rss = linear_fit(A, yw)
     return x0v, beta, A, rss, xw, yw
 
@@ -207,14 +231,17 @@ def fit_step(
     cov = D @ cov @ D
     b = beta * np.diag(D)
     sig = np.sqrt(np.diag(cov))
-    off, off_sig = float(b[2] - b[0]), float(math.sqrt(max(cov[0, 0] + cov[2, 2] - 2 * cov[0, 2], 0.0)))
+    off, off_sig = (
+        float(b[2] - b[0]),
+        float(math.sqrt(max(cov[0, 0] + cov[2, 2] - 2 * cov[0, 2], 0.0))),
+    )
     method = "residual scatter"
     if bootstrap:
         fitted = A @ beta
 
         def refit(yb: np.ndarray) -> np.ndarray | None:
             try:
-                x0b, bb, *_ = _step_core(xw, yb, x0, None, scale)
+                _x0b, bb, *_ = _step_core(xw, yb, x0, None, scale)
             except ParameterError:
                 return None
             return np.array([bb[2] - bb[0], bb[0], bb[1] / scale, bb[2], bb[3] / scale])
@@ -225,8 +252,19 @@ def fit_step(
     names = ("a_left", "b_left", "a_right", "b_right")
     params = {k: float(v) for k, v in zip(names, b, strict=True)} | {"x0": x0v}
     sigmas = {k: float(v) for k, v in zip(names, sig, strict=True)} | {"x0": math.nan}
-    return OffsetFit("step", off, off_sig, x0v, math.nan, params, sigmas,
-                     float(math.sqrt(rss / n)), int(n), method, covariance=cov)
+    return OffsetFit(
+        "step",
+        off,
+        off_sig,
+        x0v,
+        math.nan,
+        params,
+        sigmas,
+        float(math.sqrt(rss / n)),
+        int(n),
+        method,
+        covariance=cov,
+    )
 
 
 def _creep_jac(x: np.ndarray, th: np.ndarray, kind: str, free_x0: bool) -> np.ndarray:
@@ -241,21 +279,31 @@ def _creep_jac(x: np.ndarray, th: np.ndarray, kind: str, free_x0: bool) -> np.nd
     return np.column_stack(cols)
 
 
-def _creep_core(x: np.ndarray, y: np.ndarray, x0: float | None, depth: float | None, kind: str,
-                window: float | None) -> tuple[np.ndarray, float, bool, bool, np.ndarray, np.ndarray]:
+def _creep_core(
+    x: np.ndarray,
+    y: np.ndarray,
+    x0: float | None,
+    depth: float | None,
+    kind: str,
+    window: float | None,
+) -> tuple[np.ndarray, float, bool, bool, np.ndarray, np.ndarray]:
     """Best (s, D, x0, a, b) by grid search + Levenberg-Marquardt. x in km internally."""
     guess = locate_fault(x, y) if x0 is None else float(x0)
     xw, yw = _window(x, y, guess, window)
     if xw.size < 6:
-        raise ParameterError(f"fit_creep: needs >= 6 finite samples within the window, got {xw.size}")
+        raise ParameterError(
+            f"fit_creep: needs >= 6 finite samples within the window, got {xw.size}"
+        )
     dx = np.diff(xw)
     spacing = float(np.median(dx[dx > 0]))
     span = float(np.ptp(xw))
     if x0 is not None:
         x0c = np.array([float(x0)])
-    elif kind == "shallow":  # sample midpoints, and samples (a bin straddling the trace reads ~mid-step)
+    elif (
+        kind == "shallow"
+    ):  # sample midpoints, and samples (a bin straddling the trace reads ~mid-step)
         i = int(np.argmin(np.abs(xw - guess)))
-        x0c = np.union1d(_midpoints_near(xw, guess, 5), xw[max(0, i - 5): i + 6])
+        x0c = np.union1d(_midpoints_near(xw, guess, 5), xw[max(0, i - 5) : i + 6])
     else:
         x0c = guess + spacing * np.arange(-6, 7)
     Dc = np.array([depth]) if depth is not None else np.geomspace(0.25 * spacing, 2.0 * span, 40)
@@ -266,7 +314,9 @@ def _creep_core(x: np.ndarray, y: np.ndarray, x0: float | None, depth: float | N
     rss, beta = batched_linear_rss(A, yw)
     g = int(np.argmin(rss))
     if not np.isfinite(rss[g]):
-        raise ParameterError("fit_creep: the model is singular for these samples (check x0 and window)")
+        raise ParameterError(
+            "fit_creep: the model is singular for these samples (check x0 and window)"
+        )
     th = np.array([beta[g, 0], DD[g], X0[g], beta[g, 1], beta[g, 2] / span])
     free_x0 = x0 is None and kind == "deep"
     free_d = depth is None
@@ -372,10 +422,21 @@ def fit_creep(
     params = {k: float(v) for k, v in zip(names, th_u, strict=True)}
     sigmas = {k: float(v) for k, v in zip(names, sig_u, strict=True)}
     return OffsetFit(
-        "creep", float(th[0]), float(sig[0]), params["x0"], sigmas["x0"], params, sigmas,
-        float(math.sqrt(rss / n)), int(n), method,
-        depth_km=float(th[1]), depth_sigma_km=float(sig[1]) if free_d else math.nan,
-        kind=kind, distance_unit_m=float(distance_unit_m), covariance=cov_f,
+        "creep",
+        float(th[0]),
+        float(sig[0]),
+        params["x0"],
+        sigmas["x0"],
+        params,
+        sigmas,
+        float(math.sqrt(rss / n)),
+        int(n),
+        method,
+        depth_km=float(th[1]),
+        depth_sigma_km=float(sig[1]) if free_d else math.nan,
+        kind=kind,
+        distance_unit_m=float(distance_unit_m),
+        covariance=cov_f,
     )
 
 
@@ -421,10 +482,20 @@ def fit_offset(
     ``x0`` in distance units.
     """
     if model == "step":
-        return fit_step(distance, values, x0=x0, window=window, bootstrap=bootstrap, block=block,
-                        seed=seed)
+        return fit_step(
+            distance, values, x0=x0, window=window, bootstrap=bootstrap, block=block, seed=seed
+        )
     if model == "creep":
-        return fit_creep(distance, values, x0=x0, kind=kind, depth_km=depth_km, window=window,
-                         distance_unit_m=distance_unit_m, bootstrap=bootstrap, block=block,
-                         seed=seed)
+        return fit_creep(
+            distance,
+            values,
+            x0=x0,
+            kind=kind,
+            depth_km=depth_km,
+            window=window,
+            distance_unit_m=distance_unit_m,
+            bootstrap=bootstrap,
+            block=block,
+            seed=seed,
+        )
     raise ParameterError(f"model must be one of {OFFSET_MODELS}, got {model!r}")

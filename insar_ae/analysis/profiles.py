@@ -45,10 +45,14 @@ def default_layers(ds: xr.Dataset, layers: Sequence[str] | str | None = None) ->
         chosen = list(layers)
         missing = [v for v in chosen if v not in ds]
         if missing:
-            raise ParameterError(f"layers {missing} not in the dataset; available: {list(ds.data_vars)}")
+            raise ParameterError(
+                f"layers {missing} not in the dataset; available: {list(ds.data_vars)}"
+            )
     bad = [v for v in chosen if not {"y", "x"} <= set(ds[v].dims)]
     if bad or not chosen:
-        raise ParameterError(f"layers must be (time, y, x) or (y, x) variables, got {chosen or 'none'}")
+        raise ParameterError(
+            f"layers must be (time, y, x) or (y, x) variables, got {chosen or 'none'}"
+        )
     return chosen
 
 
@@ -109,14 +113,24 @@ def swath_profile(
         ``metres_per_unit``, ``length``.
     """
     if isinstance(da, xr.Dataset) and isinstance(layers, str):
-        return swath_profile(da[default_layers(da, layers)[0]], line, half_width=half_width,
-                             bin_size=bin_size, samples=samples, threads=threads)
+        return swath_profile(
+            da[default_layers(da, layers)[0]],
+            line,
+            half_width=half_width,
+            bin_size=bin_size,
+            samples=samples,
+            threads=threads,
+        )
     verts = as_polyline(line)
     hw = positive_length(half_width, "half_width")
     units = coord_units(da)
     scale = metric_scale(units, float(np.mean(verts[:, 1])))
     hw_m = hw * scale.unit_m
-    bs_m = pixel_size_m(da, scale) if bin_size is None else positive_length(bin_size, "bin_size") * scale.unit_m
+    bs_m = (
+        pixel_size_m(da, scale)
+        if bin_size is None
+        else positive_length(bin_size, "bin_size") * scale.unit_m
+    )
     xc = np.asarray(da["x"].values, dtype=float)
     yc = np.asarray(da["y"].values, dtype=float)
     geo = swath_geometry(xc, yc, verts, hw_m, scale)
@@ -147,7 +161,11 @@ def swath_profile(
     stats = binned_stats(values, idx, threads=threads)
     centres_m = (np.arange(n_bins) + 0.5) * bs_m
     coords: dict[str, object] = {
-        "distance": ("distance", centres_m / scale.unit_m, {"units": units, "long_name": "distance along line"}),
+        "distance": (
+            "distance",
+            centres_m / scale.unit_m,
+            {"units": units, "long_name": "distance along line"},
+        ),
         "distance_m": ("distance", centres_m, {"units": "m", "long_name": "distance along line"}),
     }
     for d in lead_dims:
@@ -161,13 +179,19 @@ def swath_profile(
         k: (dims, stats[k], {"units": vunits if k != "count" else "1"}) for k in STAT_VARS
     }
     data_vars["sample_distance"] = ("sample", along / scale.unit_m, {"units": units})
-    data_vars["sample_across"] = ("sample", across / scale.unit_m,
-                                  {"units": units, "positive": "left of the line"})
+    data_vars["sample_across"] = (
+        "sample",
+        across / scale.unit_m,
+        {"units": units, "positive": "left of the line"},
+    )
     data_vars["sample_x"] = ("sample", xc[ix], {"units": units})
     data_vars["sample_y"] = ("sample", yc[iy], {"units": units})
     if samples:
-        data_vars["sample_value"] = ((*lead_dims, "sample"), values.astype(np.float32, copy=False),
-                                     {"units": vunits})
+        data_vars["sample_value"] = (
+            (*lead_dims, "sample"),
+            values.astype(np.float32, copy=False),
+            {"units": vunits},
+        )
     attrs = {
         "line_x": verts[:, 0].tolist(),
         "line_y": verts[:, 1].tolist(),
@@ -220,9 +244,15 @@ def point_timeseries(
     if isinstance(da, xr.Dataset):
         names = default_layers(da, layers)
         # layers may have different NaN patterns: each keeps its own count, n_valid_<layer>
-        return xr.Dataset({v: point_timeseries(da[v], x=x, y=y, radius=radius, box=box, stat=stat)
-                           .rename(n_valid=f"n_valid_{v}") for v in names},
-                          attrs={"x": float(x), "y": float(y), "stat": stat})
+        return xr.Dataset(
+            {
+                v: point_timeseries(da[v], x=x, y=y, radius=radius, box=box, stat=stat).rename(
+                    n_valid=f"n_valid_{v}"
+                )
+                for v in names
+            },
+            attrs={"x": float(x), "y": float(y), "stat": stat},
+        )
     if "time" not in da.dims:
         raise ParameterError(f"da must have a 'time' dim for a time series, got dims {da.dims}")
     sub = da.isel(y=ys, x=xs).transpose("time", "y", "x").values
@@ -239,13 +269,18 @@ def point_timeseries(
         attrs["box"] = list(np.broadcast_to(np.asarray(box, float), (2,)))
     else:
         attrs["radius"] = float(radius or 0.0)
-    return xr.DataArray(out.astype(np.float32), dims=("time",),
-                        coords={"time": da["time"].values, "n_valid": ("time", n_valid.astype(np.int32))},
-                        name=da.name, attrs=attrs)
+    return xr.DataArray(
+        out.astype(np.float32),
+        dims=("time",),
+        coords={"time": da["time"].values, "n_valid": ("time", n_valid.astype(np.int32))},
+        name=da.name,
+        attrs=attrs,
+    )
 
 
-def valid_pixel_near(ds: xr.Dataset, *, x: float | None = None, y: float | None = None,
-                     layer: str = "displacement") -> tuple[float, float]:
+def valid_pixel_near(
+    ds: xr.Dataset, *, x: float | None = None, y: float | None = None, layer: str = "displacement"
+) -> tuple[float, float]:
     """(x, y) of the valid pixel nearest (x, y) (default: the frame centre), in pixel steps.
 
     Valid: ``mask`` True where a mask exists and ``layer`` finite at the last date. Falls back

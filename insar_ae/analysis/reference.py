@@ -49,11 +49,15 @@ def _targets(obj: xr.Dataset | xr.DataArray) -> list[str]:
         return []
     names = cube_vars(obj)
     if not names:
-        raise ParameterError(f"no (time, y, x) mm variable to re-reference in {list(obj.data_vars)}")
+        raise ParameterError(
+            f"no (time, y, x) mm variable to re-reference in {list(obj.data_vars)}"
+        )
     return names
 
 
-def _window_reference(da: xr.DataArray, ys: slice, xs: slice, mask: np.ndarray, what: str) -> xr.DataArray:
+def _window_reference(
+    da: xr.DataArray, ys: slice, xs: slice, mask: np.ndarray, what: str
+) -> xr.DataArray:
     """NaN-aware median of ``da`` over the window pixels where ``mask``, per date (float32)."""
     sub = np.asarray(da.isel(y=ys, x=xs).transpose(..., "y", "x").values, dtype=np.float64)
     vals = sub[..., mask]
@@ -82,8 +86,12 @@ def _window_reference(da: xr.DataArray, ys: slice, xs: slice, mask: np.ndarray, 
     return xr.DataArray(ref.astype(np.float32), dims=lead, coords=coords)
 
 
-def _apply(obj: xr.Dataset | xr.DataArray, refs: dict[str, xr.DataArray], attrs: dict[str, str],
-           drop: tuple[str, ...]) -> xr.Dataset | xr.DataArray:
+def _apply(
+    obj: xr.Dataset | xr.DataArray,
+    refs: dict[str, xr.DataArray],
+    attrs: dict[str, str],
+    drop: tuple[str, ...],
+) -> xr.Dataset | xr.DataArray:
     def shifted(da: xr.DataArray, r: xr.DataArray) -> xr.DataArray:
         out = (da - r).astype(da.dtype)
         out.attrs = {k: v for k, v in da.attrs.items() if k not in drop} | attrs
@@ -99,8 +107,15 @@ def _apply(obj: xr.Dataset | xr.DataArray, refs: dict[str, xr.DataArray], attrs:
     return out
 
 
-def _spatial(obj: xr.Dataset | xr.DataArray, ys: slice, xs: slice, mask: np.ndarray, what: str,
-             attrs: dict[str, str], drop: tuple[str, ...]) -> xr.Dataset | xr.DataArray:
+def _spatial(
+    obj: xr.Dataset | xr.DataArray,
+    ys: slice,
+    xs: slice,
+    mask: np.ndarray,
+    what: str,
+    attrs: dict[str, str],
+    drop: tuple[str, ...],
+) -> xr.Dataset | xr.DataArray:
     names = _targets(obj)
     if isinstance(obj, xr.DataArray):
         return _apply(obj, {"": _window_reference(obj, ys, xs, mask, what)}, attrs, drop)
@@ -115,7 +130,9 @@ def _spatial(obj: xr.Dataset | xr.DataArray, ys: slice, xs: slice, mask: np.ndar
     return _apply(obj, refs, attrs, drop)
 
 
-def reference_to_point(obj: xr.Dataset | xr.DataArray, *, x: float, y: float) -> xr.Dataset | xr.DataArray:
+def reference_to_point(
+    obj: xr.Dataset | xr.DataArray, *, x: float, y: float
+) -> xr.Dataset | xr.DataArray:
     """Subtract, at each date, the value of the pixel nearest to map point (x, y).
 
     Returns new data (all mm cubes of a Dataset, see module doc) with ``reference_point`` =
@@ -156,14 +173,21 @@ def reference_to_area(
     if radius is not None and not float(radius) > 0:
         raise ParameterError(f"radius must be > 0 (dataset x/y units), got {radius!r}")
     ys, xs, mask, _ = area_selection(obj, x=x, y=y, radius=radius, box=box)
-    spec: dict[str, object] = {"x": float(x), "y": float(y), "units": coord_units(obj), "stat": "median",
-                               "n_pixels": int(mask.sum())}
+    spec: dict[str, object] = {
+        "x": float(x),
+        "y": float(y),
+        "units": coord_units(obj),
+        "stat": "median",
+        "n_pixels": int(mask.sum()),
+    }
     if box is not None:
         spec["box"] = [float(v) for v in np.broadcast_to(np.asarray(box, float), (2,))]
     else:
         spec["radius"] = float(radius)  # type: ignore[arg-type]
     what = f"area {json.dumps(spec)}"
-    return _spatial(obj, ys, xs, mask, what, {"reference_area": json.dumps(spec)}, drop=("reference_point",))
+    return _spatial(
+        obj, ys, xs, mask, what, {"reference_area": json.dumps(spec)}, drop=("reference_point",)
+    )
 
 
 def _date_index(times: np.ndarray, date: object) -> int:
@@ -175,15 +199,22 @@ def _date_index(times: np.ndarray, date: object) -> int:
     try:
         t = pd.Timestamp(date)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
-        raise ParameterError(f"date must be a date (e.g. '2021-06-01') or an index, got {date!r}") from exc
+        raise ParameterError(
+            f"date must be a date (e.g. '2021-06-01') or an index, got {date!r}"
+        ) from exc
     tt = pd.DatetimeIndex(times)
     spacing = pd.Timedelta(np.median(np.diff(tt.asi8))) if n > 1 else pd.Timedelta(days=1)
     if t < tt[0] - spacing or t > tt[-1] + spacing:
-        raise ParameterError(f"date {t.date()} is outside the time span [{tt[0].date()}, {tt[-1].date()}]")
+        raise ParameterError(
+            f"date {t.date()} is outside the time span [{tt[0].date()}, {tt[-1].date()}]"
+        )
     i = int(np.argmin(np.abs(tt.asi8 - t.value)))
     if tt[i].normalize() != t.normalize():
-        warnings.warn(f"date {t.date()} is not an acquisition date; using the nearest, {tt[i].date()}",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"date {t.date()} is not an acquisition date; using the nearest, {tt[i].date()}",
+            UserWarning,
+            stacklevel=3,
+        )
     return i
 
 
@@ -195,7 +226,9 @@ def reference_to_date(obj: xr.Dataset | xr.DataArray, date: object) -> xr.Datase
     ``reference_date`` records the acquisition date used.
     """
     if "time" not in obj.dims:
-        raise ParameterError(f"obj has no 'time' dim to re-reference in time (dims {tuple(obj.dims)})")
+        raise ParameterError(
+            f"obj has no 'time' dim to re-reference in time (dims {tuple(obj.dims)})"
+        )
     names = _targets(obj)
     i = _date_index(np.asarray(obj["time"].values), date)
     day = str(pd.Timestamp(obj["time"].values[i]).date())

@@ -28,7 +28,9 @@ from insar_ae.errors import ParameterError
 __all__ = ["fit_covariance", "noise_summary", "rms_per_date", "structure_function"]
 
 
-def rms_per_date(da: xr.DataArray | xr.Dataset, *, remove_mean: bool = False) -> xr.DataArray | xr.Dataset:
+def rms_per_date(
+    da: xr.DataArray | xr.Dataset, *, remove_mean: bool = False
+) -> xr.DataArray | xr.Dataset:
     """NaN-aware root mean square over (y, x) at each date (mm).
 
     ``remove_mean=True`` gives the standard deviation about each date's spatial mean instead.
@@ -42,16 +44,19 @@ def rms_per_date(da: xr.DataArray | xr.Dataset, *, remove_mean: bool = False) ->
     if remove_mean:
         z = z - z.mean(("y", "x"), skipna=True)
     out = np.sqrt((z**2).mean(("y", "x"), skipna=True)).astype(np.float32)
-    out.attrs = {"units": da.attrs.get("units", "mm"), "long_name": f"RMS of {da.name or 'data'}",
-                 "remove_mean": int(remove_mean)}
+    out.attrs = {
+        "units": da.attrs.get("units", "mm"),
+        "long_name": f"RMS of {da.name or 'data'}",
+        "remove_mean": int(remove_mean),
+    }
     return out.rename(da.name)
 
 
 def _lag_window(full: np.ndarray, lags: tuple[int, int]) -> np.ndarray:
     """Circular correlation -> the (2 Ly + 1, 2 Lx + 1) block of lags -L..L (lag 0 at centre)."""
     ly, lx = lags
-    rows = np.r_[full.shape[0] - ly:full.shape[0], 0:ly + 1]
-    cols = np.r_[full.shape[1] - lx:full.shape[1], 0:lx + 1]
+    rows = np.r_[full.shape[0] - ly : full.shape[0], 0 : ly + 1]
+    cols = np.r_[full.shape[1] - lx : full.shape[1], 0 : lx + 1]
     return full[np.ix_(rows, cols)]
 
 
@@ -90,10 +95,17 @@ def structure_function(
     z = np.where(m, z, 0.0)
     mf = m.astype(np.float64)
     ny, nx = z.shape
-    scale = metric_scale(coord_units(da2d), float(np.mean(da2d["y"].values)) if coord_units(da2d).startswith("deg") else 0.0)
+    scale = metric_scale(
+        coord_units(da2d),
+        float(np.mean(da2d["y"].values)) if coord_units(da2d).startswith("deg") else 0.0,
+    )
     px = abs(float(np.median(np.diff(da2d["x"].values)))) * scale.sx if nx > 1 else 1.0
     py = abs(float(np.median(np.diff(da2d["y"].values)))) * scale.sy if ny > 1 else px
-    dmax = 0.5 * min(ny * py, nx * px) if max_distance is None else positive_length(max_distance, "max_distance")
+    dmax = (
+        0.5 * min(ny * py, nx * px)
+        if max_distance is None
+        else positive_length(max_distance, "max_distance")
+    )
     bs = 2.0 * math.sqrt(px * py) if bin_size is None else positive_length(bin_size, "bin_size")
     nb = max(1, math.ceil(dmax / bs))
     lags = (min(ny - 1, math.ceil(nb * bs / py)), min(nx - 1, math.ceil(nb * bs / px)))
@@ -116,9 +128,11 @@ def structure_function(
         cov, sf = cov / w, sf / w
     var = float((z[m] ** 2).mean())
     return xr.Dataset(
-        {"covariance": ("distance", cov, {"units": "mm2"}),
-         "structure": ("distance", sf, {"units": "mm2"}),
-         "n_pairs": ("distance", np.rint(w).astype(np.int64))},
+        {
+            "covariance": ("distance", cov, {"units": "mm2"}),
+            "structure": ("distance", sf, {"units": "mm2"}),
+            "n_pairs": ("distance", np.rint(w).astype(np.int64)),
+        },
         coords={"distance": ("distance", (np.arange(nb) + 0.5) * bs, {"units": "m"})},
         attrs={"variance_mm2": var, "n_valid": n_valid, "bin_size_m": bs},
     )
@@ -141,16 +155,30 @@ def fit_covariance(sf: xr.Dataset) -> dict[str, float]:
     below = np.nonzero(c < c0 / math.e)[0]
     l0 = float(r[below[0]]) if below.size else float(r[-1])
     try:
-        (v, ln), _ = curve_fit(lambda x, a, b: a * np.exp(-x / b), r, c, p0=(c0, max(l0, r[0])),
-                               sigma=1.0 / np.sqrt(w), bounds=((0.0, 1e-9), (np.inf, np.inf)))
+        (v, ln), _ = curve_fit(
+            lambda x, a, b: a * np.exp(-x / b),
+            r,
+            c,
+            p0=(c0, max(l0, r[0])),
+            sigma=1.0 / np.sqrt(w),
+            bounds=((0.0, 1e-9), (np.inf, np.inf)),
+        )
     except (RuntimeError, ValueError):
         v, ln = math.nan, math.nan
-    return {"variance_mm2": float(v), "length_m": float(ln),
-            "nugget_mm2": float(sf.attrs.get("variance_mm2", math.nan) - v)}
+    return {
+        "variance_mm2": float(v),
+        "length_m": float(ln),
+        "nugget_mm2": float(sf.attrs.get("variance_mm2", math.nan) - v),
+    }
 
 
-def noise_summary(ds: xr.Dataset, *, layers: Sequence[str] | None = None, date: object = -1,
-                  max_distance: float | None = None) -> pd.DataFrame:
+def noise_summary(
+    ds: xr.Dataset,
+    *,
+    layers: Sequence[str] | None = None,
+    date: object = -1,
+    max_distance: float | None = None,
+) -> pd.DataFrame:
     """Numbers to compare layers (raw, denoised, noise...): one row per layer.
 
     Columns: ``rms_median_mm`` (median over dates of the per-date RMS, first date excluded when
@@ -161,7 +189,9 @@ def noise_summary(ds: xr.Dataset, *, layers: Sequence[str] | None = None, date: 
     if isinstance(date, (int, np.integer)):
         i = int(date)
     else:
-        i = int(np.argmin(np.abs(pd.DatetimeIndex(ds["time"].values).asi8 - pd.Timestamp(date).value)))  # type: ignore[arg-type]
+        i = int(
+            np.argmin(np.abs(pd.DatetimeIndex(ds["time"].values).asi8 - pd.Timestamp(date).value))
+        )  # type: ignore[arg-type]
     rows = {}
     for v in names:
         if v not in ds:
@@ -172,8 +202,12 @@ def noise_summary(ds: xr.Dataset, *, layers: Sequence[str] | None = None, date: 
         m = ds[v].isel(time=i)
         sf = structure_function(m, max_distance=max_distance)
         fit = fit_covariance(sf)
-        rows[v] = {"rms_median_mm": float(np.nanmedian(rms)),
-                   "std_at_date_mm": float(np.sqrt(sf.attrs["variance_mm2"])),
-                   "cov_variance_mm2": fit["variance_mm2"], "cov_length_km": fit["length_m"] / 1000.0,
-                   "nugget_mm2": fit["nugget_mm2"], "date": str(pd.Timestamp(ds["time"].values[i]).date())}
+        rows[v] = {
+            "rms_median_mm": float(np.nanmedian(rms)),
+            "std_at_date_mm": float(np.sqrt(sf.attrs["variance_mm2"])),
+            "cov_variance_mm2": fit["variance_mm2"],
+            "cov_length_km": fit["length_m"] / 1000.0,
+            "nugget_mm2": fit["nugget_mm2"],
+            "date": str(pd.Timestamp(ds["time"].values[i]).date()),
+        }
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -61,8 +61,15 @@ class Transient:
         """Fitted model u(t) (mm) at ``times`` (dates)."""
         t = _years(pd.DatetimeIndex(pd.to_datetime(np.asarray(times))), self.first_date)
         p = self.params
-        return transient_curve(t, c=p["c"], rate=p["v"], amplitude=p["A"], onset=p["t0"],
-                               duration=p["T"], shape=self.shape)
+        return transient_curve(
+            t,
+            c=p["c"],
+            rate=p["v"],
+            amplitude=p["A"],
+            onset=p["t0"],
+            duration=p["T"],
+            shape=self.shape,
+        )
 
 
 def _years(t: pd.DatetimeIndex, t_first: pd.Timestamp) -> np.ndarray:
@@ -74,28 +81,46 @@ def _rise(s: np.ndarray, shape: str) -> np.ndarray:
     return 0.5 * (1.0 - np.cos(math.pi * s)) if shape == "cosine" else s
 
 
-def transient_curve(t: np.ndarray, *, c: float, rate: float, amplitude: float, onset: float,
-                    duration: float, shape: str = "cosine") -> np.ndarray:
+def transient_curve(
+    t: np.ndarray,
+    *,
+    c: float,
+    rate: float,
+    amplitude: float,
+    onset: float,
+    duration: float,
+    shape: str = "cosine",
+) -> np.ndarray:
     """``c + rate t + amplitude R((t - onset) / duration)`` (t, onset, duration in years)."""
     t = np.asarray(t, dtype=float)
     return c + rate * t + amplitude * _rise((t - onset) / duration, shape)
 
 
-def _series(series: xr.Dataset | xr.DataArray, layer: str | None) -> tuple[pd.DatetimeIndex, np.ndarray]:
+def _series(
+    series: xr.Dataset | xr.DataArray, layer: str | None
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
     da = series["offset"] if isinstance(series, xr.Dataset) else series
     if "layer" in da.dims:
         names = [str(v) for v in da["layer"].values]
         pick = layer or ("deformation" if "deformation" in names else None)
         if pick not in names:
-            raise ParameterError(f"series has layers {names}: pass layer= one of them (got {layer!r})")
+            raise ParameterError(
+                f"series has layers {names}: pass layer= one of them (got {layer!r})"
+            )
         da = da.sel(layer=pick)
     if da.dims != ("time",):
-        raise ParameterError(f"series must be 1-D over 'time' (or have a 'layer' dim), got dims {da.dims}")
+        raise ParameterError(
+            f"series must be 1-D over 'time' (or have a 'layer' dim), got dims {da.dims}"
+        )
     return pd.DatetimeIndex(da["time"].values), np.asarray(da.values, dtype=float)
 
 
-def background_rate(series: xr.Dataset | xr.DataArray, *, layer: str | None = None,
-                    exclude: tuple[object, object] | None = None) -> tuple[float, float]:
+def background_rate(
+    series: xr.Dataset | xr.DataArray,
+    *,
+    layer: str | None = None,
+    exclude: tuple[object, object] | None = None,
+) -> tuple[float, float]:
     """Linear rate (mm/yr) and its 1-sigma (residual scatter) of an offset series.
 
     ``exclude`` = (start, end) dates left out (e.g. a transient).
@@ -152,9 +177,13 @@ def detect_transient(
     dmin = 0.5 * dt if min_duration_days is None else float(min_duration_days) / DAYS_PER_YEAR
     dmax = 0.5 * span if max_duration_days is None else float(max_duration_days) / DAYS_PER_YEAR
     if not (0 < dmin <= dmax):
-        raise ParameterError(f"duration range must satisfy 0 < min <= max, got {dmin * DAYS_PER_YEAR} "
-                             f"to {dmax * DAYS_PER_YEAR} days")
-    T0, DD = np.meshgrid(np.linspace(t[0], t[-1] - dmin, 240), np.geomspace(dmin, dmax, 40), indexing="ij")
+        raise ParameterError(
+            f"duration range must satisfy 0 < min <= max, got {dmin * DAYS_PER_YEAR} "
+            f"to {dmax * DAYS_PER_YEAR} days"
+        )
+    T0, DD = np.meshgrid(
+        np.linspace(t[0], t[-1] - dmin, 240), np.geomspace(dmin, dmax, 40), indexing="ij"
+    )
     T0, DD = T0.ravel(), DD.ravel()
     ok = T0 + DD <= t[-1] + 1e-12
     T0, DD = T0[ok], DD[ok]
@@ -168,7 +197,12 @@ def detect_transient(
     p0 = np.array([beta[g, 0], beta[g, 1] / span, beta[g, 2], T0[g], DD[g]])
 
     def resid(p: np.ndarray) -> np.ndarray:
-        return transient_curve(t, c=p[0], rate=p[1], amplitude=p[2], onset=p[3], duration=p[4], shape=shape) - y
+        return (
+            transient_curve(
+                t, c=p[0], rate=p[1], amplitude=p[2], onset=p[3], duration=p[4], shape=shape
+            )
+            - y
+        )
 
     lo = np.array([-np.inf, -np.inf, -np.inf, t[0] - dmax, dmin])
     hi = np.array([np.inf, np.inf, np.inf, t[-1] - dmin, max(dmax, dmin * (1 + 1e-9))])
@@ -206,5 +240,11 @@ def detect_transient(
         residual_rms_mm=float(math.sqrt(rss1 / n)),
         shape=shape,
         first_date=times[0],
-        params={"c": float(p[0]), "v": float(p[1]), "A": float(p[2]), "t0": float(p[3]), "T": float(p[4])},
+        params={
+            "c": float(p[0]),
+            "v": float(p[1]),
+            "A": float(p[2]),
+            "t0": float(p[3]),
+            "T": float(p[4]),
+        },
     )

@@ -50,8 +50,10 @@ def velocity(da: xr.DataArray, *, annual: bool = False, min_valid: float = 0.8) 
     cols = [np.ones_like(t), t] + ([np.sin(2 * np.pi * t), np.cos(2 * np.pi * t)] if annual else [])
     design = np.column_stack(cols)
     if len(t) < design.shape[1] + 1:
-        raise ParameterError(f"{len(t)} dates are too few to fit {design.shape[1]} terms and "
-                             "estimate a rate; need at least one more date")
+        raise ParameterError(
+            f"{len(t)} dates are too few to fit {design.shape[1]} terms and "
+            "estimate a rate; need at least one more date"
+        )
     y = np.asarray(da.values, dtype=float).reshape(len(t), -1)
     w = np.isfinite(y).astype(float)
     gram = np.einsum("ti,tj,tp->pij", design, design, w)  # A^T W A per pixel
@@ -62,10 +64,18 @@ def velocity(da: xr.DataArray, *, annual: bool = False, min_valid: float = 0.8) 
     if ok.any():
         rate[ok] = np.linalg.solve(gram[ok], rhs[ok][..., None])[:, 1, 0]
     model = "offset + rate" + (" + annual sine/cosine" if annual else "")
-    return xr.DataArray(rate.reshape(da.shape[1:]).astype(np.float32), dims=("y", "x"),
-                        coords={"y": da["y"], "x": da["x"]}, name="velocity",
-                        attrs={"units": "mm/yr", "model": model, "t0": str(dates[0].date()),
-                               "positive": "toward the satellite"})
+    return xr.DataArray(
+        rate.reshape(da.shape[1:]).astype(np.float32),
+        dims=("y", "x"),
+        coords={"y": da["y"], "x": da["x"]},
+        name="velocity",
+        attrs={
+            "units": "mm/yr",
+            "model": model,
+            "t0": str(dates[0].date()),
+            "positive": "toward the satellite",
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,15 @@ class RateFit:
     def curve(self, dates: object) -> np.ndarray:
         """The fitted model (mm) at ``dates``."""
         t = _years(pd.DatetimeIndex(dates), pd.Timestamp(self.t0))
-        return self.offset_mm + self.rate_mm_yr * t + (self._sin * np.sin(2 * np.pi * t) + self._cos
-                                                       * np.cos(2 * np.pi * t) if self.annual else 0.0)
+        return (
+            self.offset_mm
+            + self.rate_mm_yr * t
+            + (
+                self._sin * np.sin(2 * np.pi * t) + self._cos * np.cos(2 * np.pi * t)
+                if self.annual
+                else 0.0
+            )
+        )
 
     _sin: float = 0.0
     _cos: float = 0.0
@@ -123,6 +140,16 @@ def fit_rate(dates: object, values: object, *, annual: bool = True) -> RateFit:
         amp = math.hypot(a, b)
         g = np.array([a, b]) / amp if amp > 0 else np.array([1.0, 0.0])
         amp_sig = float(math.sqrt(max(g @ cov[2:4, 2:4] @ g, 0.0)))
-    return RateFit(float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[0]), amp, amp_sig,
-                   float(math.sqrt(rss / y.size)), int(y.size), bool(annual), str(t_all[0].date()),
-                   _sin=float(beta[2]) if annual else 0.0, _cos=float(beta[3]) if annual else 0.0)
+    return RateFit(
+        float(beta[1]),
+        float(math.sqrt(max(cov[1, 1], 0.0))),
+        float(beta[0]),
+        amp,
+        amp_sig,
+        float(math.sqrt(rss / y.size)),
+        int(y.size),
+        bool(annual),
+        str(t_all[0].date()),
+        _sin=float(beta[2]) if annual else 0.0,
+        _cos=float(beta[3]) if annual else 0.0,
+    )

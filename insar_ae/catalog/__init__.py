@@ -44,20 +44,44 @@ import xarray as xr
 from insar_ae.datamodel import validate
 from insar_ae.errors import CatalogError
 
-__all__ = ["DEFAULT_CATALOG", "DEFAULT_FRAME", "DRIVERS", "catalog_paths", "list_frames",
-           "open_catalog_frame"]
+__all__ = [
+    "DEFAULT_CATALOG",
+    "DEFAULT_FRAME",
+    "DRIVERS",
+    "catalog_paths",
+    "list_frames",
+    "open_catalog_frame",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FRAME = "anatolia-slow-slip"
 #: The built-in catalog (package data; its real-data entries point at the checkout's ../shared).
 DEFAULT_CATALOG = Path(__file__).resolve().parent / "catalog.yaml"
-COLUMNS = ("description", "region", "sensor", "start", "end", "n_dates", "shape", "units",
-           "has_truth", "reference_point", "kind", "format", "available", "catalog")
+COLUMNS = (
+    "description",
+    "region",
+    "sensor",
+    "start",
+    "end",
+    "n_dates",
+    "shape",
+    "units",
+    "has_truth",
+    "reference_point",
+    "kind",
+    "format",
+    "available",
+    "catalog",
+)
 
 #: The only drivers a catalog entry may name (intake would import any class named in the YAML).
-DRIVERS = ("insar_ae.catalog.drivers.SyntheticFrame", "insar_ae.catalog.drivers.FrameFile",
-           "insar_ae_synthetic", "insar_ae_file")
+DRIVERS = (
+    "insar_ae.catalog.drivers.SyntheticFrame",
+    "insar_ae.catalog.drivers.FrameFile",
+    "insar_ae_synthetic",
+    "insar_ae_file",
+)
 ROOTS_KEY = "insar_ae_data_roots"
 
 CatalogArg = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
@@ -125,8 +149,10 @@ def _open(path: str) -> Any:
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise CatalogError(f"catalog {path} is malformed: {err}; expected an intake v1 YAML "
-                           "catalog with a 'sources:' mapping of entries") from None
+        raise CatalogError(
+            f"catalog {path} is malformed: {err}; expected an intake v1 YAML "
+            "catalog with a 'sources:' mapping of entries"
+        ) from None
     roots = _data_roots(cat, path)
     for entry in entries.values():  # the driver checks every path against these
         md = getattr(entry, "_metadata", None)
@@ -144,7 +170,9 @@ def _data_roots(cat: Any, path: str) -> list[str]:
     if isinstance(extra, str):
         extra = [extra]
     if not isinstance(extra, list):
-        raise CatalogError(f"catalog {path}: metadata {ROOTS_KEY} is {extra!r}; expected a list of folders")
+        raise CatalogError(
+            f"catalog {path}: metadata {ROOTS_KEY} is {extra!r}; expected a list of folders"
+        )
     roots = [here]
     for root in extra:
         full = resolve_path(str(root), here)
@@ -192,18 +220,26 @@ def _describe(name: str, entry: Any, path: str) -> dict[str, Any]:
     d = entry.describe()
     md = d.get("metadata") or {}
     if not isinstance(md, dict):
-        raise CatalogError(f"catalog {path}: entry {name!r} has metadata {md!r}; expected a mapping")
+        raise CatalogError(
+            f"catalog {path}: entry {name!r} has metadata {md!r}; expected a mapping"
+        )
     refused = [drv for drv in _driver_names(entry) if drv not in DRIVERS]
     if refused:
-        raise CatalogError(f"catalog {path}: entry {name!r} names driver {refused[0]!r}, which is "
-                           f"refused; a catalog entry may only use {list(DRIVERS[:2])}")
+        raise CatalogError(
+            f"catalog {path}: entry {name!r} names driver {refused[0]!r}, which is "
+            f"refused; a catalog entry may only use {list(DRIVERS[:2])}"
+        )
     if d.get("container") is None:
-        raise CatalogError(f"catalog {path}: entry {name!r} has driver {d.get('driver')!r} that cannot "
-                           "be imported; expected e.g. insar_ae.catalog.drivers.SyntheticFrame")
+        raise CatalogError(
+            f"catalog {path}: entry {name!r} has driver {d.get('driver')!r} that cannot "
+            "be imported; expected e.g. insar_ae.catalog.drivers.SyntheticFrame"
+        )
     dates = md.get("dates") or {}
     if not isinstance(dates, dict):
-        raise CatalogError(f"catalog {path}: entry {name!r} metadata 'dates' is {dates!r}; expected "
-                           "a mapping with start, end, n_dates")
+        raise CatalogError(
+            f"catalog {path}: entry {name!r} metadata 'dates' is {dates!r}; expected "
+            "a mapping with start, end, n_dates"
+        )
     args = d.get("args") or {}
     from insar_ae.catalog.drivers import SyntheticFrame, resolve_path
 
@@ -214,11 +250,25 @@ def _describe(name: str, entry: Any, path: str) -> dict[str, Any]:
     else:
         target = str(args.get("path") or "")
         if not target or "{{" in target:
-            target = next((str(p["default"]) for p in d.get("user_parameters", [])
-                           if p["name"] == "path" and p.get("default")), "")
+            target = next(
+                (
+                    str(p["default"])
+                    for p in d.get("user_parameters", [])
+                    if p["name"] == "path" and p.get("default")
+                ),
+                "",
+            )
         # resolved and checked against the catalog's folder before the file is looked at
-        full = resolve_path(target, entry._catalog_dir, roots=md.get(ROOTS_KEY) or [],
-                            what=f"catalog {path}: entry {name!r}") if target else ""
+        full = (
+            resolve_path(
+                target,
+                entry._catalog_dir,
+                roots=md.get(ROOTS_KEY) or [],
+                what=f"catalog {path}: entry {name!r}",
+            )
+            if target
+            else ""
+        )
         available = bool(full) and ("://" in full or Path(full).exists())
     shape = md.get("shape") or args.get("shape")
     try:
@@ -226,23 +276,32 @@ def _describe(name: str, entry: Any, path: str) -> dict[str, Any]:
         n_dates = int(dates["n_dates"]) if dates.get("n_dates") else np.nan
         shape = tuple(int(v) for v in shape) if shape else None
     except (TypeError, ValueError) as err:
-        raise CatalogError(f"catalog {path}: entry {name!r} has bad metadata dates/shape "
-                           f"({err}); expected dates {{start: YYYY-MM-DD, end: YYYY-MM-DD, "
-                           "n_dates: N}} and shape [ny, nx]") from None
+        raise CatalogError(
+            f"catalog {path}: entry {name!r} has bad metadata dates/shape "
+            f"({err}); expected dates {{start: YYYY-MM-DD, end: YYYY-MM-DD, "
+            "n_dates: N}} and shape [ny, nx]"
+        ) from None
     return {
         "description": d.get("description") or md.get("description", ""),
-        "region": md.get("region", ""), "sensor": md.get("sensor", ""),
-        "start": start, "end": end, "n_dates": n_dates, "shape": shape,
-        "units": md.get("units", ""), "has_truth": bool(md.get("has_truth", False)),
+        "region": md.get("region", ""),
+        "sensor": md.get("sensor", ""),
+        "start": start,
+        "end": end,
+        "n_dates": n_dates,
+        "shape": shape,
+        "units": md.get("units", ""),
+        "has_truth": bool(md.get("has_truth", False)),
         "reference_point": md.get("reference_point", ""),
         "kind": "template" if md.get("template") else ("synthetic" if synthetic else "file"),
         "format": "synthetic" if synthetic else (args.get("format") or "auto"),
-        "available": available, "catalog": path,
+        "available": available,
+        "catalog": path,
     }
 
 
-def list_frames(catalog: CatalogArg = None, *, include_templates: bool = False,
-                errors: str = "raise") -> pd.DataFrame:
+def list_frames(
+    catalog: CatalogArg = None, *, include_templates: bool = False, errors: str = "raise"
+) -> pd.DataFrame:
     """The catalog entries as a table, from metadata only (no frame is generated or read).
 
     Index: entry name. Columns: description, region, sensor, start, end, n_dates, shape
@@ -263,7 +322,11 @@ def list_frames(catalog: CatalogArg = None, *, include_templates: bool = False,
         except (CatalogError, ValueError, TypeError, KeyError, AttributeError) as err:
             if skipped is None:
                 raise
-            text = str(err) if isinstance(err, CatalogError) else f"catalog {path}: entry {name!r}: {err}"
+            text = (
+                str(err)
+                if isinstance(err, CatalogError)
+                else f"catalog {path}: entry {name!r}: {err}"
+            )
             _skip(skipped, f"{text} (entry skipped)")
             continue
         if row["kind"] == "template" and not include_templates:
@@ -292,8 +355,10 @@ def open_catalog_frame(name: str, catalog: CatalogArg = None, **params: Any) -> 
         close = difflib.get_close_matches(str(name), list(entries), n=3)
         hint = f" Did you mean {close}?" if close else ""
         unread = f" Not read: {'; '.join(skipped)}." if skipped else ""
-        raise CatalogError(f"no catalog entry {name!r} in {catalog_paths(catalog)}; available: "
-                           f"{sorted(entries)}.{hint}{unread}")
+        raise CatalogError(
+            f"no catalog entry {name!r} in {catalog_paths(catalog)}; available: "
+            f"{sorted(entries)}.{hint}{unread}"
+        )
     entry, path = entries[name]
     _describe(name, entry, path)  # raises CatalogError on a broken entry
     if "shape" in params and params["shape"] is not None:
@@ -305,7 +370,9 @@ def open_catalog_frame(name: str, catalog: CatalogArg = None, **params: Any) -> 
     except CatalogError:
         raise
     except (TypeError, ValueError) as err:
-        raise CatalogError(f"catalog {path}: cannot open entry {name!r} with parameters {params}: {err}") from None
+        raise CatalogError(
+            f"catalog {path}: cannot open entry {name!r} with parameters {params}: {err}"
+        ) from None
     ds = source.read()
     md = entry.describe().get("metadata") or {}
     ref = md.get("reference_point")

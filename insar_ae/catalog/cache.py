@@ -38,20 +38,38 @@ def cache_dir() -> Path:
     return d
 
 
-def cache_path(preset: str, seed: int, shape: tuple[int, int], n_dates: int | None,
-               overrides: dict[str, Any] | None = None) -> Path:
+def cache_path(
+    preset: str,
+    seed: int,
+    shape: tuple[int, int],
+    n_dates: int | None,
+    overrides: dict[str, Any] | None = None,
+) -> Path:
     """Cache file for one generator call (key: preset, seed, shape, n_dates, overrides, version)."""
-    key = {"preset": preset, "seed": int(seed), "shape": [int(v) for v in shape],
-           "n_dates": None if n_dates is None else int(n_dates),
-           "overrides": overrides or {}, "version": __version__}
+    key = {
+        "preset": preset,
+        "seed": int(seed),
+        "shape": [int(v) for v in shape],
+        "n_dates": None if n_dates is None else int(n_dates),
+        "overrides": overrides or {},
+        "version": __version__,
+    }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:12]
     n = "default" if n_dates is None else str(int(n_dates))
-    name = f"{preset}_seed{int(seed)}_{int(shape[0])}x{int(shape[1])}_t{n}_v{__version__}_{digest}.nc"
+    name = (
+        f"{preset}_seed{int(seed)}_{int(shape[0])}x{int(shape[1])}_t{n}_v{__version__}_{digest}.nc"
+    )
     return cache_dir() / name
 
 
-def cached_scene(preset: str, seed: int = 0, *, shape: tuple[int, int] = (256, 256),
-                 n_dates: int | None = None, **overrides: Any) -> xr.Dataset:
+def cached_scene(
+    preset: str,
+    seed: int = 0,
+    *,
+    shape: tuple[int, int] = (256, 256),
+    n_dates: int | None = None,
+    **overrides: Any,
+) -> xr.Dataset:
     """``insar_ae.synthetic.make_scene(...)`` generated once, then read from the cache.
 
     The returned Dataset is read back from the cached NetCDF (lazily when large), so what a
@@ -68,8 +86,14 @@ def cached_scene(preset: str, seed: int = 0, *, shape: tuple[int, int] = (256, 2
             path.unlink(missing_ok=True)
     from insar_ae.synthetic import make_scene
 
-    log.info("generating synthetic frame %s (seed %s, shape %s, n_dates %s) into %s",
-             preset, seed, shape, n_dates, path)
+    log.info(
+        "generating synthetic frame %s (seed %s, shape %s, n_dates %s) into %s",
+        preset,
+        seed,
+        shape,
+        n_dates,
+        path,
+    )
     ds = make_scene(preset, seed, shape=tuple(shape), n_dates=n_dates, **overrides)
     ds.attrs["generator"] = ds.attrs.get("source", "insar_ae.synthetic.make_scene")
     try:

@@ -31,8 +31,13 @@ __all__ = ["FrameFile", "SyntheticFrame", "resolve_path"]
 _PATH_ARGS = ("geometry", "mask", "height", "dem")
 
 
-def resolve_path(path: str | os.PathLike[str], catalog_dir: str | None, *,
-                 roots: list[str] | None = None, what: str = "catalog entry") -> str:
+def resolve_path(
+    path: str | os.PathLike[str],
+    catalog_dir: str | None,
+    *,
+    roots: list[str] | None = None,
+    what: str = "catalog entry",
+) -> str:
     """``path`` made absolute against ``catalog_dir`` when relative (URLs are left alone).
 
     With ``roots`` (folders, or URL prefixes), the path is resolved (``..`` and symbolic links
@@ -58,14 +63,19 @@ def _check_inside(text: str, full: str, roots: list[str], what: str) -> None:
         ok = any("://" in r and full.startswith(r.rstrip("/") + "/") for r in roots)
     else:
         real = os.path.realpath(full)
-        ok = any("://" not in r and os.path.commonpath([real, os.path.realpath(r)]) == os.path.realpath(r)
-                 for r in roots)
+        ok = any(
+            "://" not in r
+            and os.path.commonpath([real, os.path.realpath(r)]) == os.path.realpath(r)
+            for r in roots
+        )
     if not ok:
         where = full if "://" in full else os.path.realpath(full)
-        raise CatalogError(f"{what}: path {text!r} resolves to {where}, outside the catalog's "
-                           f"folder and its data roots {roots}; refused before "
-                           "opening. A catalog may name files under its own folder or under a folder "
-                           "listed in its metadata 'insar_ae_data_roots'")
+        raise CatalogError(
+            f"{what}: path {text!r} resolves to {where}, outside the catalog's "
+            f"folder and its data roots {roots}; refused before "
+            "opening. A catalog may name files under its own folder or under a folder "
+            "listed in its metadata 'insar_ae_data_roots'"
+        )
 
 
 def _roots(metadata: dict[str, Any] | None) -> list[str] | None:
@@ -89,9 +99,13 @@ class _FrameSource(DataSource):
         dates = md.get("dates") or {}
         shape = md.get("shape")
         n = dates.get("n_dates")
-        return Schema(datashape=None, dtype=None,
-                      shape=(n, *shape) if (n and shape) else None,
-                      npartitions=1, extra_metadata={})
+        return Schema(
+            datashape=None,
+            dtype=None,
+            shape=(n, *shape) if (n and shape) else None,
+            npartitions=1,
+            extra_metadata={},
+        )
 
     def _get_partition(self, i: int) -> xr.Dataset:
         return self.read()
@@ -116,14 +130,24 @@ class SyntheticFrame(_FrameSource):
 
     name = "insar_ae_synthetic"
 
-    def __init__(self, preset: str, seed: int = 0, shape: Any = (256, 256), n_dates: int | None = None,
-                 overrides: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
-                 storage_options: dict[str, Any] | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        preset: str,
+        seed: int = 0,
+        shape: Any = (256, 256),
+        n_dates: int | None = None,
+        overrides: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        storage_options: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(metadata=metadata)
         try:
             self.shape_yx = (int(shape[0]), int(shape[1]))
         except (TypeError, ValueError, IndexError):
-            raise CatalogError(f"synthetic frame {preset!r}: shape={shape!r}; expected [ny, nx]") from None
+            raise CatalogError(
+                f"synthetic frame {preset!r}: shape={shape!r}; expected [ny, nx]"
+            ) from None
         self.preset = str(preset)
         self.seed = int(seed)
         self.n_dates = None if n_dates in (None, "", "None") else int(n_dates)
@@ -132,8 +156,9 @@ class SyntheticFrame(_FrameSource):
     def _open(self, lazy: bool | None) -> xr.Dataset:
         from insar_ae.catalog.cache import cached_scene
 
-        ds = cached_scene(self.preset, self.seed, shape=self.shape_yx, n_dates=self.n_dates,
-                          **self.overrides)
+        ds = cached_scene(
+            self.preset, self.seed, shape=self.shape_yx, n_dates=self.n_dates, **self.overrides
+        )
         if lazy and ds["displacement"].chunks is None:
             ds = ds.chunk({"time": 1})
         return validate(ds)
@@ -144,9 +169,14 @@ class FrameFile(_FrameSource):
 
     name = "insar_ae_file"
 
-    def __init__(self, path: str, format: str | None = None,
-                 metadata: dict[str, Any] | None = None,
-                 storage_options: dict[str, Any] | None = None, **open_kwargs: Any) -> None:
+    def __init__(
+        self,
+        path: str,
+        format: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        storage_options: dict[str, Any] | None = None,
+        **open_kwargs: Any,
+    ) -> None:
         super().__init__(metadata=metadata)
         if not path:
             raise CatalogError("FrameFile needs a path (set the entry's 'path' parameter)")
@@ -156,8 +186,9 @@ class FrameFile(_FrameSource):
         self.open_kwargs = dict(open_kwargs)
         for key in _PATH_ARGS:  # sidecar files given in the catalog are relative to it too
             if isinstance(self.open_kwargs.get(key), str) and self.open_kwargs[key]:
-                self.open_kwargs[key] = resolve_path(self.open_kwargs[key], catalog_dir, roots=roots,
-                                                     what=f"catalog entry {key}")
+                self.open_kwargs[key] = resolve_path(
+                    self.open_kwargs[key], catalog_dir, roots=roots, what=f"catalog entry {key}"
+                )
         if storage_options:
             self.open_kwargs["storage_options"] = storage_options
 

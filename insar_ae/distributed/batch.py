@@ -105,20 +105,40 @@ def run_batch(
     specs = discover_frames(frames, select=select) if isinstance(frames, str) else list(frames)
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
-    status = StatusLog(Path(status_file) if status_file else out_dir / STATUS_FILE,
-                        uuid.uuid4().hex[:12])
-    options = DenoiseOptions(model=model, device=device, tile=tile, overlap=overlap,
-                             batch_size=batch_size, time_stride=time_stride)
+    status = StatusLog(
+        Path(status_file) if status_file else out_dir / STATUS_FILE, uuid.uuid4().hex[:12]
+    )
+    options = DenoiseOptions(
+        model=model,
+        device=device,
+        tile=tile,
+        overlap=overlap,
+        batch_size=batch_size,
+        time_stride=time_stride,
+    )
     own_client = client is None
     cluster = None
     if own_client:
-        client, cluster = make_client(scheduler, workers=workers,
-                                      threads_per_worker=threads_per_worker,
-                                      memory_limit=memory_limit)
+        client, cluster = make_client(
+            scheduler,
+            workers=workers,
+            threads_per_worker=threads_per_worker,
+            memory_limit=memory_limit,
+        )
     try:
-        return _Batch(client, specs, out_dir, status, options, block=block, halo=halo,
-                      retries=retries, overwrite=overwrite, progress=progress,
-                      max_in_flight=max_frames_in_flight).run()
+        return _Batch(
+            client,
+            specs,
+            out_dir,
+            status,
+            options,
+            block=block,
+            halo=halo,
+            retries=retries,
+            overwrite=overwrite,
+            progress=progress,
+            max_in_flight=max_frames_in_flight,
+        ).run()
     finally:
         if own_client:
             client.close()
@@ -129,10 +149,21 @@ def run_batch(
 class _Batch:
     """The scheduling loop of :func:`run_batch` (client side)."""
 
-    def __init__(self, client: Any, specs: list[FrameSpec], out_dir: Path, status: StatusLog,
-                 options: DenoiseOptions, *, block: int, halo: int, retries: int,
-                 overwrite: bool, progress: bool | Callable[[float, str], None],
-                 max_in_flight: int | None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        specs: list[FrameSpec],
+        out_dir: Path,
+        status: StatusLog,
+        options: DenoiseOptions,
+        *,
+        block: int,
+        halo: int,
+        retries: int,
+        overwrite: bool,
+        progress: bool | Callable[[float, str], None],
+        max_in_flight: int | None,
+    ) -> None:
         self.client, self.specs, self.out_dir, self.status = client, specs, out_dir, status
         self.options, self.block, self.halo = options, block, halo
         self.retries, self.overwrite = retries, overwrite
@@ -183,23 +214,44 @@ class _Batch:
                 continue
             start, t0 = now(), time.perf_counter()
             try:
-                run = FrameRun(spec.data(), out, block=self.block, halo=self.halo,
-                               options=self.options, overwrite=self.overwrite)
+                run = FrameRun(
+                    spec.data(),
+                    out,
+                    block=self.block,
+                    halo=self.halo,
+                    options=self.options,
+                    overwrite=self.overwrite,
+                )
                 pending = run.prepare()
             except Exception as exc:  # a bad frame fails alone, the batch goes on
                 log.warning("frame %s failed to open: %s", spec.name, exc)
-                self._record(spec.name, "failed", start, error=f"{type(exc).__name__}: {exc}",
-                             output=os.fspath(out))
+                self._record(
+                    spec.name,
+                    "failed",
+                    start,
+                    error=f"{type(exc).__name__}: {exc}",
+                    output=os.fspath(out),
+                )
                 continue
             fl = _InFlight(spec, run, start, t0, {}, len(run.blocks))
             self.flight[spec.name] = fl
-            self.status.write(frame=spec.name, status="started", start=start,
-                              output=os.fspath(out), blocks=len(run.blocks),
-                              blocks_pending=len(pending))
+            self.status.write(
+                frame=spec.name,
+                status="started",
+                start=start,
+                output=os.fspath(out),
+                blocks=len(run.blocks),
+                blocks_pending=len(pending),
+            )
             for b in pending:
-                fut = self.client.submit(process_block, *run.task_args(b), pure=False,
-                                         key=f"insar-block-{spec.name}-{b.key}-{uuid.uuid4().hex[:6]}",
-                                         resources=self.resources, retries=self.retries)
+                fut = self.client.submit(
+                    process_block,
+                    *run.task_args(b),
+                    pure=False,
+                    key=f"insar-block-{spec.name}-{b.key}-{uuid.uuid4().hex[:6]}",
+                    resources=self.resources,
+                    retries=self.retries,
+                )
                 fl.futures[fut.key] = fut
                 self.owner[fut.key] = spec.name
                 ac.add(fut)
@@ -213,8 +265,14 @@ class _Batch:
             self._fail(fl, f"{type(exc).__name__}: {exc}")
             return
         self.flight.pop(fl.spec.name, None)
-        self._record(fl.spec.name, "done", fl.start, output=os.fspath(path), blocks=fl.n_blocks,
-                     seconds=round(time.perf_counter() - fl.t0, 3))
+        self._record(
+            fl.spec.name,
+            "done",
+            fl.start,
+            output=os.fspath(path),
+            blocks=fl.n_blocks,
+            seconds=round(time.perf_counter() - fl.t0, 3),
+        )
 
     def _fail(self, fl: _InFlight, error: str) -> None:
         self.client.cancel(list(fl.futures.values()))
@@ -222,24 +280,44 @@ class _Batch:
             self.owner.pop(key, None)
         self.flight.pop(fl.spec.name, None)
         log.warning("frame %s failed: %s", fl.spec.name, error)
-        self._record(fl.spec.name, "failed", fl.start, error=error,
-                     output=os.fspath(fl.run.out), blocks=fl.n_blocks,
-                     seconds=round(time.perf_counter() - fl.t0, 3))
+        self._record(
+            fl.spec.name,
+            "failed",
+            fl.start,
+            error=error,
+            output=os.fspath(fl.run.out),
+            blocks=fl.n_blocks,
+            seconds=round(time.perf_counter() - fl.t0, 3),
+        )
 
     def _skip(self, spec: FrameSpec, out: Path) -> None:
         stamp = now()
         previous = _output_options(out)
         if previous is not None and previous != self.options.identity():
-            self._record(spec.name, "failed", stamp, error=(
-                f"output {out} exists but was made with other parameters {previous}; "
-                "rerun with --overwrite to redo it"), output=os.fspath(out))
+            self._record(
+                spec.name,
+                "failed",
+                stamp,
+                error=(
+                    f"output {out} exists but was made with other parameters {previous}; "
+                    "rerun with --overwrite to redo it"
+                ),
+                output=os.fspath(out),
+            )
             return
-        self._record(spec.name, "skipped", stamp, output=os.fspath(out),
-                     reason="output exists (complete)")
+        self._record(
+            spec.name, "skipped", stamp, output=os.fspath(out), reason="output exists (complete)"
+        )
 
     def _record(self, name: str, status: str, start: str, **extra: Any) -> None:
-        rec = {"frame": name, "status": status, "start": start, "end": now(),
-               "error": extra.pop("error", None), **extra}
+        rec = {
+            "frame": name,
+            "status": status,
+            "start": start,
+            "end": now(),
+            "error": extra.pop("error", None),
+            **extra,
+        }
         self.status.write(**rec)
         self.results[name] = rec
         n = len(self.results)
@@ -288,17 +366,31 @@ def run_from_args(args: argparse.Namespace) -> int:
     if isinstance(memory_limit, str) and memory_limit.isdigit():
         memory_limit = int(memory_limit)
     table = run_batch(
-        args.frames, args.out, scheduler=args.scheduler, workers=args.workers,
-        threads_per_worker=args.threads_per_worker, memory_limit=memory_limit,
-        block=args.block, halo=args.halo, model=args.model, device=args.device, tile=args.tile,
-        overlap=args.overlap, batch_size=args.batch_size, time_stride=args.time_stride,
+        args.frames,
+        args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        memory_limit=memory_limit,
+        block=args.block,
+        halo=args.halo,
+        model=args.model,
+        device=args.device,
+        tile=args.tile,
+        overlap=args.overlap,
+        batch_size=args.batch_size,
+        time_stride=args.time_stride,
         retries=args.retries,
-        overwrite=args.overwrite, select=args.select, progress=not args.no_progress,
+        overwrite=args.overwrite,
+        select=args.select,
+        progress=not args.no_progress,
         status_file=args.status_file,
     )
     counts = table["status"].value_counts().to_dict()
-    sys.stdout.write(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) +
-                     f"  (status log: {args.status_file or Path(args.out) / STATUS_FILE})\n")
+    sys.stdout.write(
+        " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+        + f"  (status log: {args.status_file or Path(args.out) / STATUS_FILE})\n"
+    )
     for name, row in table[table["status"] == "failed"].iterrows():
         sys.stdout.write(f"FAILED {name}: {row['error']}\n")
     return 1 if counts.get("failed") else 0

@@ -100,15 +100,34 @@ def denoise_blocks(
     xarray.Dataset
         The output store, opened lazily and validated.
     """
-    options = DenoiseOptions(model=model, device=device, tile=tile, overlap=overlap,
-                             batch_size=batch_size, time_stride=time_stride)
-    run = FrameRun(data, out, block=block, halo=halo, options=options, overwrite=overwrite,
-                   resume=resume, format=format)
+    options = DenoiseOptions(
+        model=model,
+        device=device,
+        tile=tile,
+        overlap=overlap,
+        batch_size=batch_size,
+        time_stride=time_stride,
+    )
+    run = FrameRun(
+        data,
+        out,
+        block=block,
+        halo=halo,
+        options=options,
+        overwrite=overwrite,
+        resume=resume,
+        format=format,
+    )
     pending = run.prepare()
     total, n_done = len(run.blocks), len(run.blocks) - len(pending)
     client = _default_client() if client is None else (client or None)
-    log.info("denoise_blocks %s: %d blocks (%d pending) on %s", run.out, total, len(pending),
-             "dask" if client is not None else "this process")
+    log.info(
+        "denoise_blocks %s: %d blocks (%d pending) on %s",
+        run.out,
+        total,
+        len(pending),
+        "dask" if client is not None else "this process",
+    )
 
     def report(done: int, msg: str = "") -> None:
         if progress is not None:
@@ -128,17 +147,29 @@ def denoise_blocks(
     return _open_output(path)
 
 
-def _run_on_client(client: Any, run: FrameRun, pending: Sequence[Block], n_done: int,
-                   report: Callable[[int], None], cancel: threading.Event | None,
-                   retries: int) -> None:
+def _run_on_client(
+    client: Any,
+    run: FrameRun,
+    pending: Sequence[Block],
+    n_done: int,
+    report: Callable[[int], None],
+    cancel: threading.Event | None,
+    retries: int,
+) -> None:
     from distributed import as_completed
 
     resources = gpu_resources(client)
     tag = uuid.uuid4().hex[:8]
     futures = {}
     for b in pending:
-        fut = client.submit(process_block, *run.task_args(b), key=f"insar-block-{b.key}-{tag}",
-                            pure=False, resources=resources, retries=retries)
+        fut = client.submit(
+            process_block,
+            *run.task_args(b),
+            key=f"insar-block-{b.key}-{tag}",
+            pure=False,
+            resources=resources,
+            retries=retries,
+        )
         futures[fut.key] = fut
     try:
         for fut in as_completed(list(futures.values()), loop=client.loop):

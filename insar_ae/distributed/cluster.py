@@ -69,8 +69,9 @@ def make_client(
 
     if scheduler != "local":
         if "://" not in scheduler and ":" not in scheduler:
-            raise ParameterError(f"scheduler must be 'local' or an address like "
-                                 f"'tcp://host:8786', got {scheduler!r}")
+            raise ParameterError(
+                f"scheduler must be 'local' or an address like 'tcp://host:8786', got {scheduler!r}"
+            )
         return Client(scheduler), None
     n_gpu = _cuda_count()
     if workers is None:
@@ -83,11 +84,19 @@ def make_client(
     if n_gpu:
         kw["resources"] = {"GPU": 1}
         if workers > n_gpu:
-            log.warning("%d workers for %d GPUs: GPUs are shared (resource GPU=1 per worker)",
-                        workers, n_gpu)
+            log.warning(
+                "%d workers for %d GPUs: GPUs are shared (resource GPU=1 per worker)",
+                workers,
+                n_gpu,
+            )
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
-        memory_limit=memory_limit, host=host, dashboard_address=dashboard_address, **kw,
+        n_workers=workers,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        memory_limit=memory_limit,
+        host=host,
+        dashboard_address=dashboard_address,
+        **kw,
     )
     return Client(cluster), cluster
 
@@ -159,7 +168,7 @@ def _preload() -> None:
     import xarray  # noqa: F401
     import zarr  # noqa: F401
 
-    import insar_ae.distributed.blocks  # noqa: F401
+    import insar_ae.distributed.blocks
     import insar_ae.model  # noqa: F401
 
 
@@ -185,7 +194,9 @@ def worker_model(model: Any, device: str, sha256: str | None = None) -> Any:
             loaded = load_model(model, device=device)
             got = getattr(loaded, "weights_sha256", None)
             if sha256 is not None and got != sha256:
-                raise WeightsError(f"weights {model!r} changed during the run: planned with "
-                                   f"sha256 {sha256}, found {got}; rerun to start again")
+                raise WeightsError(
+                    f"weights {model!r} changed during the run: planned with "
+                    f"sha256 {sha256}, found {got}; rerun to start again"
+                )
             _MODELS[key] = loaded
         return _MODELS[key]

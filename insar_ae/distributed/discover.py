@@ -59,18 +59,21 @@ def discover_frames(spec: str, *, select: str | None = None) -> list[FrameSpec]:
             if missing:
                 log.warning("catalog entries not available here, left out: %s", missing)
             table = table[table["available"].astype(bool)]
-        frames = [FrameSpec(_safe_name(str(n)), entry=str(n), catalog=catalog)
-                  for n in table.index]
+        frames = [FrameSpec(_safe_name(str(n)), entry=str(n), catalog=catalog) for n in table.index]
         if not frames:
             raise CatalogError(f"catalog {spec!r} has no frame entries")
     else:
         paths = sorted(glob.glob(os.path.expanduser(spec), recursive=True))
         if not paths:
-            raise ParameterError(f"CATALOG_OR_GLOB {spec!r} matches no file and is not a catalog "
-                                 "(*.yaml); expected e.g. 'frames/*.zarr' or 'catalog.yaml'")
+            raise ParameterError(
+                f"CATALOG_OR_GLOB {spec!r} matches no file and is not a catalog "
+                "(*.yaml); expected e.g. 'frames/*.zarr' or 'catalog.yaml'"
+            )
         names = _names_for(paths)
-        frames = [FrameSpec(n, path=os.fspath(Path(p).absolute())) for n, p in zip(names, paths,
-                                                                                  strict=True)]
+        frames = [
+            FrameSpec(n, path=os.fspath(Path(p).absolute()))
+            for n, p in zip(names, paths, strict=True)
+        ]
     if select:
         frames = [f for f in frames if fnmatch.fnmatchcase(f.name, select)]
         if not frames:

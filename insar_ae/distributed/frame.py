@@ -27,18 +27,27 @@ class FrameRun:
     :meth:`finish`.
     """
 
-    def __init__(self, data: xr.Dataset | str | os.PathLike[str], out: str | os.PathLike[str], *,
-                 block: int = 512, halo: int | str = "auto",
-                 options: DenoiseOptions | None = None, overwrite: bool = False,
-                 resume: bool = True, format: str | None = None) -> None:
+    def __init__(
+        self,
+        data: xr.Dataset | str | os.PathLike[str],
+        out: str | os.PathLike[str],
+        *,
+        block: int = 512,
+        halo: int | str = "auto",
+        options: DenoiseOptions | None = None,
+        overwrite: bool = False,
+        resume: bool = True,
+        format: str | None = None,
+    ) -> None:
         if isinstance(block, bool) or not isinstance(block, int | float) or block < 16:
             raise ParameterError(f"block must be an integer >= 16 pixels, got {block!r}")
         self.data, self.format = data, format
         self.out = Path(out).absolute()
         self.options = (options or DenoiseOptions()).pinned()  # weights' SHA-256 fixed now
         self.halo = halo
-        self.block = effective_block(block, halo, tile=self.options.tile,
-                                     overlap=self.options.overlap)
+        self.block = effective_block(
+            block, halo, tile=self.options.tile, overlap=self.options.overlap
+        )
         self.overwrite, self.resume = overwrite, resume
         self.blocks: list[Block] = []
         self.pending: list[Block] = []
@@ -72,17 +81,30 @@ class FrameRun:
         check_height(ds)  # an all-NaN DEM would give an all-NaN cube: refuse before any block
         T = int(getattr(self.options.model, "T", 9))
         if ds.sizes.get("time", 0) < T:
-            raise ParameterError(f"the frame has {ds.sizes.get('time', 0)} dates; denoising "
-                                 f"needs at least T={T} (the model's window)")
+            raise ParameterError(
+                f"the frame has {ds.sizes.get('time', 0)} dates; denoising "
+                f"needs at least T={T} (the model's window)"
+            )
         self.out.parent.mkdir(parents=True, exist_ok=True)
         check_output(self.out, overwrite=self.overwrite, inputs=inputs)
-        self.blocks = plan_blocks(ds.sizes["y"], ds.sizes["x"], block=self.block, halo=self.halo,
-                                  tile=self.options.tile, overlap=self.options.overlap)
+        self.blocks = plan_blocks(
+            ds.sizes["y"],
+            ds.sizes["x"],
+            block=self.block,
+            halo=self.halo,
+            tile=self.options.tile,
+            overlap=self.options.overlap,
+        )
         template, encoding = output_template(ds, block=self.block)  # validates ds
         self._variables = {k: str(v.dtype) for k, v in template.data_vars.items()}
-        fingerprint = {"input": identity, "sizes": dict(ds.sizes), "block": self.block,
-                       "halo": self.halo, "options": self.options.identity(),
-                       "variables": self._variables}
+        fingerprint = {
+            "input": identity,
+            "sizes": dict(ds.sizes),
+            "block": self.block,
+            "halo": self.halo,
+            "options": self.options.identity(),
+            "variables": self._variables,
+        }
         self.partial = PartialStore(self.out, fingerprint)
         done = self.partial.open(template, encoding, resume=self.resume)
         self.pending = [b for b in self.blocks if b.key not in done]
@@ -95,14 +117,22 @@ class FrameRun:
                     (sub,) = dask.optimize(sub)
                 self._sources[b.key] = DatasetSource(sub)
             else:
-                self._sources[b.key] = PathSource(os.fspath(Path(self.data).absolute()), self.format)
+                self._sources[b.key] = PathSource(
+                    os.fspath(Path(self.data).absolute()), self.format
+                )
         return list(self.pending)
 
     def task_args(self, block: Block) -> tuple[Any, ...]:
         """Positional arguments of :func:`process_block` for ``block``."""
         assert self.partial is not None, "call prepare() first"
-        return (self._sources[block.key], block, os.fspath(self.partial.store),
-                os.fspath(self.partial.done_dir), self._variables, self.options)
+        return (
+            self._sources[block.key],
+            block,
+            os.fspath(self.partial.store),
+            os.fspath(self.partial.done_dir),
+            self._variables,
+            self.options,
+        )
 
     def record(self, result: dict[str, Any]) -> None:
         """Keep a finished block's record (the first one's output attributes go to the store)."""
@@ -116,12 +146,18 @@ class FrameRun:
         """Write attributes and rename the finished store onto the output path (atomic)."""
         assert self.partial is not None, "call prepare() first"
         var_attrs = self.partial.read_attrs()
-        attrs = {"insar_ae_blocks": json.dumps({"block": self.block, "halo": self.halo,
-                                                "n_blocks": len(self.blocks)}),
-                 "insar_ae_denoise": json.dumps(self.options.identity(), sort_keys=True)}
-        return self.partial.finish(attrs=attrs, var_attrs=var_attrs,
-                                   expected=[b.key for b in self.blocks],
-                                   overwrite=self.overwrite)
+        attrs = {
+            "insar_ae_blocks": json.dumps(
+                {"block": self.block, "halo": self.halo, "n_blocks": len(self.blocks)}
+            ),
+            "insar_ae_denoise": json.dumps(self.options.identity(), sort_keys=True),
+        }
+        return self.partial.finish(
+            attrs=attrs,
+            var_attrs=var_attrs,
+            expected=[b.key for b in self.blocks],
+            overwrite=self.overwrite,
+        )
 
 
 def _dataset_token(ds: xr.Dataset) -> str:
@@ -135,7 +171,11 @@ def _path_identity(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ParameterError(f"input frame {path} does not exist")
     st = path.stat()
-    ident: dict[str, Any] = {"path": os.fspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    ident: dict[str, Any] = {
+        "path": os.fspath(path),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+    }
     if path.is_dir():
         for meta in ("zarr.json", ".zmetadata", ".zattrs"):
             if (path / meta).exists():

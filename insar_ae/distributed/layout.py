@@ -62,19 +62,26 @@ class Block:
     @property
     def inner(self) -> dict[str, slice]:
         """Core region relative to the outer region."""
-        return {"y": slice(self.y0 - self.oy0, self.y1 - self.oy0),
-                "x": slice(self.x0 - self.ox0, self.x1 - self.ox0)}
+        return {
+            "y": slice(self.y0 - self.oy0, self.y1 - self.oy0),
+            "x": slice(self.x0 - self.ox0, self.x1 - self.ox0),
+        }
 
 
 def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value \
-            or value < low:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or int(value) != value
+        or value < low
+    ):
         raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
 
 
-def effective_block(block: int, halo: int | str = "auto", *, tile: int = 128,
-                    overlap: int = 32) -> int:
+def effective_block(
+    block: int, halo: int | str = "auto", *, tile: int = 128, overlap: int = 32
+) -> int:
     """Core size actually used: ``block``, rounded up to a multiple of ``tile - overlap`` when
     ``halo="auto"``."""
     block = _check_int("block", block, 1)
@@ -89,8 +96,9 @@ def effective_block(block: int, halo: int | str = "auto", *, tile: int = 128,
     return block
 
 
-def _axis_spans(n: int, block: int, halo: int | str, tile: int, overlap: int
-                ) -> list[tuple[int, int, int, int]]:
+def _axis_spans(
+    n: int, block: int, halo: int | str, tile: int, overlap: int
+) -> list[tuple[int, int, int, int]]:
     """(core0, core1, outer0, outer1) along one axis of length ``n``."""
     spans = []
     if halo != "auto":
@@ -114,8 +122,15 @@ def _axis_spans(n: int, block: int, halo: int | str, tile: int, overlap: int
     return spans
 
 
-def plan_blocks(ny: int, nx: int, *, block: int = 512, halo: int | str = "auto",
-                tile: int = 128, overlap: int = 32) -> list[Block]:
+def plan_blocks(
+    ny: int,
+    nx: int,
+    *,
+    block: int = 512,
+    halo: int | str = "auto",
+    tile: int = 128,
+    overlap: int = 32,
+) -> list[Block]:
     """Cut an ``ny`` x ``nx`` frame into blocks (row-major) whose cores tile it exactly once.
 
     Parameters
@@ -140,6 +155,8 @@ def plan_blocks(ny: int, nx: int, *, block: int = 512, halo: int | str = "auto",
     block = effective_block(block, halo, tile=tile, overlap=overlap)
     ys = _axis_spans(ny, block, halo, tile, overlap)
     xs = _axis_spans(nx, block, halo, tile, overlap)
-    return [Block(iy, ix, y0, y1, x0, x1, oy0, oy1, ox0, ox1)
-            for iy, (y0, y1, oy0, oy1) in enumerate(ys)
-            for ix, (x0, x1, ox0, ox1) in enumerate(xs)]
+    return [
+        Block(iy, ix, y0, y1, x0, x1, oy0, oy1, ox0, ox1)
+        for iy, (y0, y1, oy0, oy1) in enumerate(ys)
+        for ix, (x0, x1, ox0, ox1) in enumerate(xs)
+    ]

@@ -28,8 +28,15 @@ class StatusLog:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, **record: Any) -> None:
-        record = {"frame": None, "status": None, "start": None, "end": None, "error": None,
-                  **record, "run": self.run_id}
+        record = {
+            "frame": None,
+            "status": None,
+            "start": None,
+            "end": None,
+            "error": None,
+            **record,
+            "run": self.run_id,
+        }
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, default=str) + "\n")
             f.flush()

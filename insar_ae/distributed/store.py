@@ -51,8 +51,9 @@ ZARR_FORMAT = 2
 _CHUNK_BYTES = 32 * 2**20
 
 
-def _chunks_for(dims: tuple[str, ...], sizes: Mapping[str, int], block: int, itemsize: int
-                ) -> tuple[int, ...]:
+def _chunks_for(
+    dims: tuple[str, ...], sizes: Mapping[str, int], block: int, itemsize: int
+) -> tuple[int, ...]:
     """Zarr chunks: ``block`` in y/x (aligned with the blocks), time chunked to ~32 MiB."""
     out = []
     for d in dims:
@@ -83,13 +84,15 @@ def output_template(ds: xr.Dataset, *, block: int) -> tuple[xr.Dataset, dict[str
     sizes = dict(ds.sizes)
     dropped = [k for k, v in ds.data_vars.items() if not {"y", "x"} & set(v.dims)]
     if dropped:
-        log.warning("variables without y/x dims are not carried to the block-wise output: %s",
-                    dropped)
+        log.warning(
+            "variables without y/x dims are not carried to the block-wise output: %s", dropped
+        )
     full = ds.drop_vars(dropped)
     for name, attrs in OUTPUT_CUBES.items():
         if name not in full.data_vars:
-            placeholder = dsa.zeros(tuple(sizes[d] for d in ("time", "y", "x")),
-                                    dtype=np.float32, chunks=-1)
+            placeholder = dsa.zeros(
+                tuple(sizes[d] for d in ("time", "y", "x")), dtype=np.float32, chunks=-1
+            )
             full[name] = (("time", "y", "x"), placeholder, dict(attrs))
     cube = _chunks_for(("time", "y", "x"), sizes, block, 4)
     cf, encoding = to_cf(full, cube_chunks=cube)
@@ -113,8 +116,13 @@ def write_region(part: xr.Dataset, store: str | os.PathLike[str], *, y: slice, x
     Coordinates and variables without ``y``/``x`` are not rewritten (the template has them).
     """
     keep = {k: v.variable for k, v in part.data_vars.items() if {"y", "x"} <= set(v.dims)}
-    xr.Dataset(keep).to_zarr(os.fspath(store), region={"y": y, "x": x}, mode="r+",
-                             zarr_format=ZARR_FORMAT, consolidated=True)
+    xr.Dataset(keep).to_zarr(
+        os.fspath(store),
+        region={"y": y, "x": x},
+        mode="r+",
+        zarr_format=ZARR_FORMAT,
+        consolidated=True,
+    )
 
 
 class PartialStore:
@@ -142,8 +150,9 @@ class PartialStore:
         """``attrs.json``: the model's output attributes, kept for :meth:`finish`."""
         return self.state / "attrs.json"
 
-    def open(self, template: xr.Dataset, encoding: Mapping[str, Any], *, resume: bool = True
-             ) -> set[str]:
+    def open(
+        self, template: xr.Dataset, encoding: Mapping[str, Any], *, resume: bool = True
+    ) -> set[str]:
         """Create (or resume) the state directory; return the keys of blocks already done."""
         if resume and self._matches():
             done = {p.name for p in self.done_dir.iterdir()}
@@ -155,10 +164,17 @@ class PartialStore:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.state.mkdir()
         self.done_dir.mkdir()
-        template.to_zarr(os.fspath(self.store), mode="w", compute=False,
-                         encoding=dict(encoding), zarr_format=ZARR_FORMAT, consolidated=True)
-        atomic_write_text(self.state / "fingerprint.json",
-                          json.dumps(self.fingerprint, sort_keys=True, indent=1))
+        template.to_zarr(
+            os.fspath(self.store),
+            mode="w",
+            compute=False,
+            encoding=dict(encoding),
+            zarr_format=ZARR_FORMAT,
+            consolidated=True,
+        )
+        atomic_write_text(
+            self.state / "fingerprint.json", json.dumps(self.fingerprint, sort_keys=True, indent=1)
+        )
         return set()
 
     def _matches(self) -> bool:
@@ -178,8 +194,7 @@ class PartialStore:
             self._report_corrupt(f"fingerprint.json does not parse ({exc})")
             return False
         if found != self.fingerprint:
-            log.info("partial output %s was made for other inputs/options; not resumed",
-                     self.state)
+            log.info("partial output %s was made for other inputs/options; not resumed", self.state)
             return False
         for meta in (self.attrs_file, self.store / ".zmetadata"):
             if not meta.exists():
@@ -194,8 +209,10 @@ class PartialStore:
         return True
 
     def _report_corrupt(self, why: str) -> None:
-        msg = (f"partial output {self.state} is corrupt: {why}; discarding it and starting "
-               "this frame again")
+        msg = (
+            f"partial output {self.state} is corrupt: {why}; discarding it and starting "
+            "this frame again"
+        )
         log.warning(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=3)
 
@@ -214,9 +231,14 @@ class PartialStore:
         """Keys of the blocks recorded as written."""
         return {p.name for p in self.done_dir.iterdir()} if self.done_dir.is_dir() else set()
 
-    def finish(self, *, attrs: Mapping[str, Any] | None = None,
-               var_attrs: Mapping[str, Mapping[str, Any]] | None = None,
-               expected: Iterable[str] = (), overwrite: bool = False) -> Path:
+    def finish(
+        self,
+        *,
+        attrs: Mapping[str, Any] | None = None,
+        var_attrs: Mapping[str, Mapping[str, Any]] | None = None,
+        expected: Iterable[str] = (),
+        overwrite: bool = False,
+    ) -> Path:
         """Update attributes, consolidate metadata and rename the store onto the output path.
 
         Raises
@@ -230,8 +252,10 @@ class PartialStore:
 
         missing = set(expected) - self.done()
         if missing:
-            raise ParameterError(f"cannot finish {self.out}: {len(missing)} blocks not written "
-                                 f"(e.g. {sorted(missing)[:3]})")
+            raise ParameterError(
+                f"cannot finish {self.out}: {len(missing)} blocks not written "
+                f"(e.g. {sorted(missing)[:3]})"
+            )
         group = zarr.open_group(os.fspath(self.store), mode="r+", zarr_format=ZARR_FORMAT)
         if attrs:
             group.attrs.update(_jsonable(attrs))

@@ -141,14 +141,25 @@ def denoise_region(sub: xr.Dataset, options: DenoiseOptions) -> xr.Dataset:
     n_needed = int(getattr(model, "min_dates", 9))
     if int(finite.sum()) < n_needed:
         if finite.any():
-            log.warning("block with %d dates holding data (< %d, the model's minimum): "
-                        "deformation left NaN",
-                        int(finite.sum()), n_needed)
+            log.warning(
+                "block with %d dates holding data (< %d, the model's minimum): "
+                "deformation left NaN",
+                int(finite.sum()),
+                n_needed,
+            )
         nan = xr.full_like(sub["displacement"], np.nan, dtype=np.float32)
-        return sub.assign(deformation=nan.assign_attrs(OUTPUT_CUBES["deformation"]),
-                          noise=nan.assign_attrs(OUTPUT_CUBES["noise"]))
-    kw = dict(model=model, device=device, tile=options.tile, overlap=options.overlap,
-              batch_size=options.batch_size, time_stride=options.time_stride)
+        return sub.assign(
+            deformation=nan.assign_attrs(OUTPUT_CUBES["deformation"]),
+            noise=nan.assign_attrs(OUTPUT_CUBES["noise"]),
+        )
+    kw = dict(
+        model=model,
+        device=device,
+        tile=options.tile,
+        overlap=options.overlap,
+        batch_size=options.batch_size,
+        time_stride=options.time_stride,
+    )
     if finite.all():
         return denoise(sub, **kw)
     # Rare: denoise only the dates holding data, put NaN back on the others.
@@ -159,8 +170,14 @@ def denoise_region(sub: xr.Dataset, options: DenoiseOptions) -> xr.Dataset:
     return out
 
 
-def process_block(source: PathSource | DatasetSource, block: Block, store: str, done_dir: str,
-                  variables: dict[str, str], options: DenoiseOptions) -> dict[str, Any]:
+def process_block(
+    source: PathSource | DatasetSource,
+    block: Block,
+    store: str,
+    done_dir: str,
+    variables: dict[str, str],
+    options: DenoiseOptions,
+) -> dict[str, Any]:
     """Read, denoise, crop and write one block; mark it done. Runs on a worker.
 
     Returns a small record (block key, seconds, worker, attributes of the model output) so

@@ -43,31 +43,62 @@ def lazy_frame(
     y = 4_500_000.0 - np.arange(ny) * pixel_m
     chunks = (n_time, chunk, chunk)
     later = (np.arange(n_time) > 0).astype(np.float32)[:, None, None]
-    height = (1000.0 + 300.0 * np.sin(np.add.outer(np.arange(ny) / 97.0, np.arange(nx) / 131.0))
-              ).astype(np.float32)
+    height = (
+        1000.0 + 300.0 * np.sin(np.add.outer(np.arange(ny) / 97.0, np.arange(nx) / 131.0))
+    ).astype(np.float32)
     east = (x > x.mean()).astype(np.float32)
     steps = np.arange(n_time, dtype=np.float32)[:, None, None] * np.float32(step_mm_per_date)
-    truth = da.broadcast_to(da.from_array(steps * east[None, None, :], chunks=(n_time, 1, chunk)),
-                            (n_time, ny, nx), chunks=chunks)
-    turbulent = (da.random.default_rng(seed).standard_normal((n_time, ny, nx), chunks=chunks,
-                                                              dtype=np.float32)
-                 * np.float32(noise_mm) * later)
-    k = (rng.normal(0.0, 2e-3, n_time).astype(np.float32)[:, None, None] * later)
+    truth = da.broadcast_to(
+        da.from_array(steps * east[None, None, :], chunks=(n_time, 1, chunk)),
+        (n_time, ny, nx),
+        chunks=chunks,
+    )
+    turbulent = (
+        da.random.default_rng(seed).standard_normal(
+            (n_time, ny, nx), chunks=chunks, dtype=np.float32
+        )
+        * np.float32(noise_mm)
+        * later
+    )
+    k = rng.normal(0.0, 2e-3, n_time).astype(np.float32)[:, None, None] * later
     stratified = da.from_array(height - 1000.0, chunks=(chunk, chunk))[None] * k
     a, b = rng.normal(0.0, 1e-4, (2, n_time)).astype(np.float32)
     shape = (n_time, ny, nx)
-    yy = da.broadcast_to(da.from_array((y - y.mean()).astype(np.float32)[None, :, None],
-                                       chunks=(1, chunk, 1)), shape, chunks=chunks)
-    xx = da.broadcast_to(da.from_array((x - x.mean()).astype(np.float32)[None, None, :],
-                                       chunks=(1, 1, chunk)), shape, chunks=chunks)
+    yy = da.broadcast_to(
+        da.from_array((y - y.mean()).astype(np.float32)[None, :, None], chunks=(1, chunk, 1)),
+        shape,
+        chunks=chunks,
+    )
+    xx = da.broadcast_to(
+        da.from_array((x - x.mean()).astype(np.float32)[None, None, :], chunks=(1, 1, chunk)),
+        shape,
+        chunks=chunks,
+    )
     ramp = (a * later[:, 0, 0])[:, None, None] * yy + (b * later[:, 0, 0])[:, None, None] * xx
-    parts = {"deformation_true": truth, "turbulent": turbulent, "stratified": stratified,
-             "ramp": ramp}
+    parts = {
+        "deformation_true": truth,
+        "turbulent": turbulent,
+        "stratified": stratified,
+        "ramp": ramp,
+    }
     parts = {k: v.astype(np.float32).rechunk(chunks) for k, v in parts.items()}
     displacement = sum(parts.values())
-    ds = make_dataset(displacement, height, t, y, x, crs="local", extra=parts,
-                      attrs={"title": f"lazy test frame {ny}x{nx}x{n_time}",
-                             "source": "insar_ae.distributed.testing.lazy_frame",
-                             "sensor": "synthetic", "wavelength_m": 0.05546576,
-                             "heading_deg": -12.0, "incidence_deg": 39.0, "seed": seed})
+    ds = make_dataset(
+        displacement,
+        height,
+        t,
+        y,
+        x,
+        crs="local",
+        extra=parts,
+        attrs={
+            "title": f"lazy test frame {ny}x{nx}x{n_time}",
+            "source": "insar_ae.distributed.testing.lazy_frame",
+            "sensor": "synthetic",
+            "wavelength_m": 0.05546576,
+            "heading_deg": -12.0,
+            "incidence_deg": 39.0,
+            "seed": seed,
+        },
+    )
     return validate(ds)

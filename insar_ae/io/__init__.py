@@ -33,8 +33,8 @@ from insar_ae.io._common import LAZY_THRESHOLD_BYTES
 __all__ = [
     "FORMATS",
     "LAZY_THRESHOLD_BYTES",
-    "OutputExistsError",
     "WRITE_FORMATS",
+    "OutputExistsError",
     "open_frame",
     "output_format",
     "output_paths",
@@ -45,9 +45,17 @@ __all__ = [
 FORMATS: tuple[str, ...] = ("mintpy", "licsbas", "netcdf", "zarr", "geotiff")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-_EXT_WRITE = {".nc": "netcdf", ".nc4": "netcdf", ".netcdf": "netcdf", ".zarr": "zarr",
-              ".tif": "geotiff", ".tiff": "geotiff", ".h5": "mintpy", ".he5": "mintpy",
-              ".hdf5": "mintpy"}
+_EXT_WRITE = {
+    ".nc": "netcdf",
+    ".nc4": "netcdf",
+    ".netcdf": "netcdf",
+    ".zarr": "zarr",
+    ".tif": "geotiff",
+    ".tiff": "geotiff",
+    ".h5": "mintpy",
+    ".he5": "mintpy",
+    ".hdf5": "mintpy",
+}
 
 
 def _sniff_hdf5(p: Path) -> str:
@@ -61,13 +69,15 @@ def _sniff_hdf5(p: Path) -> str:
         if is_licsbas(f):
             return "licsbas"
         netcdf_like = "_NCProperties" in f.attrs or any(
-            isinstance(d, h5py.Dataset) and "DIMENSION_LIST" in d.attrs for d in f.values())
+            isinstance(d, h5py.Dataset) and "DIMENSION_LIST" in d.attrs for d in f.values()
+        )
         if netcdf_like:
             return "netcdf"
         names = sorted(f.keys())
     raise FormatError(
         f"{p}: HDF5 file is neither MintPy (needs /timeseries and /date), LiCSBAS (needs cum and "
-        f"imdates) nor NetCDF-4; datasets present: {names}")
+        f"imdates) nor NetCDF-4; datasets present: {names}"
+    )
 
 
 def sniff_format(path: Any) -> str:
@@ -104,8 +114,10 @@ def sniff_format(path: Any) -> str:
     if magic[:4] in _TIFF_MAGIC:
         return "geotiff"
     if p.suffix.lower() in {".h5", ".hdf5", ".he5", ".nc", ".nc4"}:
-        raise FormatError(f"{p}: not an HDF5/NetCDF file (bad signature {magic!r}); the file may be "
-                          "truncated or corrupt")
+        raise FormatError(
+            f"{p}: not an HDF5/NetCDF file (bad signature {magic!r}); the file may be "
+            "truncated or corrupt"
+        )
     raise FormatError(f"{p}: unrecognised format (signature {magic!r}); expected one of {FORMATS}")
 
 
@@ -147,7 +159,7 @@ def open_frame(path: Any, *, format: str | None = None, **kw: Any) -> xr.Dataset
         Displacement in mm, LOS positive toward the satellite, relative to the first date.
     """
     if isinstance(path, str) and path.startswith("file://"):
-        path = path[len("file://"):]
+        path = path[len("file://") :]
     fmt = format or sniff_format(path)
     return _reader(fmt)(path, **kw)
 
@@ -166,7 +178,8 @@ def output_format(path: str | os.PathLike[str], format: str | None = None) -> st
         got = f"format {format!r}" if format else f"suffix {Path(path).suffix or '(none)'!r}"
         raise ParameterError(
             f"cannot write {path}: unsupported {got}; expected one of {WRITE_FORMATS} "
-            f"(suffixes {', '.join(sorted(_EXT_WRITE))})")
+            f"(suffixes {', '.join(sorted(_EXT_WRITE))})"
+        )
     return fmt
 
 
@@ -177,16 +190,24 @@ def output_paths(path: str | os.PathLike[str], format: str | None = None) -> lis
     out = Path(path)
     fmt = output_format(out, format)
     if fmt == "mintpy":
-        return [out] + [out.with_name(f"{out.stem}{s}") for s in
-                        ("_geometryGeo.h5", "_geometryRadar.h5", "_mask.h5")]
+        return [out] + [
+            out.with_name(f"{out.stem}{s}")
+            for s in ("_geometryGeo.h5", "_geometryRadar.h5", "_mask.h5")
+        ]
     if fmt == "geotiff":
         base = out.name.split(".")[0]
         return [out, out.with_name(f"{base}.dem.tif"), out.with_name(f"{base}.mask.tif")]
     return [out]
 
 
-def write_frame(ds: xr.Dataset, path: str | os.PathLike[str], *, format: str | None = None,
-                overwrite: bool = False, **kw: Any) -> Path:
+def write_frame(
+    ds: xr.Dataset,
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    overwrite: bool = False,
+    **kw: Any,
+) -> Path:
     """Write ``ds`` atomically; never onto one of its inputs; existing outputs need overwrite=True.
 
     ``format`` defaults from the suffix: ``.nc`` netcdf, ``.zarr`` zarr, ``.tif`` geotiff

@@ -23,8 +23,8 @@ __all__ = [
     "check_claimed_size",
     "check_shape",
     "crs_units",
-    "finish",
     "files_size",
+    "finish",
     "format_point",
     "infinite_to_nan",
     "mm_per_unit",
@@ -49,21 +49,52 @@ UNKNOWN_GEOMETRY: dict[str, float] = {
 }
 
 _MM_PER_UNIT = {
-    "mm": 1.0, "millimetre": 1.0, "millimeter": 1.0, "millimetres": 1.0, "millimeters": 1.0,
-    "cm": 10.0, "centimetre": 10.0, "centimeter": 10.0, "centimetres": 10.0, "centimeters": 10.0,
-    "m": 1000.0, "metre": 1000.0, "meter": 1000.0, "metres": 1000.0, "meters": 1000.0,
+    "mm": 1.0,
+    "millimetre": 1.0,
+    "millimeter": 1.0,
+    "millimetres": 1.0,
+    "millimeters": 1.0,
+    "cm": 10.0,
+    "centimetre": 10.0,
+    "centimeter": 10.0,
+    "centimetres": 10.0,
+    "centimeters": 10.0,
+    "m": 1000.0,
+    "metre": 1000.0,
+    "meter": 1000.0,
+    "metres": 1000.0,
+    "meters": 1000.0,
 }
 
 # MintPy PLATFORM codes (and GAMMA/LiCSAR sensor prefixes) -> mission names.
 _SENSORS = {
-    "sen": "Sentinel-1", "s1": "Sentinel-1", "s1a": "Sentinel-1", "s1b": "Sentinel-1",
-    "s1c": "Sentinel-1", "sentinel1": "Sentinel-1", "sentinel-1": "Sentinel-1",
-    "env": "Envisat", "envisat": "Envisat", "asar": "Envisat",
-    "ers": "ERS", "ers1": "ERS-1", "ers2": "ERS-2",
-    "alos": "ALOS", "alos2": "ALOS-2", "alos-2": "ALOS-2", "palsar": "ALOS",
-    "csk": "COSMO-SkyMed", "tsx": "TerraSAR-X", "tdx": "TanDEM-X",
-    "rsat2": "RADARSAT-2", "rs2": "RADARSAT-2", "rcm": "RADARSAT Constellation",
-    "ni": "NISAR", "nisar": "NISAR", "jers": "JERS-1", "uav": "UAVSAR",
+    "sen": "Sentinel-1",
+    "s1": "Sentinel-1",
+    "s1a": "Sentinel-1",
+    "s1b": "Sentinel-1",
+    "s1c": "Sentinel-1",
+    "sentinel1": "Sentinel-1",
+    "sentinel-1": "Sentinel-1",
+    "env": "Envisat",
+    "envisat": "Envisat",
+    "asar": "Envisat",
+    "ers": "ERS",
+    "ers1": "ERS-1",
+    "ers2": "ERS-2",
+    "alos": "ALOS",
+    "alos2": "ALOS-2",
+    "alos-2": "ALOS-2",
+    "palsar": "ALOS",
+    "csk": "COSMO-SkyMed",
+    "tsx": "TerraSAR-X",
+    "tdx": "TanDEM-X",
+    "rsat2": "RADARSAT-2",
+    "rs2": "RADARSAT-2",
+    "rcm": "RADARSAT Constellation",
+    "ni": "NISAR",
+    "nisar": "NISAR",
+    "jers": "JERS-1",
+    "uav": "UAVSAR",
 }
 
 
@@ -101,8 +132,9 @@ def want_lazy(paths: Iterable[Path], lazy: bool | None, *, nbytes: int | None = 
 MAX_CLAIM_RATIO: int = 1000
 
 
-def check_claimed_size(shape: tuple[int, ...], itemsize: int, stored_bytes: int, *, source: str,
-                       what: str) -> None:
+def check_claimed_size(
+    shape: tuple[int, ...], itemsize: int, stored_bytes: int, *, source: str, what: str
+) -> None:
     """FormatError when an array claims far more data than the file stores.
 
     ``stored_bytes``: bytes the file actually holds for it (HDF5 storage size, file or store
@@ -116,7 +148,8 @@ def check_claimed_size(shape: tuple[int, ...], itemsize: int, stored_bytes: int,
         raise FormatError(
             f"{source}: {what} claims {dims} values ({_human(claimed)}) but the file holds only "
             f"{_human(stored_bytes)} of data; the header is corrupt or the data were never "
-            "written — refusing to read it")
+            "written — refusing to read it"
+        )
 
 
 def _human(n: float) -> str:
@@ -194,8 +227,11 @@ def infinite_to_nan(ds: xr.Dataset, *, source: str = "input") -> xr.Dataset:
         n = int(bad.sum())
         if n:
             ds[name] = var.copy(data=np.where(bad, np.array(np.nan, var.dtype), var.values))
-            warnings.warn(f"{source}: {name} has {n} infinite values; written as NaN (no data)",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"{source}: {name} has {n} infinite values; written as NaN (no data)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
     return ds
 
 
@@ -221,12 +257,16 @@ def mm_scale_problem(ds: xr.Dataset) -> str | None:
     lo, hi = MM_SCALE_RANGE
     src = ds.attrs.get("source", "input")
     if p99 < lo:
-        return (f"{src}: displacement is implausibly small for millimetres (99th percentile "
-                f"|value| on the last date = {p99:.3g} mm); if the file is in metres, declare it "
-                "(CLI --units m, Python units='m')")
+        return (
+            f"{src}: displacement is implausibly small for millimetres (99th percentile "
+            f"|value| on the last date = {p99:.3g} mm); if the file is in metres, declare it "
+            "(CLI --units m, Python units='m')"
+        )
     if p99 > hi:
-        return (f"{src}: displacement is implausibly large for millimetres (99th percentile "
-                f"|value| on the last date = {p99:.3g} mm); check the file's units (CLI --units)")
+        return (
+            f"{src}: displacement is implausibly large for millimetres (99th percentile "
+            f"|value| on the last date = {p99:.3g} mm); check the file's units (CLI --units)"
+        )
     return None
 
 

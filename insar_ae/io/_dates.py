@@ -50,8 +50,11 @@ def parse_dates(
         try:
             out.append(_one(v))
         except (ValueError, TypeError, OverflowError):
-            shown = v.decode("ascii", "replace") if isinstance(v, bytes | np.bytes_) else (
-                v.item() if isinstance(v, np.generic) else v)
+            shown = (
+                v.decode("ascii", "replace")
+                if isinstance(v, bytes | np.bytes_)
+                else (v.item() if isinstance(v, np.generic) else v)
+            )
             raise FormatError(
                 f"{source}: {what}[{i}] = {shown!r} is not a date; expected YYYYMMDD "
                 "(e.g. 20180106) or YYYY-MM-DD"

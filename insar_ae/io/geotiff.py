@@ -49,8 +49,15 @@ __all__ = ["linear_velocity", "read_dem", "read_geotiff", "write_geotiff"]
 
 log = logging.getLogger(__name__)
 _DEM_NAMES = ("dem", "hgt", "height", "elevation")
-_ATTR_TAGS = ("title", "sensor", "wavelength_m", "heading_deg", "incidence_deg", "reference_point",
-              "reference_area")
+_ATTR_TAGS = (
+    "title",
+    "sensor",
+    "wavelength_m",
+    "heading_deg",
+    "incidence_deg",
+    "reference_point",
+    "reference_area",
+)
 
 
 def _files(path: Any) -> list[Path]:
@@ -65,9 +72,13 @@ def _files(path: Any) -> list[Path]:
         else:
             p = Path(text).expanduser()
             if p.is_dir():
-                files = sorted(f for f in p.iterdir() if f.suffix.lower() in {".tif", ".tiff"}
-                               and f.name.split(".")[0].lower() not in _DEM_NAMES
-                               and not f.name.lower().endswith((".dem.tif", ".mask.tif")))
+                files = sorted(
+                    f
+                    for f in p.iterdir()
+                    if f.suffix.lower() in {".tif", ".tiff"}
+                    and f.name.split(".")[0].lower() not in _DEM_NAMES
+                    and not f.name.lower().endswith((".dem.tif", ".mask.tif"))
+                )
                 if not files:
                     raise FileNotFoundError(f"no GeoTIFF (*.tif) files in directory {p}")
             else:
@@ -87,7 +98,9 @@ def _open(f: Path) -> rasterio.DatasetReader:
     try:
         return rasterio.open(f)
     except rasterio.errors.RasterioIOError as err:
-        raise FormatError(f"{f}: cannot be read as GeoTIFF ({err}); expected a GeoTIFF raster") from None
+        raise FormatError(
+            f"{f}: cannot be read as GeoTIFF ({err}); expected a GeoTIFF raster"
+        ) from None
 
 
 def _file_dates(files: list[Path], metas: list[dict[str, Any]]) -> list[Any]:
@@ -106,30 +119,41 @@ def _file_dates(files: list[Path], metas: list[dict[str, Any]]) -> list[Any]:
     for f, d in zip(files, out, strict=True):
         if isinstance(d, list):
             if len(d) != 1:
-                raise FormatError(f"{f}: cannot tell the acquisition date from the name "
-                                  f"({len(d)} dates found); expected one YYYYMMDD date in the "
-                                  "name, a 'date' tag, or pass dates=[...]")
+                raise FormatError(
+                    f"{f}: cannot tell the acquisition date from the name "
+                    f"({len(d)} dates found); expected one YYYYMMDD date in the "
+                    "name, a 'date' tag, or pass dates=[...]"
+                )
             d = d[0]
         result.append(d)
     return result
 
 
-def read_dem(path: str | Path, *, shape: tuple[int, int], transform: Affine | None = None,
-             crs: Any = None) -> np.ndarray:
+def read_dem(
+    path: str | Path, *, shape: tuple[int, int], transform: Affine | None = None, crs: Any = None
+) -> np.ndarray:
     """A DEM GeoTIFF (metres) as float32; FormatError unless it has ``shape`` (and grid/CRS)."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"DEM file not found: {p}")
     with _open(p) as src:
         if (src.height, src.width) != tuple(shape):
-            raise FormatError(f"{p}: DEM has shape {(src.height, src.width)} but the displacement "
-                              f"grid is {tuple(shape)} (rows, columns); expected the same grid")
+            raise FormatError(
+                f"{p}: DEM has shape {(src.height, src.width)} but the displacement "
+                f"grid is {tuple(shape)} (rows, columns); expected the same grid"
+            )
         if crs is not None and src.crs is not None and src.crs != crs:
-            raise FormatError(f"{p}: DEM CRS is {src.crs} but the displacement CRS is {crs}; "
-                              "expected the same CRS (reproject the DEM first)")
-        if transform is not None and not src.transform.almost_equals(transform, precision=1e-3 * abs(transform.a)):
-            raise FormatError(f"{p}: DEM geotransform {tuple(src.transform)[:6]} differs from the "
-                              f"displacement grid {tuple(transform)[:6]}; expected the same grid")
+            raise FormatError(
+                f"{p}: DEM CRS is {src.crs} but the displacement CRS is {crs}; "
+                "expected the same CRS (reproject the DEM first)"
+            )
+        if transform is not None and not src.transform.almost_equals(
+            transform, precision=1e-3 * abs(transform.a)
+        ):
+            raise FormatError(
+                f"{p}: DEM geotransform {tuple(src.transform)[:6]} differs from the "
+                f"displacement grid {tuple(transform)[:6]}; expected the same grid"
+            )
         a = src.read(1, masked=True).astype(np.float32)
     return a.filled(np.nan)
 
@@ -152,26 +176,45 @@ def read_geotiff(
     metas = []
     for f in files:
         with _open(f) as src:
-            metas.append({"count": src.count, "shape": (src.height, src.width), "crs": src.crs,
-                          "transform": src.transform, "descriptions": list(src.descriptions),
-                          "tags": src.tags(), "band_tags": src.tags(1) if src.count else {},
-                          "units": src.units[0] if src.units else None,
-                          "itemsize": np.dtype(src.dtypes[0]).itemsize if src.count else 4,
-                          "band_dates": [_tag(src.tags(b), "date") for b in range(1, src.count + 1)]})
+            metas.append(
+                {
+                    "count": src.count,
+                    "shape": (src.height, src.width),
+                    "crs": src.crs,
+                    "transform": src.transform,
+                    "descriptions": list(src.descriptions),
+                    "tags": src.tags(),
+                    "band_tags": src.tags(1) if src.count else {},
+                    "units": src.units[0] if src.units else None,
+                    "itemsize": np.dtype(src.dtypes[0]).itemsize if src.count else 4,
+                    "band_dates": [_tag(src.tags(b), "date") for b in range(1, src.count + 1)],
+                }
+            )
     first = metas[0]
     for f, m in zip(files[1:], metas[1:], strict=True):
-        if m["shape"] != first["shape"] or m["crs"] != first["crs"] or not m["transform"].almost_equals(
-                first["transform"], precision=1e-3 * abs(first["transform"].a)):
-            raise FormatError(f"{f}: grid {m['shape']} {m['crs']} {tuple(m['transform'])[:6]} differs "
-                              f"from {files[0]}; expected all dates on the same grid")
+        if (
+            m["shape"] != first["shape"]
+            or m["crs"] != first["crs"]
+            or not m["transform"].almost_equals(
+                first["transform"], precision=1e-3 * abs(first["transform"].a)
+            )
+        ):
+            raise FormatError(
+                f"{f}: grid {m['shape']} {m['crs']} {tuple(m['transform'])[:6]} differs "
+                f"from {files[0]}; expected all dates on the same grid"
+            )
         if m["count"] != 1:
             raise FormatError(f"{f}: has {m['count']} bands; one file per date must be single-band")
     if len(files) == 1 and first["count"] > 1:
-        raw = dates or [d or b for d, b in zip(first["descriptions"], first["band_dates"], strict=True)]
+        raw = dates or [
+            d or b for d, b in zip(first["descriptions"], first["band_dates"], strict=True)
+        ]
         if len(raw) != first["count"] or any(r is None for r in raw):
-            raise FormatError(f"{files[0]}: {first['count']} bands but band descriptions/'date' tags "
-                              f"{raw} do not give a date for each; expected YYYY-MM-DD or YYYYMMDD "
-                              "per band, or pass dates=[...]")
+            raise FormatError(
+                f"{files[0]}: {first['count']} bands but band descriptions/'date' tags "
+                f"{raw} do not give a date for each; expected YYYY-MM-DD or YYYYMMDD "
+                "per band, or pass dates=[...]"
+            )
         t = parse_dates(raw, source=str(files[0]), what="band dates")
     else:
         raw = list(dates) if dates is not None else _file_dates(files, metas)
@@ -181,16 +224,32 @@ def read_geotiff(
         order = np.argsort(t.asi8, kind="stable")
         files, t = [files[i] for i in order], t[order]
         check_strictly_increasing(t, source=str(files[0].parent), what="file dates")
-    src_units = units or _tag(first["tags"], "units", "unit") or _tag(first["band_tags"], "units") or first["units"]
+    src_units = (
+        units
+        or _tag(first["tags"], "units", "unit")
+        or _tag(first["band_tags"], "units")
+        or first["units"]
+    )
     if src_units is None:
         log.info("%s: no units tag; GeoTIFF displacement is taken as millimetres", files[0])
-    scale = np.float32(mm_per_unit(src_units or "mm", source=str(files[0]), what="displacement") * sign)
+    scale = np.float32(
+        mm_per_unit(src_units or "mm", source=str(files[0]), what="displacement") * sign
+    )
     claimed = sum(m["count"] for m in metas)
-    check_claimed_size((claimed, *first["shape"]), first["itemsize"], files_size(files),
-                       source=str(files[0]), what="the raster stack")
-    lazy_ = want_lazy(files, lazy, nbytes=claimed * first["itemsize"] * int(np.prod(first["shape"])))
-    opened = [rioxarray.open_rasterio(f, masked=True, chunks=(chunks or True) if lazy_ else None)
-              for f in files]
+    check_claimed_size(
+        (claimed, *first["shape"]),
+        first["itemsize"],
+        files_size(files),
+        source=str(files[0]),
+        what="the raster stack",
+    )
+    lazy_ = want_lazy(
+        files, lazy, nbytes=claimed * first["itemsize"] * int(np.prod(first["shape"]))
+    )
+    opened = [
+        rioxarray.open_rasterio(f, masked=True, chunks=(chunks or True) if lazy_ else None)
+        for f in files
+    ]
     cube_da = xr.concat(opened, dim="band") if len(opened) > 1 else opened[0]
     data = cube_da.data if lazy_ else np.asarray(cube_da.values)
     data = data.astype(np.float32, copy=False) * scale
@@ -211,11 +270,16 @@ def read_geotiff(
             dem_path = Path(dem)
         else:
             stem = files[0].name.split(".")[0]
-            cands = [files[0].with_name(f"{stem}.dem.tif")] + [files[0].parent / f"{n}.tif" for n in _DEM_NAMES]
+            cands = [files[0].with_name(f"{stem}.dem.tif")] + [
+                files[0].parent / f"{n}.tif" for n in _DEM_NAMES
+            ]
             dem_path = next((c for c in cands if c.is_file()), None)
-    out_attrs: dict[str, Any] = {"title": files[0].stem if len(files) == 1 else files[0].parent.name,
-                                 "source": "; ".join(str(f.resolve()) for f in files), "format": "geotiff",
-                                 "sensor": "unknown"}
+    out_attrs: dict[str, Any] = {
+        "title": files[0].stem if len(files) == 1 else files[0].parent.name,
+        "source": "; ".join(str(f.resolve()) for f in files),
+        "format": "geotiff",
+        "sensor": "unknown",
+    }
     for k in _ATTR_TAGS:
         if k in tags:
             out_attrs[k] = float(tags[k]) if k.endswith(("_m", "_deg")) else tags[k]
@@ -224,8 +288,11 @@ def read_geotiff(
         out_attrs["height_source"] = str(dem_path.resolve())
     else:
         if dem is not False:
-            warnings.warn(f"{files[0]}: no DEM found (dem.tif / <stem>.dem.tif beside it); height is NaN "
-                          "— give the DEM (CLI --geometry FILE, Python dem=FILE)", stacklevel=3)
+            warnings.warn(
+                f"{files[0]}: no DEM found (dem.tif / <stem>.dem.tif beside it); height is NaN "
+                "— give the DEM (CLI --geometry FILE, Python dem=FILE)",
+                stacklevel=3,
+            )
         height = np.full(shape, np.nan, dtype=np.float32)
     mask = None
     mask_path = files[0].with_name(f"{files[0].name.split('.')[0]}.mask.tif")
@@ -257,27 +324,58 @@ def _transform(ds: xr.Dataset) -> Affine:
         c = np.asarray(ds[dim].values, dtype=np.float64)
         d = np.diff(c) if c.size > 1 else np.array([1.0 if dim == "x" else -1.0])
         if not np.allclose(d, d[0], rtol=1e-5, atol=0):
-            raise ParameterError(f"coordinate {dim!r} is not regularly spaced; GeoTIFF needs a regular grid")
+            raise ParameterError(
+                f"coordinate {dim!r} is not regularly spaced; GeoTIFF needs a regular grid"
+            )
         out.append((c[0], d[0]))
     (x0, dx), (y0, dy) = out
     return Affine(dx, 0.0, x0 - dx / 2, 0.0, dy, y0 - dy / 2)
 
 
-def _write_raster(path: Path, bands: list[Any], ds: xr.Dataset, descriptions: list[str],
-                  tags: dict[str, Any], dtype: str = "float32", *, overwrite: bool = False,
-                  role: str = "output") -> None:
+def _write_raster(
+    path: Path,
+    bands: list[Any],
+    ds: xr.Dataset,
+    descriptions: list[str],
+    tags: dict[str, Any],
+    dtype: str = "float32",
+    *,
+    overwrite: bool = False,
+    role: str = "output",
+) -> None:
     ny, nx = ds.sizes["y"], ds.sizes["x"]
     crs_text = str(ds["x"].attrs.get("crs", ds.attrs.get("crs", "")))
-    crs = crs_text if crs_text.upper().startswith(("EPSG:", "GEOGCRS", "PROJCRS", "GEOGCS", "PROJCS")) else None
-    profile = {"driver": "GTiff", "height": ny, "width": nx, "count": len(bands), "dtype": dtype,
-               "crs": crs, "transform": _transform(ds), "compress": "deflate", "BIGTIFF": "IF_SAFER",
-               "nodata": np.nan if dtype == "float32" else None}
+    crs = (
+        crs_text
+        if crs_text.upper().startswith(("EPSG:", "GEOGCRS", "PROJCRS", "GEOGCS", "PROJCS"))
+        else None
+    )
+    profile = {
+        "driver": "GTiff",
+        "height": ny,
+        "width": nx,
+        "count": len(bands),
+        "dtype": dtype,
+        "crs": crs,
+        "transform": _transform(ds),
+        "compress": "deflate",
+        "BIGTIFF": "IF_SAFER",
+        "nodata": np.nan if dtype == "float32" else None,
+    }
     if ny >= 256 and nx >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
-    extra = {} if crs else {"insar_ae_crs": crs_text or "unknown",
-                            "insar_ae_xy_units": str(ds["x"].attrs.get("units", "m"))}
-    with (atomic_path(path, overwrite=overwrite, role=role) as tmp,
-          rasterio.open(tmp, "w", **profile) as dst):
+    extra = (
+        {}
+        if crs
+        else {
+            "insar_ae_crs": crs_text or "unknown",
+            "insar_ae_xy_units": str(ds["x"].attrs.get("units", "m")),
+        }
+    )
+    with (
+        atomic_path(path, overwrite=overwrite, role=role) as tmp,
+        rasterio.open(tmp, "w", **profile) as dst,
+    ):
         for i, (band, desc) in enumerate(zip(bands, descriptions, strict=True), start=1):
             a = np.asarray(getattr(band, "values", band), dtype=dtype)
             if a.dtype.kind == "f" and np.isinf(a).any():  # +-inf is not data: NaN
@@ -301,7 +399,9 @@ def write_geotiff(
     validate(ds)
     if variable not in ds or ds[variable].dims != DIMS:
         cubes = [n for n in ds.data_vars if ds[n].dims == DIMS]
-        raise ParameterError(f"variable={variable!r} is not a (time, y, x) cube; choose one of {cubes}")
+        raise ParameterError(
+            f"variable={variable!r} is not a (time, y, x) cube; choose one of {cubes}"
+        )
     kinds = ("stack", "date", "cumulative", "velocity")
     if what not in kinds:
         raise ParameterError(f"what={what!r}; expected one of {kinds}")
@@ -309,8 +409,12 @@ def write_geotiff(
     out = check_output(path, overwrite=overwrite, inputs=inputs)
     da = ds[variable]
     times = pd.DatetimeIndex(ds["time"].values)
-    tags: dict[str, Any] = {"variable": variable, "units": "mm", "positive": "toward the satellite",
-                            "reference_date": f"{times[0]:%Y-%m-%d}"}
+    tags: dict[str, Any] = {
+        "variable": variable,
+        "units": "mm",
+        "positive": "toward the satellite",
+        "reference_date": f"{times[0]:%Y-%m-%d}",
+    }
     tags.update({k: ds.attrs[k] for k in _ATTR_TAGS if k in ds.attrs})
     if what == "stack":
         bands = [da.isel(time=i) for i in range(len(times))]  # computed one at a time
@@ -318,22 +422,30 @@ def write_geotiff(
     elif what == "velocity":
         rate = linear_velocity(da)
         bands, desc = [rate.values], [f"velocity {times[0]:%Y-%m-%d}..{times[-1]:%Y-%m-%d}"]
-        tags.update(units="mm/yr", start=f"{times[0]:%Y-%m-%d}", end=f"{times[-1]:%Y-%m-%d}",
-                    rate_model=f"{rate.attrs['model']} (insar_ae.analysis.velocity)")
+        tags.update(
+            units="mm/yr",
+            start=f"{times[0]:%Y-%m-%d}",
+            end=f"{times[-1]:%Y-%m-%d}",
+            rate_model=f"{rate.attrs['model']} (insar_ae.analysis.velocity)",
+        )
     else:
         if what == "date":
             if date is None:
                 raise ParameterError("what='date' needs date=YYYY-MM-DD")
             when = pd.Timestamp(date)
             if when not in times:
-                raise ParameterError(f"date={date!r} is not an acquisition date; dates run from "
-                                     f"{times[0]:%Y-%m-%d} to {times[-1]:%Y-%m-%d} ({len(times)} dates)")
+                raise ParameterError(
+                    f"date={date!r} is not an acquisition date; dates run from "
+                    f"{times[0]:%Y-%m-%d} to {times[-1]:%Y-%m-%d} ({len(times)} dates)"
+                )
         else:
             when = times[-1]
         bands, desc = [da.sel(time=when).values], [f"{when:%Y-%m-%d}"]
         tags["date"] = f"{when:%Y-%m-%d}"
-    side = {"dem": out.with_name(f"{out.name.split('.')[0]}.dem.tif"),
-            "mask": out.with_name(f"{out.name.split('.')[0]}.mask.tif")}
+    side = {
+        "dem": out.with_name(f"{out.name.split('.')[0]}.dem.tif"),
+        "mask": out.with_name(f"{out.name.split('.')[0]}.mask.tif"),
+    }
     write_side = dem and what == "stack"
     if write_side:
         check_output(side["dem"], overwrite=overwrite, inputs=inputs, role="DEM file")
@@ -341,9 +453,24 @@ def write_geotiff(
             check_output(side["mask"], overwrite=overwrite, inputs=inputs, role="mask file")
     _write_raster(out, bands, ds, desc, tags, overwrite=overwrite)
     if write_side:
-        _write_raster(side["dem"], [ds["height"].values], ds, ["height"], {"units": "m"},
-                      overwrite=overwrite, role="DEM file")
+        _write_raster(
+            side["dem"],
+            [ds["height"].values],
+            ds,
+            ["height"],
+            {"units": "m"},
+            overwrite=overwrite,
+            role="DEM file",
+        )
         if "mask" in ds:
-            _write_raster(side["mask"], [ds["mask"].values.astype(np.uint8)], ds, ["valid"], {},
-                          "uint8", overwrite=overwrite, role="mask file")
+            _write_raster(
+                side["mask"],
+                [ds["mask"].values.astype(np.uint8)],
+                ds,
+                ["valid"],
+                {},
+                "uint8",
+                overwrite=overwrite,
+                role="mask file",
+            )
     return out

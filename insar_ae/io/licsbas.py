@@ -58,8 +58,10 @@ def read_raw_float32(path: Path, shape: tuple[int, int], *, what: str) -> np.nda
     """A LiCSBAS raw float32 image (rows, cols); FormatError if its size does not fit ``shape``."""
     size, want = path.stat().st_size, 4 * shape[0] * shape[1]
     if size != want:
-        raise FormatError(f"{path}: {what} has {size} bytes but a float32 {shape[0]}x{shape[1]} "
-                          f"image needs {want} bytes; expected the same grid as the time series")
+        raise FormatError(
+            f"{path}: {what} has {size} bytes but a float32 {shape[0]}x{shape[1]} "
+            f"image needs {want} bytes; expected the same grid as the time series"
+        )
     return np.fromfile(path, dtype="<f4").reshape(shape)
 
 
@@ -75,15 +77,21 @@ def _read_par(path: Path) -> dict[str, str]:
 def _parse_refarea(text: str, shape: tuple[int, int], *, source: str) -> tuple[int, int, int, int]:
     m = re.fullmatch(r"\s*(\d+):(\d+)/(\d+):(\d+)\s*", text)
     if not m:
-        raise FormatError(f"{source}: refarea = {text!r} does not parse; expected 'x1:x2/y1:y2' "
-                          "(0-based, end-exclusive pixel ranges)")
+        raise FormatError(
+            f"{source}: refarea = {text!r} does not parse; expected 'x1:x2/y1:y2' "
+            "(0-based, end-exclusive pixel ranges)"
+        )
     x1, x2, y1, y2 = (int(v) for v in m.groups())
     if not (0 <= x1 < x2 <= shape[1] and 0 <= y1 < y2 <= shape[0]):
-        raise FormatError(f"{source}: refarea = {text!r} lies outside the {shape[0]}x{shape[1]} grid")
+        raise FormatError(
+            f"{source}: refarea = {text!r} lies outside the {shape[0]}x{shape[1]} grid"
+        )
     return x1, x2, y1, y2
 
 
-def _height(path: Path, f: h5py.File, shape: tuple[int, int], given: Any) -> tuple[np.ndarray | None, str]:
+def _height(
+    path: Path, f: h5py.File, shape: tuple[int, int], given: Any
+) -> tuple[np.ndarray | None, str]:
     """Height from ``given``, ``hgt`` in the file, results/hgt, cum.h5 beside, GEOCml*/hgt."""
     if given is False:
         return None, ""
@@ -175,20 +183,29 @@ def read_licsbas(
     with open_h5(path, expected="a LiCSBAS cum.h5") as f:
         missing = [n for n in ("cum", "imdates") if n not in f]
         if missing:
-            raise FormatError(f"{path}: not a LiCSBAS file — missing dataset(s) {missing}; expected "
-                              "cum (date, row, col) in mm and imdates (YYYYMMDD)")
+            raise FormatError(
+                f"{path}: not a LiCSBAS file — missing dataset(s) {missing}; expected "
+                "cum (date, row, col) in mm and imdates (YYYYMMDD)"
+            )
         if f["cum"].ndim != 3:
-            raise FormatError(f"{path}: cum has shape {f['cum'].shape}; expected 3-D (date, row, col)")
+            raise FormatError(
+                f"{path}: cum has shape {f['cum'].shape}; expected 3-D (date, row, col)"
+            )
         n_t, ny, nx = f["cum"].shape
         shape = (ny, nx)
         dates = parse_dates(np.atleast_1d(f["imdates"][()]), source=str(path), what="imdates")
         if len(dates) != n_t:
             raise FormatError(f"{path}: imdates has {len(dates)} entries but cum has {n_t} dates")
         cum = f["cum"]
-        check_claimed_size(cum.shape, cum.dtype.itemsize, cum.id.get_storage_size(),
-                           source=str(path), what="/cum")
-        cube = dataset_array(f, "cum", lazy=want_lazy([path], lazy, nbytes=cum.size * cum.dtype.itemsize),
-                             chunks=chunks)
+        check_claimed_size(
+            cum.shape, cum.dtype.itemsize, cum.id.get_storage_size(), source=str(path), what="/cum"
+        )
+        cube = dataset_array(
+            f,
+            "cum",
+            lazy=want_lazy([path], lazy, nbytes=cum.size * cum.dtype.itemsize),
+            chunks=chunks,
+        )
         cube = cube.astype(np.float32, copy=False)
         geocoded = all(k in f for k in ("corner_lat", "corner_lon", "post_lat", "post_lon"))
         if geocoded:
@@ -200,15 +217,21 @@ def read_licsbas(
         else:
             y, x = np.arange(ny, dtype=np.float64), np.arange(nx, dtype=np.float64)
             crs, xy_units = "radar", "pixel"
-        out_attrs: dict[str, Any] = {"title": f"{path.parent.name}/{path.name}", "source": src,
-                                     "format": "licsbas", "sensor": "unknown",
-                                     "wavelength_m": float("nan")}
+        out_attrs: dict[str, Any] = {
+            "title": f"{path.parent.name}/{path.name}",
+            "source": src,
+            "format": "licsbas",
+            "sensor": "unknown",
+            "wavelength_m": float("nan"),
+        }
         if "refarea" in f:
             ref = read_scalar(f, "refarea")
             x1, x2, y1, y2 = _parse_refarea(str(ref), shape, source=str(path))
             out_attrs["reference_point"] = format_point(np.mean(y[y1:y2]), np.mean(x[x1:x2]))
             if (x2 - x1) * (y2 - y1) > 1:
-                out_attrs["reference_area"] = f"{x1}:{x2}/{y1}:{y2} (LiCSBAS pixel ranges x1:x2/y1:y2)"
+                out_attrs["reference_area"] = (
+                    f"{x1}:{x2}/{y1}:{y2} (LiCSBAS pixel ranges x1:x2/y1:y2)"
+                )
         bperp = np.asarray(f["bperp"][()], dtype=np.float64) if "bperp" in f else None
         geoc = _geoc_dirs(path.parent)
         out_attrs.update(_los(f, geoc, shape))
@@ -224,13 +247,20 @@ def read_licsbas(
             break
     if hgt is None:
         if height is not False:
-            warnings.warn(f"{path}: no height found (no 'hgt' dataset, results/hgt or ../GEOCml*/hgt); "
-                          "height is NaN — pass height=...", stacklevel=3)
+            warnings.warn(
+                f"{path}: no height found (no 'hgt' dataset, results/hgt or ../GEOCml*/hgt); "
+                "height is NaN — pass height=...",
+                stacklevel=3,
+            )
         hgt = np.full(shape, np.nan, dtype=np.float32)
     else:
         out_attrs["height_source"] = hgt_src
     valid = None
-    mask_path = None if mask is False else (Path(mask) if mask not in (None, True) else path.parent / "results" / "mask")
+    mask_path = (
+        None
+        if mask is False
+        else (Path(mask) if mask not in (None, True) else path.parent / "results" / "mask")
+    )
     if mask_path is not None and (mask_path.is_file() or mask not in (None, True)):
         if not mask_path.exists():
             raise FileNotFoundError(f"mask file not found: {mask_path}")
@@ -239,7 +269,11 @@ def read_licsbas(
         out_attrs["mask_source"] = str(mask_path.resolve())
         if apply_mask:
             cube = cube * np.where(valid, np.float32(1), np.float32(np.nan))[None]
-    ds = make_dataset(cube, hgt, dates, y, x, mask=valid, crs=crs, xy_units=xy_units, attrs=out_attrs)
+    ds = make_dataset(
+        cube, hgt, dates, y, x, mask=valid, crs=crs, xy_units=xy_units, attrs=out_attrs
+    )
     if bperp is not None and bperp.shape == (n_t,):
-        ds = ds.assign_coords(bperp=("time", bperp, {"units": "m", "long_name": "perpendicular baseline"}))
+        ds = ds.assign_coords(
+            bperp=("time", bperp, {"units": "m", "long_name": "perpendicular baseline"})
+        )
     return finish(ds, attrs)

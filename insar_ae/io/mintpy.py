@@ -47,13 +47,41 @@ log = logging.getLogger(__name__)
 
 # Attributes recomputed on write (never copied from a previous MintPy file).
 _GRID_KEYS = {
-    "FILE_TYPE", "UNIT", "DATA_TYPE", "LENGTH", "WIDTH", "X_FIRST", "Y_FIRST", "X_STEP",
-    "Y_STEP", "X_UNIT", "Y_UNIT", "EPSG", "REF_DATE", "REF_Y", "REF_X", "REF_LAT", "REF_LON",
-    "WAVELENGTH", "HEADING", "ORBIT_DIRECTION", "PLATFORM", "INSAR_AE_VARIABLE", "INSAR_AE_CRS",
+    "FILE_TYPE",
+    "UNIT",
+    "DATA_TYPE",
+    "LENGTH",
+    "WIDTH",
+    "X_FIRST",
+    "Y_FIRST",
+    "X_STEP",
+    "Y_STEP",
+    "X_UNIT",
+    "Y_UNIT",
+    "EPSG",
+    "REF_DATE",
+    "REF_Y",
+    "REF_X",
+    "REF_LAT",
+    "REF_LON",
+    "WAVELENGTH",
+    "HEADING",
+    "ORBIT_DIRECTION",
+    "PLATFORM",
+    "INSAR_AE_VARIABLE",
+    "INSAR_AE_CRS",
 }
-_PLATFORM_CODES = {"Sentinel-1": "Sen", "Envisat": "Env", "ERS": "Ers", "ALOS": "Alos",
-                   "ALOS-2": "Alos2", "COSMO-SkyMed": "Csk", "TerraSAR-X": "Tsx",
-                   "RADARSAT-2": "Rsat2", "NISAR": "Ni"}
+_PLATFORM_CODES = {
+    "Sentinel-1": "Sen",
+    "Envisat": "Env",
+    "ERS": "Ers",
+    "ALOS": "Alos",
+    "ALOS-2": "Alos2",
+    "COSMO-SkyMed": "Csk",
+    "TerraSAR-X": "Tsx",
+    "RADARSAT-2": "Rsat2",
+    "NISAR": "Ni",
+}
 
 
 def is_mintpy(h5: h5py.File) -> bool:
@@ -105,8 +133,10 @@ def _geometry(path: Path, shape: tuple[int, int]) -> dict[str, Any]:
     out: dict[str, Any] = {"source": str(path.resolve())}
     with open_h5(path, expected="a MintPy geometry file (geometryGeo.h5 / geometryRadar.h5)") as g:
         if "height" not in g:
-            raise FormatError(f"{path}: MintPy geometry file has no /height dataset (DEM in m); "
-                              f"datasets present: {sorted(g.keys())}")
+            raise FormatError(
+                f"{path}: MintPy geometry file has no /height dataset (DEM in m); "
+                f"datasets present: {sorted(g.keys())}"
+            )
         check_shape(g["height"].shape, shape, source=str(path), what="/height")
         out["height"] = np.asarray(g["height"][()], dtype=np.float32)
         if "incidenceAngle" in g and g["incidenceAngle"].shape == shape:
@@ -129,8 +159,10 @@ def _mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
             n for n, d in m.items() if isinstance(d, h5py.Dataset) and d.ndim == 2
         ]
         if not names:
-            raise FormatError(f"{path}: no /mask dataset (2-D, nonzero = valid) found; "
-                              f"datasets present: {sorted(m.keys())}")
+            raise FormatError(
+                f"{path}: no /mask dataset (2-D, nonzero = valid) found; "
+                f"datasets present: {sorted(m.keys())}"
+            )
         check_shape(m[names[0]].shape, shape, source=str(path), what=f"/{names[0]}")
         a = np.asarray(m[names[0]][()])
     return np.isfinite(a) & (a != 0) if a.dtype.kind == "f" else a.astype(bool)
@@ -151,8 +183,11 @@ def _grid(meta: dict[str, Any], ny: int, nx: int) -> tuple[np.ndarray, np.ndarra
         crs = f"EPSG:{32600 if zone.endswith('N') else 32700}{int(zone[:-1]):02d}"
     else:
         crs = str(meta.get("INSAR_AE_CRS", "unknown"))
-    units = crs_units(crs) if crs != "unknown" else (
-        "degrees" if str(meta.get("X_UNIT", "")).lower().startswith("deg") else "m")
+    units = (
+        crs_units(crs)
+        if crs != "unknown"
+        else ("degrees" if str(meta.get("X_UNIT", "")).lower().startswith("deg") else "m")
+    )
     return y, x, crs, units
 
 
@@ -191,18 +226,28 @@ def read_mintpy(
         if missing:
             raise FormatError(
                 f"{path}: not a MintPy time-series file — missing dataset(s) {missing}; expected "
-                "/timeseries (date, row, col) in metres and /date (YYYYMMDD bytes)")
+                "/timeseries (date, row, col) in metres and /date (YYYYMMDD bytes)"
+            )
         meta = decode_attrs(f.attrs)
         ts = f["timeseries"]
         if ts.ndim != 3:
-            raise FormatError(f"{path}: /timeseries has shape {ts.shape}; expected 3-D (date, row, col)")
+            raise FormatError(
+                f"{path}: /timeseries has shape {ts.shape}; expected 3-D (date, row, col)"
+            )
         n_t, ny, nx = ts.shape
         dates = parse_dates(f["date"][()], source=str(path), what="/date")
         if len(dates) != n_t:
-            raise FormatError(f"{path}: /date has {len(dates)} entries but /timeseries has {n_t} dates")
+            raise FormatError(
+                f"{path}: /date has {len(dates)} entries but /timeseries has {n_t} dates"
+            )
         bperp = np.asarray(f["bperp"][()], dtype=np.float64) if "bperp" in f else None
-        check_claimed_size(ts.shape, ts.dtype.itemsize, ts.id.get_storage_size(),
-                           source=str(path), what="/timeseries")
+        check_claimed_size(
+            ts.shape,
+            ts.dtype.itemsize,
+            ts.id.get_storage_size(),
+            source=str(path),
+            what="/timeseries",
+        )
         is_lazy = want_lazy([path], lazy, nbytes=ts.size * ts.dtype.itemsize)
         cube = dataset_array(f, "timeseries", lazy=is_lazy, chunks=chunks)
     unit = meta.get("UNIT")
@@ -213,8 +258,12 @@ def read_mintpy(
     cube = cube.astype(np.float32, copy=False) * scale
     ref_date = meta.get("REF_DATE")
     if ref_date and parse_dates([ref_date], source=str(path), what="REF_DATE")[0] != dates[0]:
-        log.info("%s: REF_DATE %s is not the first date; re-referencing to %s", path, ref_date,
-                 dates[0].date())
+        log.info(
+            "%s: REF_DATE %s is not the first date; re-referencing to %s",
+            path,
+            ref_date,
+            dates[0].date(),
+        )
         cube = cube - cube[0:1]
     y, x, crs, xy_units = _grid(meta, ny, nx)
 
@@ -225,7 +274,9 @@ def read_mintpy(
         "sensor": sensor_name(meta.get("PLATFORM")),
         "wavelength_m": float(meta.get("WAVELENGTH", "nan")),
         "heading_deg": float(meta.get("HEADING", "nan")),
-        "incidence_deg": float(meta.get("CENTER_INCIDENCE_ANGLE", meta.get("INCIDENCE_ANGLE", "nan"))),
+        "incidence_deg": float(
+            meta.get("CENTER_INCIDENCE_ANGLE", meta.get("INCIDENCE_ANGLE", "nan"))
+        ),
     }
     if meta.get("ORBIT_DIRECTION"):
         out_attrs["orbit_direction"] = str(meta["ORBIT_DIRECTION"]).lower()
@@ -234,13 +285,22 @@ def read_mintpy(
         if 0 <= ry < ny and 0 <= rx < nx:
             out_attrs["reference_point"] = format_point(y[ry], x[rx])
         else:
-            warnings.warn(f"{path}: REF_Y/REF_X = {ry}/{rx} outside the {ny}x{nx} grid; ignored",
-                          stacklevel=3)
-    out_attrs["mintpy_attrs"] = json.dumps({k: str(v) for k, v in meta.items() if k not in _GRID_KEYS})
+            warnings.warn(
+                f"{path}: REF_Y/REF_X = {ry}/{rx} outside the {ny}x{nx} grid; ignored", stacklevel=3
+            )
+    out_attrs["mintpy_attrs"] = json.dumps(
+        {k: str(v) for k, v in meta.items() if k not in _GRID_KEYS}
+    )
 
     height = np.full((ny, nx), np.nan, dtype=np.float32)
-    geo_names = ["{stem}_geometryGeo.h5", "{stem}_geometryRadar.h5", "geometryGeo.h5",
-                 "geometryRadar.h5", "inputs/geometryGeo.h5", "inputs/geometryRadar.h5"]
+    geo_names = [
+        "{stem}_geometryGeo.h5",
+        "{stem}_geometryRadar.h5",
+        "geometryGeo.h5",
+        "geometryRadar.h5",
+        "inputs/geometryGeo.h5",
+        "inputs/geometryRadar.h5",
+    ]
     if crs == "radar":
         geo_names = [n for n in geo_names if "Radar" in n] + [n for n in geo_names if "Geo" in n]
     geo_path = _find_sidecar(path, geometry, geo_names, (ny, nx), what="geometry")
@@ -255,24 +315,34 @@ def read_mintpy(
             out_attrs["heading_deg"] = geo.get("heading_deg", float("nan"))
         lat, lon = geo.get("latitude"), geo.get("longitude")
     elif geometry is not False:
-        warnings.warn(f"{path}: no MintPy geometry file with /height found (looked for "
-                      f"{', '.join(n.format(stem=path.stem) for n in geo_names)} beside it); "
-                      "height is NaN — give the geometry file (CLI --geometry FILE, Python "
-                      "geometry=FILE)", stacklevel=3)
-    mask_path = _find_sidecar(path, mask, ["{stem}_mask.h5", "maskTempCoh.h5"], (ny, nx), what="mask")
+        warnings.warn(
+            f"{path}: no MintPy geometry file with /height found (looked for "
+            f"{', '.join(n.format(stem=path.stem) for n in geo_names)} beside it); "
+            "height is NaN — give the geometry file (CLI --geometry FILE, Python "
+            "geometry=FILE)",
+            stacklevel=3,
+        )
+    mask_path = _find_sidecar(
+        path, mask, ["{stem}_mask.h5", "maskTempCoh.h5"], (ny, nx), what="mask"
+    )
     valid = None
     if mask_path is not None:
         valid = _mask(mask_path, (ny, nx))
         out_attrs["mask_source"] = str(mask_path.resolve())
         if apply_mask:
             cube = cube * np.where(valid, np.float32(1), np.float32(np.nan))[None]
-    ds = make_dataset(cube, height, dates, y, x, mask=valid, crs=crs, xy_units=xy_units,
-                      attrs=out_attrs)
+    ds = make_dataset(
+        cube, height, dates, y, x, mask=valid, crs=crs, xy_units=xy_units, attrs=out_attrs
+    )
     if bperp is not None and bperp.shape == (n_t,):
-        ds = ds.assign_coords(bperp=("time", bperp, {"units": "m", "long_name": "perpendicular baseline"}))
+        ds = ds.assign_coords(
+            bperp=("time", bperp, {"units": "m", "long_name": "perpendicular baseline"})
+        )
     if lat is not None and lon is not None and crs == "radar":
-        ds = ds.assign_coords(lat=(("y", "x"), lat, {"units": "degrees_north"}),
-                              lon=(("y", "x"), lon, {"units": "degrees_east"}))
+        ds = ds.assign_coords(
+            lat=(("y", "x"), lat, {"units": "degrees_north"}),
+            lon=(("y", "x"), lon, {"units": "degrees_east"}),
+        )
     return finish(ds, attrs)
 
 
@@ -283,25 +353,41 @@ def _regular_step(c: np.ndarray, name: str) -> float:
         raise ParameterError(f"coordinate {name!r} needs at least 2 values to define a MintPy grid")
     d = np.diff(c)
     if not np.allclose(d, d[0], rtol=1e-5, atol=0):
-        raise ParameterError(f"coordinate {name!r} is not regularly spaced (steps {d.min()}..{d.max()}); "
-                             "MintPy needs a regular grid")
+        raise ParameterError(
+            f"coordinate {name!r} is not regularly spaced (steps {d.min()}..{d.max()}); "
+            "MintPy needs a regular grid"
+        )
     return float(d[0])
 
 
 def mintpy_attributes(ds: xr.Dataset, variable: str) -> dict[str, str]:
     """The MintPy attribute dictionary describing ``ds[variable]`` (values as strings)."""
-    a: dict[str, Any] = {k: v for k, v in json.loads(ds.attrs.get("mintpy_attrs", "{}")).items()
-                         if k not in _GRID_KEYS}
+    a: dict[str, Any] = {
+        k: v
+        for k, v in json.loads(ds.attrs.get("mintpy_attrs", "{}")).items()
+        if k not in _GRID_KEYS
+    }
     _, ny, nx = ds[variable].shape
-    a.update(FILE_TYPE="timeseries", UNIT="m", DATA_TYPE="float32", LENGTH=ny, WIDTH=nx,
-             REF_DATE=to_yyyymmdd(ds["time"].values[:1])[0], INSAR_AE_VARIABLE=variable)
+    a.update(
+        FILE_TYPE="timeseries",
+        UNIT="m",
+        DATA_TYPE="float32",
+        LENGTH=ny,
+        WIDTH=nx,
+        REF_DATE=to_yyyymmdd(ds["time"].values[:1])[0],
+        INSAR_AE_VARIABLE=variable,
+    )
     a.setdefault("PROCESSOR", "insar_ae")
     a.setdefault("PROJECT_NAME", str(ds.attrs.get("title", "insar_ae")).replace(" ", "_"))
     units = str(ds["x"].attrs.get("units", "m")).lower()
     if units != "pixel":
         dx, dy = _regular_step(ds["x"].values, "x"), _regular_step(ds["y"].values, "y")
-        a.update(X_FIRST=repr(float(ds["x"][0]) - dx / 2), Y_FIRST=repr(float(ds["y"][0]) - dy / 2),
-                 X_STEP=repr(dx), Y_STEP=repr(dy))
+        a.update(
+            X_FIRST=repr(float(ds["x"][0]) - dx / 2),
+            Y_FIRST=repr(float(ds["y"][0]) - dy / 2),
+            X_STEP=repr(dx),
+            Y_STEP=repr(dy),
+        )
         deg = units.startswith("deg")
         a.update(X_UNIT="degrees" if deg else "meters", Y_UNIT="degrees" if deg else "meters")
         crs = str(ds["x"].attrs.get("crs", ds.attrs.get("crs", "")))
@@ -336,13 +422,17 @@ def mintpy_attributes(ds: xr.Dataset, variable: str) -> dict[str, str]:
 
 def _write_cube(f: h5py.File, da: xr.DataArray) -> None:
     t, ny, nx = da.shape
-    dset = f.create_dataset("timeseries", shape=(t, ny, nx), dtype="float32",
-                            chunks=(min(t, 8), min(ny, 256), min(nx, 256)))
+    dset = f.create_dataset(
+        "timeseries",
+        shape=(t, ny, nx),
+        dtype="float32",
+        chunks=(min(t, 8), min(ny, 256), min(nx, 256)),
+    )
     step = max(1, (256 * 2**20) // max(1, ny * nx * 4))
     for i0 in range(0, t, step):
         block = np.asarray(da.isel(time=slice(i0, i0 + step)).values, dtype=np.float32)
         block = np.where(np.isinf(block), np.float32(np.nan), block)  # +-inf is not data
-        dset[i0:i0 + block.shape[0]] = block / np.float32(1000.0)
+        dset[i0 : i0 + block.shape[0]] = block / np.float32(1000.0)
 
 
 def write_mintpy(
@@ -364,8 +454,10 @@ def write_mintpy(
     validate(ds)
     if variable not in ds or ds[variable].dims != DIMS:
         cubes = [n for n in ds.data_vars if ds[n].dims == DIMS]
-        raise ParameterError(f"variable={variable!r} is not a (time, y, x) cube of this dataset; "
-                             f"choose one of {cubes}")
+        raise ParameterError(
+            f"variable={variable!r} is not a (time, y, x) cube of this dataset; "
+            f"choose one of {cubes}"
+        )
     inputs = input_paths(ds)
     out = check_output(path, overwrite=overwrite, inputs=inputs)
     attrs = mintpy_attributes(ds, variable)
@@ -376,8 +468,11 @@ def write_mintpy(
         check_output(geo_out, overwrite=overwrite, inputs=inputs, role="geometry file")
         if "mask" in ds:
             check_output(mask_out, overwrite=overwrite, inputs=inputs, role="mask file")
-    bperp = (np.asarray(ds["bperp"].values, dtype=np.float32) if "bperp" in ds.coords
-             else np.zeros(ds.sizes["time"], dtype=np.float32))
+    bperp = (
+        np.asarray(ds["bperp"].values, dtype=np.float32)
+        if "bperp" in ds.coords
+        else np.zeros(ds.sizes["time"], dtype=np.float32)
+    )
     with atomic_path(out, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
         _write_cube(f, ds[variable])
         f.create_dataset("date", data=np.array(to_yyyymmdd(ds["time"].values), dtype="S8"))
@@ -386,11 +481,14 @@ def write_mintpy(
     if sidecars:
         _write_geometry(ds, geo_out, attrs, overwrite=overwrite)
         if "mask" in ds:
-            with (atomic_path(mask_out, overwrite=overwrite, role="mask file") as tmp,
-                  h5py.File(tmp, "w") as f):
+            with (
+                atomic_path(mask_out, overwrite=overwrite, role="mask file") as tmp,
+                h5py.File(tmp, "w") as f,
+            ):
                 f.create_dataset("mask", data=np.asarray(ds["mask"].values, dtype=bool))
-                f.attrs.update({**_aux_attrs(attrs), "FILE_TYPE": "mask", "UNIT": "1",
-                                "DATA_TYPE": "bool"})
+                f.attrs.update(
+                    {**_aux_attrs(attrs), "FILE_TYPE": "mask", "UNIT": "1", "DATA_TYPE": "bool"}
+                )
     return out
 
 
@@ -398,13 +496,17 @@ def _aux_attrs(attrs: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in attrs.items() if not k.startswith("REF_") and k != "INSAR_AE_VARIABLE"}
 
 
-def _write_geometry(ds: xr.Dataset, path: Path, attrs: dict[str, str], *, overwrite: bool
-                    ) -> None:
+def _write_geometry(ds: xr.Dataset, path: Path, attrs: dict[str, str], *, overwrite: bool) -> None:
     shape = (ds.sizes["y"], ds.sizes["x"])
-    with (atomic_path(path, overwrite=overwrite, role="geometry file") as tmp,
-          h5py.File(tmp, "w") as g):
+    with (
+        atomic_path(path, overwrite=overwrite, role="geometry file") as tmp,
+        h5py.File(tmp, "w") as g,
+    ):
         g.create_dataset("height", data=np.asarray(ds["height"].values, dtype=np.float32))
-        inc, head = float(ds.attrs.get("incidence_deg", np.nan)), float(ds.attrs.get("heading_deg", np.nan))
+        inc, head = (
+            float(ds.attrs.get("incidence_deg", np.nan)),
+            float(ds.attrs.get("heading_deg", np.nan)),
+        )
         if np.isfinite(inc):
             g.create_dataset("incidenceAngle", data=np.full(shape, inc, dtype=np.float32))
         if np.isfinite(head):
@@ -412,6 +514,8 @@ def _write_geometry(ds: xr.Dataset, path: Path, attrs: dict[str, str], *, overwr
             g.create_dataset("azimuthAngle", data=np.full(shape, az, dtype=np.float32))
         for name in ("lat", "lon"):
             if name in ds.coords and ds[name].dims == ("y", "x"):
-                g.create_dataset({"lat": "latitude", "lon": "longitude"}[name],
-                                 data=np.asarray(ds[name].values, dtype=np.float32))
+                g.create_dataset(
+                    {"lat": "latitude", "lon": "longitude"}[name],
+                    data=np.asarray(ds[name].values, dtype=np.float32),
+                )
         g.attrs.update({**_aux_attrs(attrs), "FILE_TYPE": "geometry", "UNIT": "m"})

@@ -46,8 +46,19 @@ _Y = ("y", "lat", "latitude", "northing", "row", "rows")
 _X = ("x", "lon", "longitude", "easting", "col", "cols")
 _DISP = ("displacement", "cum", "los_displacement", "displacement_los", "timeseries", "los", "disp")
 _HEIGHT = ("height", "hgt", "dem", "elevation", "topography", "topo")
-_DEG = {"degrees", "degree", "deg", "degrees_north", "degree_north", "degrees_n", "degreen",
-        "degrees_east", "degree_east", "degrees_e", "degreee"}
+_DEG = {
+    "degrees",
+    "degree",
+    "deg",
+    "degrees_north",
+    "degree_north",
+    "degrees_n",
+    "degreen",
+    "degrees_east",
+    "degree_east",
+    "degrees_e",
+    "degreee",
+}
 LAYOUT_MARK = "insar_ae canonical"
 
 
@@ -77,7 +88,9 @@ def _crs_of(raw: xr.Dataset, var: xr.DataArray, coord: xr.DataArray, latlon: boo
     return "EPSG:4326" if latlon else "unknown"
 
 
-def _xy(raw: xr.Dataset, var: xr.DataArray, dim: str, latlon: bool, source: str) -> tuple[np.ndarray, str, str]:
+def _xy(
+    raw: xr.Dataset, var: xr.DataArray, dim: str, latlon: bool, source: str
+) -> tuple[np.ndarray, str, str]:
     if dim not in raw.coords:
         return np.arange(raw.sizes[dim], dtype=np.float64), "pixel", "radar"
     c = raw[dim]
@@ -95,14 +108,23 @@ def _xy(raw: xr.Dataset, var: xr.DataArray, dim: str, latlon: bool, source: str)
         units = "degrees" if latlon else (crs_units(crs) if crs != "unknown" else "m")
         log.info("%s: coordinate %r has no units; assuming %s", source, dim, units)
     else:
-        raise FormatError(f"{source}: coordinate {dim!r} has units {units!r}; expected metres, "
-                          "degrees or pixel")
+        raise FormatError(
+            f"{source}: coordinate {dim!r} has units {units!r}; expected metres, degrees or pixel"
+        )
     return np.asarray(c.values, dtype=np.float64), units, crs
 
 
 #: Variable attributes that describe the file's encoding or units, not the data (not carried).
-_ENCODING_ATTRS = {"units", "scale_factor", "add_offset", "_FillValue", "missing_value",
-                   "grid_mapping", "coordinates", "dtype"}
+_ENCODING_ATTRS = {
+    "units",
+    "scale_factor",
+    "add_offset",
+    "_FillValue",
+    "missing_value",
+    "grid_mapping",
+    "coordinates",
+    "dtype",
+}
 
 
 def canonicalize(
@@ -117,18 +139,27 @@ def canonicalize(
     """Turn an opened NetCDF/Zarr dataset (canonical or CF-style) into the canonical layout."""
     dims = {"time": _pick(_TIME, raw.dims), "y": _pick(_Y, raw.dims), "x": _pick(_X, raw.dims)}
     if None in dims.values():
-        raise FormatError(f"{source}: cannot find (time, y, x) dimensions among {list(raw.dims)}; "
-                          f"expected time in {_TIME}, y in {_Y}, x in {_X}")
-    latlon = str(dims["y"]).lower() in {"lat", "latitude"} or str(dims["x"]).lower() in {"lon", "longitude"}
+        raise FormatError(
+            f"{source}: cannot find (time, y, x) dimensions among {list(raw.dims)}; "
+            f"expected time in {_TIME}, y in {_Y}, x in {_X}"
+        )
+    latlon = str(dims["y"]).lower() in {"lat", "latitude"} or str(dims["x"]).lower() in {
+        "lon",
+        "longitude",
+    }
     want = {dims["time"], dims["y"], dims["x"]}
     cubes = [n for n, v in raw.data_vars.items() if set(v.dims) == want]
     name = variable or _pick(_DISP, cubes) or (cubes[0] if len(cubes) == 1 else None)
     if name is None or name not in raw.data_vars:
-        raise FormatError(f"{source}: no displacement variable {variable or ''!s}; (time, y, x) "
-                          f"variables present: {cubes}; expected one of {_DISP} or pass variable=")
+        raise FormatError(
+            f"{source}: no displacement variable {variable or ''!s}; (time, y, x) "
+            f"variables present: {cubes}; expected one of {_DISP} or pass variable="
+        )
     disp = raw[name]
     if set(disp.dims) != want:
-        raise FormatError(f"{source}: variable {name!r} has dims {disp.dims}; expected {tuple(want)}")
+        raise FormatError(
+            f"{source}: variable {name!r} has dims {disp.dims}; expected {tuple(want)}"
+        )
     order = (dims["time"], dims["y"], dims["x"])
 
     def cube(v: xr.DataArray, label: str, default_scale: float | None) -> Any:
@@ -163,45 +194,86 @@ def canonicalize(
     y, y_units, crs = _xy(raw, disp, dims["y"], latlon, source)
     x, x_units, _ = _xy(raw, disp, dims["x"], latlon, source)
     if y_units != x_units:
-        raise FormatError(f"{source}: y is in {y_units!r} but x in {x_units!r}; expected the same units")
+        raise FormatError(
+            f"{source}: y is in {y_units!r} but x in {x_units!r}; expected the same units"
+        )
 
-    hname = _pick(_HEIGHT, [n for n, v in raw.data_vars.items() if set(v.dims) == {dims["y"], dims["x"]}])
+    hname = _pick(
+        _HEIGHT, [n for n, v in raw.data_vars.items() if set(v.dims) == {dims["y"], dims["x"]}]
+    )
     if hname is not None:
         h = raw[hname].transpose(dims["y"], dims["x"])
         hu = str(h.attrs.get("units", "m")).lower()
-        hscale = {"m": 1.0, "metre": 1.0, "meter": 1.0, "metres": 1.0, "meters": 1.0, "km": 1000.0}.get(hu)
+        hscale = {
+            "m": 1.0,
+            "metre": 1.0,
+            "meter": 1.0,
+            "metres": 1.0,
+            "meters": 1.0,
+            "km": 1000.0,
+        }.get(hu)
         if hscale is None:
             raise FormatError(f"{source}: height variable {hname!r} has units {hu!r}; expected 'm'")
         height = h.data.astype(np.float32) * np.float32(hscale)
     else:
-        warnings.warn(f"{source}: no height variable (one of {_HEIGHT}); height is NaN", stacklevel=3)
+        warnings.warn(
+            f"{source}: no height variable (one of {_HEIGHT}); height is NaN", stacklevel=3
+        )
         height = np.full((len(y), len(x)), np.nan, dtype=np.float32)
     mask = None
     if "mask" in raw.data_vars and set(raw["mask"].dims) == {dims["y"], dims["x"]}:
         m = np.asarray(raw["mask"].transpose(dims["y"], dims["x"]).values)
         mask = m if m.dtype == bool else (np.isfinite(m) & (m != 0))
-    keep = {k: v for k, v in raw.attrs.items() if k not in {"Conventions", "insar_ae_layout", "history"}}
+    keep = {
+        k: v for k, v in raw.attrs.items() if k not in {"Conventions", "insar_ae_layout", "history"}
+    }
     keep["source"] = source
     for k in ("wavelength_m", "heading_deg", "incidence_deg"):
         if k in keep:
             keep[k] = float(keep[k])
-    ds = make_dataset(displacement, height, t, y, x, mask=mask, crs=crs, xy_units=x_units,
-                      extra=extra, attrs=keep)
+    ds = make_dataset(
+        displacement, height, t, y, x, mask=mask, crs=crs, xy_units=x_units, extra=extra, attrs=keep
+    )
     for v in extra:  # provenance of derived cubes (model name, SHA-256, tiling...) survives
-        ds[v].attrs = {**{k: a for k, a in raw[v].attrs.items() if k not in _ENCODING_ATTRS},
-                       **ds[v].attrs}
+        ds[v].attrs = {
+            **{k: a for k, a in raw[v].attrs.items() if k not in _ENCODING_ATTRS},
+            **ds[v].attrs,
+        }
     if "bperp" in raw.coords and raw["bperp"].dims == (dims["time"],):
-        ds = ds.assign_coords(bperp=("time", np.asarray(raw["bperp"].values, dtype=np.float64),
-                                     dict(raw["bperp"].attrs)))
+        ds = ds.assign_coords(
+            bperp=(
+                "time",
+                np.asarray(raw["bperp"].values, dtype=np.float64),
+                dict(raw["bperp"].attrs),
+            )
+        )
     for c in ("lat", "lon"):
-        if c in raw.coords and set(raw[c].dims) == {dims["y"], dims["x"]} and c not in dims.values():
-            ds = ds.assign_coords({c: (("y", "x"), np.asarray(raw[c].transpose(dims["y"], dims["x"]).values),
-                                       dict(raw[c].attrs))})
+        if (
+            c in raw.coords
+            and set(raw[c].dims) == {dims["y"], dims["x"]}
+            and c not in dims.values()
+        ):
+            ds = ds.assign_coords(
+                {
+                    c: (
+                        ("y", "x"),
+                        np.asarray(raw[c].transpose(dims["y"], dims["x"]).values),
+                        dict(raw[c].attrs),
+                    )
+                }
+            )
     return finish(ds, attrs)
 
 
-def _open(path: Any, opener: Any, lazy: bool | None, chunks: Any, *,
-          files: list[Path] | None = None, **kw: Any) -> xr.Dataset:
+def _open(
+    path: Any,
+    opener: Any,
+    lazy: bool | None,
+    chunks: Any,
+    *,
+    files: list[Path] | None = None,
+    **kw: Any,
+) -> xr.Dataset:
     """Open lazily, check the claimed array sizes against the files' size (``files``), then
     load unless ``lazy`` (None: decided by :func:`want_lazy` on the arrays' size)."""
     spec = chunks if chunks is not None else {}
@@ -215,8 +287,13 @@ def _open(path: Any, opener: Any, lazy: bool | None, chunks: Any, *,
         stored = files_size(files)
         biggest = max(raw.data_vars.values(), key=lambda v: v.nbytes, default=None)
         if biggest is not None:
-            check_claimed_size(biggest.shape, biggest.dtype.itemsize, stored,
-                               source=str(files[0]), what=f"variable {biggest.name!r}")
+            check_claimed_size(
+                biggest.shape,
+                biggest.dtype.itemsize,
+                stored,
+                source=str(files[0]),
+                what=f"variable {biggest.name!r}",
+            )
         lazy = want_lazy(files, lazy, nbytes=int(raw.nbytes))
     if not lazy:
         raw = raw.load()
@@ -246,7 +323,9 @@ def read_netcdf(
 
         fobj = fsspec.open(text, mode="rb", **(storage_options or {})).open()
         raw = _open(fobj, xr.open_dataset, bool(lazy), chunks, engine="h5netcdf")
-        return canonicalize(raw, source=text, variable=variable, units=units, sign=sign, attrs=attrs)
+        return canonicalize(
+            raw, source=text, variable=variable, units=units, sign=sign, attrs=attrs
+        )
     p = Path(text.removeprefix("file://")).expanduser()
     if not p.exists():
         raise FileNotFoundError(f"no such file: {p}")
@@ -258,10 +337,13 @@ def read_netcdf(
     except FormatError:
         raise
     except (OSError, ValueError) as err:
-        raise FormatError(f"{p}: cannot be read as NetCDF ({err}); the file may be truncated or "
-                          "corrupt — expected NetCDF-4/HDF5 or NetCDF-3") from None
-    return canonicalize(raw, source=str(p.resolve()), variable=variable, units=units, sign=sign,
-                        attrs=attrs)
+        raise FormatError(
+            f"{p}: cannot be read as NetCDF ({err}); the file may be truncated or "
+            "corrupt — expected NetCDF-4/HDF5 or NetCDF-3"
+        ) from None
+    return canonicalize(
+        raw, source=str(p.resolve()), variable=variable, units=units, sign=sign, attrs=attrs
+    )
 
 
 def read_zarr(
@@ -282,12 +364,20 @@ def read_zarr(
     if not remote and not Path(target).exists():
         raise FileNotFoundError(f"no such file or directory: {target}")
     try:
-        raw = _open(target, xr.open_zarr, True if remote else lazy, chunks,
-                    files=None if remote else [Path(target)], storage_options=storage_options)
+        raw = _open(
+            target,
+            xr.open_zarr,
+            True if remote else lazy,
+            chunks,
+            files=None if remote else [Path(target)],
+            storage_options=storage_options,
+        )
     except FormatError:
         raise
     except (OSError, ValueError, KeyError) as err:
-        raise FormatError(f"{target}: cannot be read as Zarr ({err}); expected a Zarr v2/v3 store") from None
+        raise FormatError(
+            f"{target}: cannot be read as Zarr ({err}); expected a Zarr v2/v3 store"
+        ) from None
     source = text if remote else str(Path(target).resolve())
     return canonicalize(raw, source=source, variable=variable, units=units, sign=sign, attrs=attrs)
 
@@ -305,22 +395,29 @@ def _clean_attr(v: Any) -> Any:
     return json.dumps(v, default=str)
 
 
-def to_cf(ds: xr.Dataset, *, cube_chunks: tuple[int, int, int] | None = None) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
+def to_cf(
+    ds: xr.Dataset, *, cube_chunks: tuple[int, int, int] | None = None
+) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
     """A CF-annotated shallow copy of canonical ``ds`` and its encoding (for NetCDF and Zarr)."""
     validate(ds)
     out = ds.copy(deep=False)
     for v in out.variables.values():
         v.encoding = {}
     out.attrs = {k: _clean_attr(v) for k, v in ds.attrs.items() if v is not None}
-    out.attrs.update(Conventions="CF-1.8", insar_ae_layout=LAYOUT_MARK,
-                     history=f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} written by insar_ae {__version__}")
+    out.attrs.update(
+        Conventions="CF-1.8",
+        insar_ae_layout=LAYOUT_MARK,
+        history=f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} written by insar_ae {__version__}",
+    )
     crs = str(ds["x"].attrs.get("crs", ds.attrs.get("crs", "")))
     deg = str(ds["x"].attrs.get("units", "")).lower().startswith("deg")
     for dim, axis in (("x", "X"), ("y", "Y")):
         a = dict(ds[dim].attrs)
         if deg:
-            a.update(standard_name="longitude" if dim == "x" else "latitude",
-                     units="degrees_east" if dim == "x" else "degrees_north")
+            a.update(
+                standard_name="longitude" if dim == "x" else "latitude",
+                units="degrees_east" if dim == "x" else "degrees_north",
+            )
         elif a.get("units") == "m":
             a["standard_name"] = f"projection_{dim}_coordinate"
         a["axis"] = axis
@@ -336,8 +433,13 @@ def to_cf(ds: xr.Dataset, *, cube_chunks: tuple[int, int, int] | None = None) ->
         out["spatial_ref"] = xr.DataArray(np.int32(0), attrs=gm)
         out = out.set_coords("spatial_ref")
     t0 = pd.Timestamp(ds["time"].values[0]).normalize()
-    enc: dict[str, dict[str, Any]] = {"time": {"units": f"days since {t0:%Y-%m-%d}",
-                                               "calendar": "proleptic_gregorian", "dtype": "float64"}}
+    enc: dict[str, dict[str, Any]] = {
+        "time": {
+            "units": f"days since {t0:%Y-%m-%d}",
+            "calendar": "proleptic_gregorian",
+            "dtype": "float64",
+        }
+    }
     nt, ny, nx = ds.sizes["time"], ds.sizes["y"], ds.sizes["x"]
     chunks = cube_chunks or (min(nt, 8), min(ny, 256), min(nx, 256))
     for name in list(out.data_vars):  # +-inf is not data: written as NaN
@@ -355,8 +457,9 @@ def to_cf(ds: xr.Dataset, *, cube_chunks: tuple[int, int, int] | None = None) ->
     return out, enc
 
 
-def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str], *, overwrite: bool = False,
-                 compress: bool = False) -> Path:
+def write_netcdf(
+    ds: xr.Dataset, path: str | os.PathLike[str], *, overwrite: bool = False, compress: bool = False
+) -> Path:
     """Write canonical ``ds`` (all variables) to NetCDF-4 (h5netcdf), atomically.
 
     ``compress`` adds zlib level 4 (smaller, slower). Lazy (dask) data are streamed.

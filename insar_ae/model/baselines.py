@@ -47,10 +47,12 @@ def _positive(name: str, value: float) -> float:
 def nan_gaussian_space(cube: np.ndarray, sigma_px: float) -> np.ndarray:
     """Per-date NaN-aware Gaussian low-pass of a (time, y, x) cube (reflect at edges)."""
     ok = np.isfinite(cube)
-    num = ndimage.gaussian_filter(np.where(ok, cube, 0.0), sigma=(0, sigma_px, sigma_px),
-                                  mode="reflect", truncate=3.0)
-    den = ndimage.gaussian_filter(ok.astype(np.float64), sigma=(0, sigma_px, sigma_px),
-                                  mode="reflect", truncate=3.0)
+    num = ndimage.gaussian_filter(
+        np.where(ok, cube, 0.0), sigma=(0, sigma_px, sigma_px), mode="reflect", truncate=3.0
+    )
+    den = ndimage.gaussian_filter(
+        ok.astype(np.float64), sigma=(0, sigma_px, sigma_px), mode="reflect", truncate=3.0
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         out = num / den
     return np.where(den > 1e-3, out, np.nan)
@@ -81,13 +83,18 @@ def _finish(ds: xr.Dataset, est: np.ndarray, method: str, params: dict[str, floa
     est = est - est[0:1]
     est = np.where(np.isfinite(ds["displacement"].values), est, np.nan).astype(np.float32)
     da = ds["displacement"]
-    return xr.DataArray(est, dims=da.dims, coords=da.coords, name="deformation",
-                        attrs={"units": MM, "positive": "toward the satellite",
-                               "method": method, **params})
+    return xr.DataArray(
+        est,
+        dims=da.dims,
+        coords=da.coords,
+        name="deformation",
+        attrs={"units": MM, "positive": "toward the satellite", "method": method, **params},
+    )
 
 
-def spatial_highpass(ds: xr.Dataset, sigma_px: float = DEFAULTS["spatial_highpass"]["sigma_px"]
-                     ) -> xr.DataArray:
+def spatial_highpass(
+    ds: xr.Dataset, sigma_px: float = DEFAULTS["spatial_highpass"]["sigma_px"]
+) -> xr.DataArray:
     """Deformation = displacement minus its per-date Gaussian low-pass (sigma in pixels).
 
     Removes long-wavelength atmosphere and ramps, and with them any deformation broader than
@@ -116,8 +123,9 @@ def spatiotemporal_filter(
     return _finish(ds, cube - atmo, "spatiotemporal_filter", {"sigma_days": st, "sigma_px": sx})
 
 
-def temporal_smooth(ds: xr.Dataset,
-                    sigma_days: float = DEFAULTS["temporal_smooth"]["sigma_days"]) -> xr.DataArray:
+def temporal_smooth(
+    ds: xr.Dataset, sigma_days: float = DEFAULTS["temporal_smooth"]["sigma_days"]
+) -> xr.DataArray:
     """Per-pixel Gaussian smoothing of the time series (``sigma_days``)."""
     st = _positive("sigma_days", sigma_days)
     cube, days = _cube(ds)

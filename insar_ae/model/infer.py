@@ -99,8 +99,10 @@ def denoise(
     disp = ds["displacement"]
     n = disp.sizes["time"]
     if n < T:
-        raise ParameterError(f"ds has {n} dates; denoise needs at least T={T} consecutive dates "
-                             "(the model's window); no padding in time is attempted")
+        raise ParameterError(
+            f"ds has {n} dates; denoise needs at least T={T} consecutive dates "
+            "(the model's window); no padding in time is attempted"
+        )
     starts = window_starts(n, T, time_stride)
     h, w = disp.sizes["y"], disp.sizes["x"]
     dem = np.asarray(ds["height"].values, dtype=np.float32)
@@ -123,13 +125,17 @@ def denoise(
             del frames[i]
         slab = np.stack([frames[i] for i in range(k, k + T)]) - frames[k]
         acc = None
-        for bi, est_part in enumerate(_run_tiles(net, slab, dem, static_valid, origins, tile,
-                                                 overlap, batch_size, dev, cancel)):
+        for bi, est_part in enumerate(
+            _run_tiles(
+                net, slab, dem, static_valid, origins, tile, overlap, batch_size, dev, cancel
+            )
+        ):
             acc = est_part
             done += 1
             if progress is not None:
-                progress(done / total, f"window {wi + 1}/{len(starts)}, tile batch "
-                                       f"{bi + 1}/{n_batches}")
+                progress(
+                    done / total, f"window {wi + 1}/{len(starts)}, tile batch {bi + 1}/{n_batches}"
+                )
         stitcher.add(k, acc)
     deformation = stitcher.result()
     deformation[~(finite & static_valid)] = np.nan
@@ -145,9 +151,16 @@ def _static_valid(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return dem, valid
 
 
-def _denoise_series(ds: xr.Dataset, net: SeriesDenoiser, dev: torch.device, tile: int,
-                    overlap: int, batch_size: int, progress: Progress | None,
-                    cancel: threading.Event | None) -> xr.Dataset:
+def _denoise_series(
+    ds: xr.Dataset,
+    net: SeriesDenoiser,
+    dev: torch.device,
+    tile: int,
+    overlap: int,
+    batch_size: int,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+) -> xr.Dataset:
     """The series model: every date of every tile at once, tiles blended in space."""
     disp = ds["displacement"]
     n = disp.sizes["time"]
@@ -165,24 +178,33 @@ def _denoise_series(ds: xr.Dataset, net: SeriesDenoiser, dev: torch.device, tile
     hp, wp = cube_p.shape[-2:]
     origins = tile_origins((hp, wp), tile, overlap)
     wgt = blend_weights(tile, overlap)
-    date_w = _frame_date_weights(net, cube, finite & static_valid, days_t) if net.date_weighting else None
+    date_w = (
+        _frame_date_weights(net, cube, finite & static_valid, days_t)
+        if net.date_weighting
+        else None
+    )
     acc = np.zeros((n, hp, wp), dtype=np.float32)
     wsum = np.zeros((hp, wp), dtype=np.float32)
     n_batches = -(-len(origins) // batch_size)
     for bi, b0 in enumerate(range(0, len(origins), batch_size)):
         if cancel is not None and cancel.is_set():
             raise Cancelled("denoise cancelled by the caller")
-        batch = origins[b0:b0 + batch_size]
-        ser = np.stack([cube_p[:, y:y + tile, x:x + tile] for y, x in batch])
-        dm = np.stack([dem_p[y:y + tile, x:x + tile] for y, x in batch])
-        mk = np.stack([valid_p[y:y + tile, x:x + tile] for y, x in batch])
+        batch = origins[b0 : b0 + batch_size]
+        ser = np.stack([cube_p[:, y : y + tile, x : x + tile] for y, x in batch])
+        dm = np.stack([dem_p[y : y + tile, x : x + tile] for y, x in batch])
+        mk = np.stack([valid_p[y : y + tile, x : x + tile] for y, x in batch])
         with torch.inference_mode(), autocast_context(dev):
-            out = net(torch.from_numpy(ser).to(dev), torch.from_numpy(dm).to(dev),
-                      torch.from_numpy(mk).to(dev), days_t, date_w)
+            out = net(
+                torch.from_numpy(ser).to(dev),
+                torch.from_numpy(dm).to(dev),
+                torch.from_numpy(mk).to(dev),
+                days_t,
+                date_w,
+            )
         out = out.float().cpu().numpy()
         for (y, x), o in zip(batch, out, strict=True):
-            acc[:, y:y + tile, x:x + tile] += o * wgt
-            wsum[y:y + tile, x:x + tile] += wgt
+            acc[:, y : y + tile, x : x + tile] += o * wgt
+            wsum[y : y + tile, x : x + tile] += wgt
         if progress is not None:
             progress((bi + 1) / n_batches, f"tile batch {bi + 1}/{n_batches} (all {n} dates)")
     deformation = (acc / wsum)[:, :h, :w]
@@ -190,8 +212,13 @@ def _denoise_series(ds: xr.Dataset, net: SeriesDenoiser, dev: torch.device, tile
     return _assemble(ds, deformation, net, tile, overlap, 1)
 
 
-def _frame_date_weights(net: SeriesDenoiser, cube: np.ndarray, valid: np.ndarray,
-                        days: torch.Tensor, max_pixels: int = 65536) -> torch.Tensor:
+def _frame_date_weights(
+    net: SeriesDenoiser,
+    cube: np.ndarray,
+    valid: np.ndarray,
+    days: torch.Tensor,
+    max_pixels: int = 65536,
+) -> torch.Tensor:
     """Per-date projection weights (N,) from the whole frame (``temporal_basis.date_weights``
     on a regular subsample of at most ~``max_pixels`` pixels), shared by every tile."""
     h, w = cube.shape[-2:]
@@ -202,15 +229,18 @@ def _frame_date_weights(net: SeriesDenoiser, cube: np.ndarray, valid: np.ndarray
     return date_weights(torch.nan_to_num(sub), ok, basis, stride=1)[0].to(days.device)
 
 
-def _prepare_model(model: Denoiser | SeriesDenoiser | str | None, dev: torch.device
-                   ) -> Denoiser | SeriesDenoiser:
+def _prepare_model(
+    model: Denoiser | SeriesDenoiser | str | None, dev: torch.device
+) -> Denoiser | SeriesDenoiser:
     from insar_ae.model.weights import load_model
 
     if model is None or isinstance(model, str):
         return load_model(model or "default", device=dev)
     if not isinstance(model, Denoiser | SeriesDenoiser):
-        raise ParameterError(f"model must be a Denoiser/SeriesDenoiser, a weights name/path or None, "
-                             f"got {type(model).__name__}")
+        raise ParameterError(
+            f"model must be a Denoiser/SeriesDenoiser, a weights name/path or None, "
+            f"got {type(model).__name__}"
+        )
     current = next(model.parameters()).device
     if current != dev and not (current.type == dev.type and dev.index is None):
         model = copy.deepcopy(model).to(dev)  # never move the caller's module
@@ -220,13 +250,19 @@ def _prepare_model(model: Denoiser | SeriesDenoiser | str | None, dev: torch.dev
 def _load_date(disp: xr.DataArray, i: int, ds: xr.Dataset) -> np.ndarray:
     a = np.asarray(disp.isel(time=i).values, dtype=np.float32)
     if np.isinf(a).any():
-        warnings.warn(f"displacement at date index {i} has {int(np.isinf(a).sum())} infinite "
-                      "values; treated as NaN (no data)", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"displacement at date index {i} has {int(np.isinf(a).sum())} infinite "
+            "values; treated as NaN (no data)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         a = np.where(np.isinf(a), np.float32(np.nan), a)
     if not np.isfinite(a).any():
         date = str(ds["time"].values[i])[:10]
-        raise DataModelError(f"displacement at date {date} (index {i}) is all NaN; drop that "
-                             f"date (ds.drop_isel(time=[{i}])) before denoising")
+        raise DataModelError(
+            f"displacement at date {date} (index {i}) is all NaN; drop that "
+            f"date (ds.drop_isel(time=[{i}])) before denoising"
+        )
     return a
 
 
@@ -238,9 +274,18 @@ def _pad_to(a: np.ndarray, tile: int) -> np.ndarray:
     return np.pad(a, pad, mode="reflect" if a.dtype != bool else "symmetric")
 
 
-def _run_tiles(net: Denoiser, slab: np.ndarray, dem: np.ndarray, valid: np.ndarray,
-               origins: list[tuple[int, int]], tile: int, overlap: int, batch_size: int,
-               dev: torch.device, cancel: threading.Event | None):
+def _run_tiles(
+    net: Denoiser,
+    slab: np.ndarray,
+    dem: np.ndarray,
+    valid: np.ndarray,
+    origins: list[tuple[int, int]],
+    tile: int,
+    overlap: int,
+    batch_size: int,
+    dev: torch.device,
+    cancel: threading.Event | None,
+):
     """Yield after every batch; the last yield is the blended (T, H, W) window estimate."""
     t, h, w = slab.shape
     slab_p, dem_p, valid_p = _pad_to(slab, tile), _pad_to(dem, tile), _pad_to(valid, tile)
@@ -251,27 +296,41 @@ def _run_tiles(net: Denoiser, slab: np.ndarray, dem: np.ndarray, valid: np.ndarr
     for b0 in range(0, len(origins), batch_size):
         if cancel is not None and cancel.is_set():
             raise Cancelled("denoise cancelled by the caller")
-        batch = origins[b0:b0 + batch_size]
-        win = np.stack([slab_p[:, y:y + tile, x:x + tile] for y, x in batch])
-        dm = np.stack([dem_p[y:y + tile, x:x + tile] for y, x in batch])
-        mk = np.stack([valid_p[y:y + tile, x:x + tile] for y, x in batch])
+        batch = origins[b0 : b0 + batch_size]
+        win = np.stack([slab_p[:, y : y + tile, x : x + tile] for y, x in batch])
+        dm = np.stack([dem_p[y : y + tile, x : x + tile] for y, x in batch])
+        mk = np.stack([valid_p[y : y + tile, x : x + tile] for y, x in batch])
         with torch.inference_mode(), autocast_context(dev):
-            out = net(torch.from_numpy(win).to(dev), torch.from_numpy(dm).to(dev),
-                      torch.from_numpy(mk).to(dev))
+            out = net(
+                torch.from_numpy(win).to(dev),
+                torch.from_numpy(dm).to(dev),
+                torch.from_numpy(mk).to(dev),
+            )
         out = out.float().cpu().numpy()
         for (y, x), o in zip(batch, out, strict=True):
-            acc[:, y:y + tile, x:x + tile] += o * wgt
-            wsum[y:y + tile, x:x + tile] += wgt
+            acc[:, y : y + tile, x : x + tile] += o * wgt
+            wsum[y : y + tile, x : x + tile] += wgt
         yield None if b0 + batch_size < len(origins) else (acc / wsum)[:, :h, :w]
 
 
-def _assemble(ds: xr.Dataset, deformation: np.ndarray, net: Denoiser, tile: int, overlap: int,
-              time_stride: int) -> xr.Dataset:
+def _assemble(
+    ds: xr.Dataset,
+    deformation: np.ndarray,
+    net: Denoiser,
+    tile: int,
+    overlap: int,
+    time_stride: int,
+) -> xr.Dataset:
     disp = ds["displacement"]
-    attrs = {**OUTPUT_ATTRS["deformation"], "reference_date": str(ds["time"].values[0])[:10],
-             "model": str(getattr(net, "weights_name", "custom")),
-             "model_sha256": str(getattr(net, "weights_sha256", "")),
-             "tile": tile, "overlap": overlap, "time_stride": time_stride}
+    attrs = {
+        **OUTPUT_ATTRS["deformation"],
+        "reference_date": str(ds["time"].values[0])[:10],
+        "model": str(getattr(net, "weights_name", "custom")),
+        "model_sha256": str(getattr(net, "weights_sha256", "")),
+        "tile": tile,
+        "overlap": overlap,
+        "time_stride": time_stride,
+    }
     deform = xr.DataArray(deformation, dims=disp.dims, coords=disp.coords, attrs=attrs)
     noise = (disp - deform).astype(np.float32)
     noise.attrs = output_attrs("noise")

@@ -30,8 +30,9 @@ __all__ = ["SeriesUNet", "SpaceTimeAE", "count_parameters", "flops_per_pixel"]
 
 def _conv(cin: int, cout: int, *, stride: int = 1, dilation: int = 1, k: int = 3) -> nn.Conv2d:
     pad = dilation * (k // 2)
-    return nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dilation,
-                     padding_mode="zeros")
+    return nn.Conv2d(
+        cin, cout, k, stride=stride, padding=pad, dilation=dilation, padding_mode="zeros"
+    )
 
 
 def _act(x: torch.Tensor) -> torch.Tensor:
@@ -81,8 +82,9 @@ class _Up(nn.Module):
         # The 1x1 reduction and bilinear upsampling are both linear (and the interpolation
         # weights sum to 1, so the bias commutes too): reducing first is the same map at a
         # quarter of the cost.
-        x = F.interpolate(self.reduce(x), size=skip.shape[-2:], mode="bilinear",
-                          align_corners=False)
+        x = F.interpolate(
+            self.reduce(x), size=skip.shape[-2:], mode="bilinear", align_corners=False
+        )
         return _act(self.conv(x.add_(skip)))
 
 
@@ -102,7 +104,9 @@ class SpaceTimeAE(nn.Module):
     DEM, mask) with H and W divisible by 8, and returns (B, T, H, W), frame 0 exactly 0.
     """
 
-    def __init__(self, T: int = 9, widths: tuple[int, ...] = (16, 32, 48, 64), n_mix: int = 2) -> None:
+    def __init__(
+        self, T: int = 9, widths: tuple[int, ...] = (16, 32, 48, 64), n_mix: int = 2
+    ) -> None:
         super().__init__()
         c0, c1, c2, c3 = (int(w) for w in widths)
         self.T = int(T)
@@ -163,8 +167,12 @@ class SeriesUNet(nn.Module):
     each (see ``insar_ae.model.temporal_basis``).
     """
 
-    def __init__(self, K: int = 6, widths: tuple[int, ...] = (32, 48, 64, 96),
-                 dilations: tuple[int, ...] = (2, 4, 8, 2)) -> None:
+    def __init__(
+        self,
+        K: int = 6,
+        widths: tuple[int, ...] = (32, 48, 64, 96),
+        dilations: tuple[int, ...] = (2, 4, 8, 2),
+    ) -> None:
         super().__init__()
         c0, c1, c2, c3 = (int(w) for w in widths)
         self.K = int(K)

@@ -49,8 +49,14 @@ class Denoiser(nn.Module):
     (invalid pixels are in-painted by the network; callers mask them, see ``denoise``).
     """
 
-    def __init__(self, net: SpaceTimeAE | None = None, *, floor_mm: float = 0.5,
-                 dem_scale_m: float = 1000.0, **arch: object) -> None:
+    def __init__(
+        self,
+        net: SpaceTimeAE | None = None,
+        *,
+        floor_mm: float = 0.5,
+        dem_scale_m: float = 1000.0,
+        **arch: object,
+    ) -> None:
         super().__init__()
         self.net = net if net is not None else SpaceTimeAE(**arch)  # type: ignore[arg-type]
         self.floor_mm = float(floor_mm)
@@ -83,12 +89,14 @@ class Denoiser(nn.Module):
             cfg["widths"] = tuple(cfg["widths"])  # type: ignore[arg-type]
         return cls(SpaceTimeAE(**cfg), floor_mm=floor, dem_scale_m=dem_scale)  # type: ignore[arg-type]
 
-    def prepare(self, windows: torch.Tensor, dem: torch.Tensor,
-                mask: torch.Tensor | None = None) -> Prepared:
+    def prepare(
+        self, windows: torch.Tensor, dem: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> Prepared:
         """Normalise one batch (see module docstring)."""
         if windows.ndim != 4 or windows.shape[1] != self.T:
             raise ParameterError(
-                f"windows must have shape (B, T={self.T}, H, W), got {tuple(windows.shape)}")
+                f"windows must have shape (B, T={self.T}, H, W), got {tuple(windows.shape)}"
+            )
         b, t, h, w = windows.shape
         if dem.shape != (b, h, w):
             raise ParameterError(f"dem must have shape {(b, h, w)}, got {tuple(dem.shape)}")
@@ -105,11 +113,15 @@ class Denoiser(nn.Module):
         dn = d / scale.view(b, 1, 1, 1)
         demv = torch.where(valid, dem, torch.full((), float("nan"), device=dem.device))
         dem_med = torch.nan_to_num(torch.nanmedian(demv.reshape(b, -1), dim=1).values, nan=0.0)
-        demn = torch.where(valid, (dem - dem_med.view(b, 1, 1)) / self.dem_scale_m,
-                           torch.zeros((), device=dem.device))
+        demn = torch.where(
+            valid,
+            (dem - dem_med.view(b, 1, 1)) / self.dem_scale_m,
+            torch.zeros((), device=dem.device),
+        )
         vfl = valid.float()
-        x = torch.stack([dn, demn.unsqueeze(1).expand(b, t, h, w),
-                         vfl.unsqueeze(1).expand(b, t, h, w)], dim=2)
+        x = torch.stack(
+            [dn, demn.unsqueeze(1).expand(b, t, h, w), vfl.unsqueeze(1).expand(b, t, h, w)], dim=2
+        )
         ph, pw = (-h) % _MULTIPLE, (-w) % _MULTIPLE
         if ph or pw:
             mode = "reflect" if (h > ph and w > pw) else "replicate"
@@ -123,8 +135,9 @@ class Denoiser(nn.Module):
         h, w = prep.crop
         return out[..., :h, :w]
 
-    def forward(self, windows: torch.Tensor, dem: torch.Tensor,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, windows: torch.Tensor, dem: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         prep = self.prepare(windows, dem, mask)
         out = self.forward_normalised(prep).float()
         return out * prep.scale.view(-1, 1, 1, 1)
@@ -161,9 +174,16 @@ class SeriesDenoiser(nn.Module):
     #: Test-time symmetrisation choices: 1 (off), 2 (sign), 4 (sign x 2 flips), 8 (sign x 4 flips).
     TTA_CHOICES = (1, 2, 4, 8)
 
-    def __init__(self, net: SeriesUNet | None = None, *, floor_mm: float = 0.5,
-                 dem_scale_m: float = 1000.0, tta: int = 1, date_weighting: bool = False,
-                 **arch: object) -> None:
+    def __init__(
+        self,
+        net: SeriesUNet | None = None,
+        *,
+        floor_mm: float = 0.5,
+        dem_scale_m: float = 1000.0,
+        tta: int = 1,
+        date_weighting: bool = False,
+        **arch: object,
+    ) -> None:
         super().__init__()
         self.net = net if net is not None else SeriesUNet(**arch)  # type: ignore[arg-type]
         self.floor_mm = float(floor_mm)
@@ -186,9 +206,14 @@ class SeriesDenoiser(nn.Module):
 
     def config(self) -> dict[str, object]:
         """Everything needed to rebuild this module (stored with the weights)."""
-        return {"kind": self.kind, **self.net.arch(), "floor_mm": self.floor_mm,
-                "dem_scale_m": self.dem_scale_m, "tta": self.tta,
-                "date_weighting": self.date_weighting}
+        return {
+            "kind": self.kind,
+            **self.net.arch(),
+            "floor_mm": self.floor_mm,
+            "dem_scale_m": self.dem_scale_m,
+            "tta": self.tta,
+            "date_weighting": self.date_weighting,
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> SeriesDenoiser:
@@ -202,12 +227,22 @@ class SeriesDenoiser(nn.Module):
         for key in ("widths", "dilations"):
             if key in cfg:
                 cfg[key] = tuple(cfg[key])  # type: ignore[arg-type]
-        return cls(SeriesUNet(**cfg), floor_mm=floor, dem_scale_m=dem_scale,  # type: ignore[arg-type]
-                   tta=tta, date_weighting=weighting)
+        return cls(
+            SeriesUNet(**cfg),
+            floor_mm=floor,
+            dem_scale_m=dem_scale,  # type: ignore[arg-type]
+            tta=tta,
+            date_weighting=weighting,
+        )
 
-    def prepare(self, series: torch.Tensor, dem: torch.Tensor, mask: torch.Tensor | None = None,
-                days: torch.Tensor | None = None, date_weight: torch.Tensor | None = None
-                ) -> SeriesPrepared:
+    def prepare(
+        self,
+        series: torch.Tensor,
+        dem: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        days: torch.Tensor | None = None,
+        date_weight: torch.Tensor | None = None,
+    ) -> SeriesPrepared:
         """Project and normalise one batch (see the class docstring). ``date_weight`` (B, N) or
         (N,): per-date weights of the projection when ``date_weighting`` is on (None: estimated
         on the batch itself; ``denoise`` passes the whole frame's, so tiles agree)."""
@@ -225,7 +260,9 @@ class SeriesDenoiser(nn.Module):
         if days.ndim == 1:
             days = days.unsqueeze(0).expand(b, n)
         if days.shape != (b, n):
-            raise ParameterError(f"days must have shape ({n},) or ({b}, {n}), got {tuple(days.shape)}")
+            raise ParameterError(
+                f"days must have shape ({n},) or ({b}, {n}), got {tuple(days.shape)}"
+            )
         series = series.float()
         dem = dem.float()
         static = torch.isfinite(dem)
@@ -235,8 +272,11 @@ class SeriesDenoiser(nn.Module):
         basis = legendre_basis(days, self.K)
         weight = None
         if self.date_weighting:
-            weight = date_weights(series, dated, basis) if date_weight is None else \
-                date_weight.to(device=dev, dtype=torch.float64).expand(b, n)
+            weight = (
+                date_weights(series, dated, basis)
+                if date_weight is None
+                else date_weight.to(device=dev, dtype=torch.float64).expand(b, n)
+            )
         proj = project(series, dated, basis, weight)
         valid = static & (proj.n_valid >= 2)
         nan = torch.full((), float("nan"), device=dev)
@@ -286,9 +326,14 @@ class SeriesDenoiser(nn.Module):
                 acc = o if acc is None else acc + o
         return acc / (2 * len(flips))
 
-    def forward(self, series: torch.Tensor, dem: torch.Tensor, mask: torch.Tensor | None = None,
-                days: torch.Tensor | None = None, date_weight: torch.Tensor | None = None
-                ) -> torch.Tensor:
+    def forward(
+        self,
+        series: torch.Tensor,
+        dem: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        days: torch.Tensor | None = None,
+        date_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         prep = self.prepare(series, dem, mask, days, date_weight)
         coef = self.forward_normalised(prep).float() * prep.scale.view(-1, 1, 1, 1)
         return reconstruct(coef, prep.basis).float()

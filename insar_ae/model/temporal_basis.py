@@ -33,7 +33,14 @@ import torch
 
 from insar_ae.errors import ParameterError
 
-__all__ = ["Projection", "date_weights", "legendre_basis", "project", "reconstruct", "reference_rows"]
+__all__ = [
+    "Projection",
+    "date_weights",
+    "legendre_basis",
+    "project",
+    "reconstruct",
+    "reference_rows",
+]
 
 #: Per-pixel normal equations are regularised by this (relative to a unit-norm basis column),
 #: so coefficients that a pixel's valid dates cannot constrain come out ~0 instead of huge.
@@ -82,8 +89,12 @@ def legendre_basis(days: torch.Tensor, degree: int) -> torch.Tensor:
     return out
 
 
-def project(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
-            date_weight: torch.Tensor | None = None) -> Projection:
+def project(
+    series: torch.Tensor,
+    valid: torch.Tensor,
+    basis: torch.Tensor,
+    date_weight: torch.Tensor | None = None,
+) -> Projection:
     """Least-squares coefficients of every pixel's series on ``basis``.
 
     ``series`` (B, N, H, W) (any finite values where ``valid`` is False), ``valid`` (B, N, H, W)
@@ -95,12 +106,13 @@ def project(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
     normal equations (one shared system per batch item for pixels valid on every date);
     pixels with no valid date get 0. ``resid_rms`` is the weighted RMS of the residual.
     """
-    coef, fit, resid, n_valid = _fit(series, valid, basis, date_weight)
+    coef, _, resid, n_valid = _fit(series, valid, basis, date_weight)
     return Projection(coef[:, 1:].contiguous(), resid, n_valid)
 
 
-def _fit(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
-         date_weight: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def _fit(
+    series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor, date_weight: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`project`'s solve: all coefficients (B, K + 1, H, W) with the constant, the fitted
     series, the residual RMS and the number of valid dates."""
     dt = series.dtype if series.dtype in (torch.float32, torch.float64) else torch.float32
@@ -113,7 +125,9 @@ def _fit(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
         w = valid.to(dt) * dw.to(dt)[:, :, None, None]
         rhs = torch.einsum("bnk,bnhw->bkhw", q, d * w)
         gram = torch.einsum("bnk,bn,bnl->bkl", basis.to(torch.float64), dw, basis.to(torch.float64))
-        solved = torch.einsum("bkl,blhw->bkhw", torch.linalg.pinv(gram).to(dt), rhs)  # shared system
+        solved = torch.einsum(
+            "bkl,blhw->bkhw", torch.linalg.pinv(gram).to(dt), rhs
+        )  # shared system
     else:
         w = valid.to(dt)
         rhs = torch.einsum("bnk,bnhw->bkhw", q, d)
@@ -139,9 +153,15 @@ def _fit(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
     return coef, fit, resid, n_valid
 
 
-def date_weights(series: torch.Tensor, valid: torch.Tensor, basis: torch.Tensor,
-                 floor: float = 0.5, max_ratio: float = 25.0, iterations: int = 3,
-                 stride: int = 4) -> torch.Tensor:
+def date_weights(
+    series: torch.Tensor,
+    valid: torch.Tensor,
+    basis: torch.Tensor,
+    floor: float = 0.5,
+    max_ratio: float = 25.0,
+    iterations: int = 3,
+    stride: int = 4,
+) -> torch.Tensor:
     """Per-date weights ``1 / sigma_t**2`` (B, N) for :func:`project`, mean 1.
 
     ``sigma_t`` is the strength of date t's atmosphere over the tile: the robust spatial spread

@@ -35,7 +35,9 @@ def check_tiling(tile: int, overlap: int) -> None:
     if int(tile) != tile or tile < 16 or tile % 8:
         raise ParameterError(f"tile={tile!r} must be an integer >= 16 and a multiple of 8")
     if int(overlap) != overlap or not 0 <= overlap <= tile // 2:
-        raise ParameterError(f"overlap={overlap!r} must be an integer in [0, tile // 2 = {tile // 2}]")
+        raise ParameterError(
+            f"overlap={overlap!r} must be an integer in [0, tile // 2 = {tile // 2}]"
+        )
 
 
 def tile_starts(n: int, tile: int, overlap: int) -> list[int]:
@@ -50,8 +52,11 @@ def tile_starts(n: int, tile: int, overlap: int) -> list[int]:
 
 def tile_origins(shape: tuple[int, int], tile: int, overlap: int) -> list[tuple[int, int]]:
     """(y0, x0) of every tile covering a (H, W) frame with H, W >= tile."""
-    return [(y0, x0) for y0 in tile_starts(shape[0], tile, overlap)
-            for x0 in tile_starts(shape[1], tile, overlap)]
+    return [
+        (y0, x0)
+        for y0 in tile_starts(shape[0], tile, overlap)
+        for x0 in tile_starts(shape[1], tile, overlap)
+    ]
 
 
 def blend_weights(tile: int, overlap: int) -> np.ndarray:
@@ -61,7 +66,7 @@ def blend_weights(tile: int, overlap: int) -> np.ndarray:
         i = np.arange(overlap)
         r = 0.5 - 0.5 * np.cos(np.pi * (i + 0.5) / overlap)
         ramp[:overlap] = r
-        ramp[tile - overlap:] = r[::-1]
+        ramp[tile - overlap :] = r[::-1]
     return np.outer(ramp, ramp).astype(np.float32)
 
 
@@ -93,16 +98,20 @@ class IncrementStitcher:
     def add(self, start: int, estimate: np.ndarray) -> None:
         """Add window ``start``'s estimate, shape (T, ...), relative to its first date."""
         if estimate.shape[0] != self.T or start < 0 or start + self.T > self.n_time:
-            raise ParameterError(f"window start={start} with {estimate.shape[0]} dates does not "
-                                 f"fit a {self.n_time}-date series")
-        self.sum[start:start + self.T - 1] += np.diff(estimate, axis=0)
-        self.count[start:start + self.T - 1] += 1
+            raise ParameterError(
+                f"window start={start} with {estimate.shape[0]} dates does not "
+                f"fit a {self.n_time}-date series"
+            )
+        self.sum[start : start + self.T - 1] += np.diff(estimate, axis=0)
+        self.count[start : start + self.T - 1] += 1
 
     def result(self) -> np.ndarray:
         """(n_time, ...) series, 0 at the first date."""
         if (self.count == 0).any():
-            raise ParameterError(f"date pairs {np.flatnonzero(self.count == 0).tolist()} are not "
-                                 "covered by any window")
+            raise ParameterError(
+                f"date pairs {np.flatnonzero(self.count == 0).tolist()} are not "
+                "covered by any window"
+            )
         inc = self.sum / self.count.reshape(-1, *([1] * (self.sum.ndim - 1)))
         out = np.zeros((self.n_time, *self.sum.shape[1:]), dtype=np.float32)
         np.cumsum(inc, axis=0, out=out[1:])

@@ -34,8 +34,18 @@ from insar_ae.model.devices import autocast_context, resolve_device
 from insar_ae.model.normalize import Denoiser, SeriesDenoiser
 from insar_ae.model.temporal_basis import reconstruct
 
-__all__ = ["TrainConfig", "build_model", "evaluate", "export_checkpoint", "gain_penalty",
-           "masked_loss", "peak_penalty", "run_model", "series_loss", "train"]
+__all__ = [
+    "TrainConfig",
+    "build_model",
+    "evaluate",
+    "export_checkpoint",
+    "gain_penalty",
+    "masked_loss",
+    "peak_penalty",
+    "run_model",
+    "series_loss",
+    "train",
+]
 
 log = logging.getLogger(__name__)
 LOSSES = ("l1", "huber", "mse")
@@ -140,14 +150,18 @@ class TrainConfig:
 
         unknown = sorted(set(self.data) - set(BatchConfig._fields))
         if unknown:
-            raise ParameterError(f"data overrides {unknown} are not BatchConfig fields "
-                                 f"({', '.join(BatchConfig._fields)})")
-        return BatchConfig(**{k: tuple(v) if isinstance(v, list) else v
-                              for k, v in self.data.items()})
+            raise ParameterError(
+                f"data overrides {unknown} are not BatchConfig fields "
+                f"({', '.join(BatchConfig._fields)})"
+            )
+        return BatchConfig(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in self.data.items()}
+        )
 
 
-def masked_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, kind: str,
-                delta: float = 0.5) -> torch.Tensor:
+def masked_loss(
+    pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, kind: str, delta: float = 0.5
+) -> torch.Tensor:
     """Mean loss over valid pixels of frames 1..T-1 (normalised units)."""
     p, t = pred[:, 1:], target[:, 1:]
     if kind == "l1":
@@ -169,8 +183,12 @@ def _sampler_default() -> Callable[..., Any]:
 def build_model(cfg: TrainConfig) -> Denoiser | SeriesDenoiser:
     """The untrained model a config describes."""
     if cfg.arch == "series":
-        return SeriesDenoiser(K=cfg.K, widths=tuple(cfg.widths or _DEFAULT_WIDTHS["series"]),
-                              dilations=tuple(cfg.dilations), date_weighting=cfg.date_weighting)
+        return SeriesDenoiser(
+            K=cfg.K,
+            widths=tuple(cfg.widths or _DEFAULT_WIDTHS["series"]),
+            dilations=tuple(cfg.dilations),
+            date_weighting=cfg.date_weighting,
+        )
     return Denoiser(T=cfg.T, widths=tuple(cfg.widths or _DEFAULT_WIDTHS["window"]), n_mix=cfg.n_mix)
 
 
@@ -186,8 +204,9 @@ def run_model(model: Denoiser | SeriesDenoiser, b: Any) -> torch.Tensor:
 GAIN_MIN_SIGNAL = 0.3
 
 
-def gain_penalty(pred_last: torch.Tensor, target_last: torch.Tensor,
-                 valid: torch.Tensor) -> torch.Tensor:
+def gain_penalty(
+    pred_last: torch.Tensor, target_last: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
     """Mean over samples with a visible signal of the squared last-date error along the truth.
 
     ``pred_last``, ``target_last``: (B, H, W) last-date maps in units of ``s``; ``valid``:
@@ -204,11 +223,11 @@ def gain_penalty(pred_last: torch.Tensor, target_last: torch.Tensor,
 
     p, t = centred(pred_last), centred(target_last)
     tt = (t * t).sum(dim=(-2, -1))
-    use = tt / n >= GAIN_MIN_SIGNAL ** 2
+    use = tt / n >= GAIN_MIN_SIGNAL**2
     if not bool(use.any()):
         return pred_last.sum() * 0.0
     along = ((p - t) * t).sum(dim=(-2, -1))[use]
-    return (along ** 2 / (tt[use] * n[use])).mean()
+    return (along**2 / (tt[use] * n[use])).mean()
 
 
 #: Smoothing (Gaussian sigma, pixels) of the peak penalty: the scorer's 250 m at 80 m pixels.
@@ -219,14 +238,18 @@ PEAK_TOP_FRACTION = 0.005
 
 
 def _gaussian_kernel(sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    r = int(math.ceil(3.0 * sigma))
+    r = math.ceil(3.0 * sigma)
     x = torch.arange(-r, r + 1, dtype=dtype, device=device)
     k = torch.exp(-0.5 * (x / sigma) ** 2)
     return k / k.sum()
 
 
-def peak_penalty(pred_last: torch.Tensor, target_last: torch.Tensor, valid: torch.Tensor,
-                 sigma_px: float = PEAK_SIGMA_PX) -> torch.Tensor:
+def peak_penalty(
+    pred_last: torch.Tensor,
+    target_last: torch.Tensor,
+    valid: torch.Tensor,
+    sigma_px: float = PEAK_SIGMA_PX,
+) -> torch.Tensor:
     """Mean over samples of the squared peak of the smoothed last-date error.
 
     ``pred_last``, ``target_last``: (B, H, W) in units of ``s``; ``valid``: (B, H, W) bool.
@@ -249,7 +272,7 @@ def peak_penalty(pred_last: torch.Tensor, target_last: torch.Tensor, valid: torc
 
     sm = smooth(err) / smooth(w).clamp_min(0.25)
     sm = (sm * w).flatten(1).abs()
-    top = max(1, int(round(PEAK_TOP_FRACTION * sm.shape[1])))
+    top = max(1, round(PEAK_TOP_FRACTION * sm.shape[1]))
     return (sm.topk(top, dim=1).values.mean(dim=1) ** 2).mean()
 
 
@@ -263,8 +286,9 @@ def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor
     target = b.truth.float() / prep.scale.view(-1, 1, 1, 1)
     loss = masked_loss(pred, target, prep.valid, cfg.loss, cfg.huber_delta)
     if cfg.final_weight > 0:
-        loss = loss + cfg.final_weight * masked_loss(pred[:, -2:], target[:, -2:], prep.valid,
-                                                     cfg.loss, cfg.huber_delta)
+        loss = loss + cfg.final_weight * masked_loss(
+            pred[:, -2:], target[:, -2:], prep.valid, cfg.loss, cfg.huber_delta
+        )
     if cfg.gain_weight > 0:
         loss = loss + cfg.gain_weight * gain_penalty(pred[:, -1], target[:, -1], prep.valid)
     if cfg.peak_weight > 0:
@@ -273,8 +297,9 @@ def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor
 
 
 @torch.no_grad()
-def evaluate(model: Denoiser | SeriesDenoiser, batches: list[Any], device: torch.device,
-             border: int = 8) -> dict[str, float]:
+def evaluate(
+    model: Denoiser | SeriesDenoiser, batches: list[Any], device: torch.device, border: int = 8
+) -> dict[str, float]:
     """RMSE (mm) over valid pixels, frames 1..T-1; last-frame RMSE; all-zeros RMSE; amplitude
     gain (least-squares slope of estimate on truth where |truth| > 1 mm); RMSE in the
     ``border``-pixel rim vs the interior (edge artefacts)."""
@@ -290,7 +315,7 @@ def evaluate(model: Denoiser | SeriesDenoiser, batches: list[Any], device: torch
         v[:, 0] = False
         err2 = (est - tr) ** 2
         se += float(err2[v].sum())
-        se_zero += float((tr ** 2)[v].sum())
+        se_zero += float((tr**2)[v].sum())
         n += float(v.sum())
         se_last += float(err2[:, -1][valid].sum())
         n_last += float(valid.sum())
@@ -304,10 +329,14 @@ def evaluate(model: Denoiser | SeriesDenoiser, batches: list[Any], device: torch
         sig = v & (tr.abs() > 1.0)
         sxy += float((est * tr)[sig].sum())
         sxx += float((tr * tr)[sig].sum())
-    return {"rmse_mm": math.sqrt(se / max(n, 1)), "rmse_last_mm": math.sqrt(se_last / max(n_last, 1)),
-            "rmse_zero_mm": math.sqrt(se_zero / max(n, 1)), "gain": sxy / sxx if sxx else float("nan"),
-            "rmse_rim_mm": math.sqrt(se_rim / max(n_rim, 1)),
-            "rmse_interior_mm": math.sqrt(se_in / max(n_in, 1))}
+    return {
+        "rmse_mm": math.sqrt(se / max(n, 1)),
+        "rmse_last_mm": math.sqrt(se_last / max(n_last, 1)),
+        "rmse_zero_mm": math.sqrt(se_zero / max(n, 1)),
+        "gain": sxy / sxx if sxx else float("nan"),
+        "rmse_rim_mm": math.sqrt(se_rim / max(n_rim, 1)),
+        "rmse_interior_mm": math.sqrt(se_in / max(n_in, 1)),
+    }
 
 
 def _lr_factor(progress: float, warmup: float) -> float:
@@ -337,7 +366,9 @@ def _hardware(device: torch.device) -> str:
     return f"CPU ({cpu}), {torch.get_num_threads()} threads, no GPU"
 
 
-def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] | None = None) -> Path:
+def train(
+    config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] | None = None
+) -> Path:
     """Train (or resume) and return the path of the final ``model.safetensors``.
 
     ``sampler`` defaults to ``insar_ae.synthetic.sample_batch`` (same signature); tests may pass
@@ -353,8 +384,10 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
     device = resolve_device(cfg.device)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    logf = open(out / "train.log", "a", buffering=1)  # noqa: SIM115 - closed in finally
-    with torch.random.fork_rng(devices=[]):  # the initial weights follow cfg.seed, not the caller's RNG
+    logf = open(out / "train.log", "a", buffering=1)
+    with torch.random.fork_rng(
+        devices=[]
+    ):  # the initial weights follow cfg.seed, not the caller's RNG
         torch.manual_seed(cfg.seed)
         model = build_model(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -375,25 +408,44 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
         from insar_ae.model.weights import load_model
 
         start = load_model(cfg.init)
-        init_meta = {"weights": cfg.init, "sha256": start.weights_sha256,
-                     "samples_seen": int(start.weights_meta.get("samples_seen", 0)),
-                     "wall_time_s": float(start.weights_meta.get("wall_time_s", 0.0))}
+        init_meta = {
+            "weights": cfg.init,
+            "sha256": start.weights_sha256,
+            "samples_seen": int(start.weights_meta.get("samples_seen", 0)),
+            "wall_time_s": float(start.weights_meta.get("wall_time_s", 0.0)),
+        }
         if not ckpt.is_file():
             model.load_state_dict(start.state_dict())
             log.info("initialised from weights %s", cfg.init)
     data_kw = {"config": cfg.batch_config()} if cfg.data else {}
     val_seed = VAL_SEED_OFFSET + cfg.seed if cfg.val_seed is None else int(cfg.val_seed)
     val_gen = torch.Generator(device=device).manual_seed(val_seed)
-    val = [sample(min(8, cfg.n_val - i), cfg.T, cfg.val_size, val_gen, device,
-                  noise_only_fraction=cfg.noise_only_fraction) for i in range(0, cfg.n_val, 8)]
+    val = [
+        sample(
+            min(8, cfg.n_val - i),
+            cfg.T,
+            cfg.val_size,
+            val_gen,
+            device,
+            noise_only_fraction=cfg.noise_only_fraction,
+        )
+        for i in range(0, cfg.n_val, 8)
+    ]
 
     def write(event: dict[str, Any]) -> None:
         logf.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **event}) + "\n")
 
     def checkpoint() -> None:
-        _atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                            "generator": gen.get_state(), "config": dataclasses.asdict(cfg),
-                            **state}, ckpt)
+        _atomic_torch_save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "generator": gen.get_state(),
+                "config": dataclasses.asdict(cfg),
+                **state,
+            },
+            ckpt,
+        )
 
     write({"event": "start", "config": dataclasses.asdict(cfg), **state})
     bar = None
@@ -420,8 +472,15 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
                 n_dates = int(torch.randint(lo, hi + 1, (1,), generator=gen, device=device))
             else:
                 n_dates = cfg.T
-            b = sample(cfg.batch_size, n_dates, cfg.patch, gen, device,
-                       noise_only_fraction=cfg.noise_only_fraction, **data_kw)
+            b = sample(
+                cfg.batch_size,
+                n_dates,
+                cfg.patch,
+                gen,
+                device,
+                noise_only_fraction=cfg.noise_only_fraction,
+                **data_kw,
+            )
             with autocast_context(device, use_amp):
                 if cfg.arch == "series":
                     loss = series_loss(model, b, cfg)  # type: ignore[arg-type]
@@ -443,7 +502,14 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
                 bar.update(1)
                 bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
             if state["step"] % cfg.log_every == 0:
-                write({"event": "step", "loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"], **state})
+                write(
+                    {
+                        "event": "step",
+                        "loss": float(loss.detach()),
+                        "lr": opt.param_groups[0]["lr"],
+                        **state,
+                    }
+                )
             if state["step"] % cfg.val_every == 0:
                 metrics = evaluate(model, val, device)
                 write({"event": "val", **metrics, **state})
@@ -452,11 +518,16 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
         checkpoint()
         metrics = evaluate(model, val, device)
         write({"event": "end", **metrics, **state})
-        meta = {"samples_seen": state["samples_seen"], "steps": state["step"],
-                "wall_time_s": round(state["wall_s"], 1), "hardware": _hardware(device),
-                "torch": torch.__version__, "train_config": dataclasses.asdict(cfg),
-                "validation": {k: round(v, 4) for k, v in metrics.items()},
-                "validation_set": f"{cfg.n_val} samples of {cfg.val_size} px, seed {val_seed}"}
+        meta = {
+            "samples_seen": state["samples_seen"],
+            "steps": state["step"],
+            "wall_time_s": round(state["wall_s"], 1),
+            "hardware": _hardware(device),
+            "torch": torch.__version__,
+            "train_config": dataclasses.asdict(cfg),
+            "validation": {k: round(v, 4) for k, v in metrics.items()},
+            "validation_set": f"{cfg.n_val} samples of {cfg.val_size} px, seed {val_seed}",
+        }
         if init_meta:
             meta["init"] = init_meta
             meta["samples_seen_total"] = init_meta["samples_seen"] + state["samples_seen"]
@@ -470,7 +541,9 @@ def train(config: TrainConfig | dict[str, Any], *, sampler: Callable[..., Any] |
         logf.close()
 
 
-def export_checkpoint(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
+def export_checkpoint(
+    run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None
+) -> Path:
     """Write ``model.safetensors`` (+ sidecar) from a run's ``checkpoint.pt`` (e.g. a run stopped
     before its end); meta records the steps/samples/wall time reached."""
     from insar_ae.model.weights import save_weights
@@ -480,10 +553,16 @@ def export_checkpoint(run: str | os.PathLike[str], out: str | os.PathLike[str] |
     cfg = TrainConfig(**{**saved["config"], "widths": tuple(saved["config"]["widths"])})
     model = build_model(cfg.validate())
     model.load_state_dict(saved["model"])
-    meta = {"samples_seen": saved["samples_seen"], "steps": saved["step"],
-            "wall_time_s": round(saved["wall_s"], 1), "hardware": _hardware(torch.device("cpu")),
-            "torch": torch.__version__, "train_config": saved["config"],
-            "validation": {}, "note": "exported from checkpoint"}
+    meta = {
+        "samples_seen": saved["samples_seen"],
+        "steps": saved["step"],
+        "wall_time_s": round(saved["wall_s"], 1),
+        "hardware": _hardware(torch.device("cpu")),
+        "torch": torch.__version__,
+        "train_config": saved["config"],
+        "validation": {},
+        "note": "exported from checkpoint",
+    }
     path = Path(out) if out else run / "model.safetensors"
     save_weights(model, path, meta=meta)
     return path

@@ -50,8 +50,9 @@ def _replace_bytes(path: Path, data: bytes) -> None:
     atomic.write_bytes(path, data, overwrite=True)
 
 
-def save_weights(model: Denoiser, path: str | os.PathLike[str], *,
-                 meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def save_weights(
+    model: Denoiser, path: str | os.PathLike[str], *, meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Write ``model`` as safetensors plus a sidecar ``<path>.json`` (sha256, config, meta).
 
     Both writes are atomic. Returns the sidecar entry.
@@ -63,8 +64,12 @@ def save_weights(model: Denoiser, path: str | os.PathLike[str], *,
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     blob = save(tensors, metadata={"config": json.dumps(config)})
     _replace_bytes(path, blob)
-    entry = {"file": path.name, "sha256": hashlib.sha256(blob).hexdigest(),
-             "config": config, "meta": dict(meta or {})}
+    entry = {
+        "file": path.name,
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "config": config,
+        "meta": dict(meta or {}),
+    }
     _replace_bytes(_sidecar(path), json.dumps(entry, indent=2).encode())
     return entry
 
@@ -83,12 +88,18 @@ def read_registry(weights_dir: str | os.PathLike[str] | None = None) -> dict[str
     except json.JSONDecodeError as exc:
         raise WeightsError(f"weights registry {reg} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise WeightsError(f"weights registry {reg} must be a JSON object, got {type(data).__name__}")
+        raise WeightsError(
+            f"weights registry {reg} must be a JSON object, got {type(data).__name__}"
+        )
     return data
 
 
-def publish_weights(src: str | os.PathLike[str], name: str = "default", *,
-                    weights_dir: str | os.PathLike[str] | None = None) -> Path:
+def publish_weights(
+    src: str | os.PathLike[str],
+    name: str = "default",
+    *,
+    weights_dir: str | os.PathLike[str] | None = None,
+) -> Path:
     """Copy a trained weights file (with its sidecar) into the registry under ``name``."""
     src = Path(src)
     entry = _read_sidecar(src)
@@ -105,11 +116,13 @@ def publish_weights(src: str | os.PathLike[str], name: str = "default", *,
 def _read_sidecar(path: Path) -> dict[str, Any]:
     side = _sidecar(path)
     if not side.is_file():
-        raise WeightsError(f"weights file {path} has no sidecar {side.name} (sha256 + config); "
-                           "write weights with insar_ae.model.weights.save_weights")
+        raise WeightsError(
+            f"weights file {path} has no sidecar {side.name} (sha256 + config); "
+            "write weights with insar_ae.model.weights.save_weights"
+        )
     try:
         entry = json.loads(side.read_text())
-        entry["sha256"], entry["config"]  # noqa: B018 - presence check
+        entry["sha256"], entry["config"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise WeightsError(f"sidecar {side} is corrupt or lacks 'sha256'/'config': {exc}") from exc
     return entry
@@ -123,12 +136,14 @@ def _verify(path: Path, expected: str) -> bytes:
     if got != str(expected).lower():
         raise WeightsError(
             f"weights file {path} failed its SHA-256 check: expected {expected}, got {got} "
-            "(file corrupt or tampered with); reinstall insar_ae or re-download the weights")
+            "(file corrupt or tampered with); reinstall insar_ae or re-download the weights"
+        )
     return blob
 
 
-def resolve_entry(name: str | os.PathLike[str] = "default", *,
-                  weights_dir: str | os.PathLike[str] | None = None) -> tuple[Path, dict[str, Any]]:
+def resolve_entry(
+    name: str | os.PathLike[str] = "default", *, weights_dir: str | os.PathLike[str] | None = None
+) -> tuple[Path, dict[str, Any]]:
     """``(file, entry)`` for a registry name or a path to a ``.safetensors`` file.
 
     Registry names win: a file in the current folder named like a model is never picked up.
@@ -138,8 +153,9 @@ def resolve_entry(name: str | os.PathLike[str] = "default", *,
     s = os.fspath(name)
     wdir = Path(weights_dir or WEIGHTS_DIR)
     reg = read_registry(wdir)
-    looks_like_path = (isinstance(name, os.PathLike) or s.endswith(".safetensors")
-                       or "/" in s or os.sep in s)
+    looks_like_path = (
+        isinstance(name, os.PathLike) or s.endswith(".safetensors") or "/" in s or os.sep in s
+    )
     if s in reg and not isinstance(name, os.PathLike):
         return wdir / reg[s]["file"], reg[s]
     if looks_like_path:
@@ -148,8 +164,10 @@ def resolve_entry(name: str | os.PathLike[str] = "default", *,
             raise WeightsError(f"weights file {path} does not exist")
         return path, _read_sidecar(path)
     hint = f"; to load the file {s!r}, give it as a path (./{s})" if Path(s).is_file() else ""
-    raise WeightsError(f"no weights named {s!r} in {wdir / REGISTRY_FILE}; "
-                       f"available: {sorted(reg) or 'none'}{hint}")
+    raise WeightsError(
+        f"no weights named {s!r} in {wdir / REGISTRY_FILE}; "
+        f"available: {sorted(reg) or 'none'}{hint}"
+    )
 
 
 def model_from_config(config: dict[str, Any]) -> Denoiser | SeriesDenoiser:
@@ -160,8 +178,12 @@ def model_from_config(config: dict[str, Any]) -> Denoiser | SeriesDenoiser:
     return Denoiser.from_config({k: v for k, v in config.items() if k != "kind"})
 
 
-def load_model(name: str | os.PathLike[str] = "default", *, device: str | torch.device = "cpu",
-               weights_dir: str | os.PathLike[str] | None = None) -> Denoiser | SeriesDenoiser:
+def load_model(
+    name: str | os.PathLike[str] = "default",
+    *,
+    device: str | torch.device = "cpu",
+    weights_dir: str | os.PathLike[str] | None = None,
+) -> Denoiser | SeriesDenoiser:
     """Load a model (mm in, mm out: a :class:`SeriesDenoiser`, or a 9-date window
     :class:`Denoiser`) from the registry or a file path.
 
@@ -183,13 +205,16 @@ def load_model(name: str | os.PathLike[str] = "default", *, device: str | torch.
     try:
         state = load(blob)
     except (SafetensorError, ValueError, RuntimeError) as exc:
-        raise WeightsError(f"weights file {path} is not a readable safetensors file: {exc}") from exc
+        raise WeightsError(
+            f"weights file {path} is not a readable safetensors file: {exc}"
+        ) from exc
     try:
         model = model_from_config(dict(entry["config"]))
         model.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise WeightsError(f"weights file {path} does not match its architecture "
-                           f"{entry['config']}: {exc}") from exc
+        raise WeightsError(
+            f"weights file {path} does not match its architecture {entry['config']}: {exc}"
+        ) from exc
     model.weights_name = str(name)  # type: ignore[assignment]
     # the hash of the bytes that were loaded and run (a custom file's sidecar only vouches
     # for itself: this, not the sidecar, is what gets recorded and printed)

@@ -15,8 +15,7 @@ from insar_ae.synthetic.mogi import mogi, mogi_dvolume_from_pressure
 from insar_ae.synthetic.okada import fault_displacement, okada85
 from insar_ae.synthetic.presets import PRESETS, list_presets, preset_params
 from insar_ae.synthetic.scenes import make_scene
-from insar_ae.synthetic.timefuncs import (acquisition_dates, linear, seasonal, smooth_transient,
-                                          step)
+from insar_ae.synthetic.timefuncs import acquisition_dates, linear, seasonal, smooth_transient, step
 from insar_ae.synthetic.topography import fractal_dem
 
 __all__ = [

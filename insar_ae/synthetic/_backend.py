@@ -87,7 +87,9 @@ class Random:
         if self.xp is np:
             return self.gen.standard_normal(tuple(shape))
         return self._move(
-            self.xp.randn(tuple(shape), generator=self.gen, device=self._gen_device, dtype=self.dtype)
+            self.xp.randn(
+                tuple(shape), generator=self.gen, device=self._gen_device, dtype=self.dtype
+            )
         )
 
     def complex_normal(self, shape: Sequence[int]) -> Any:
@@ -96,8 +98,9 @@ class Random:
             z = self.gen.standard_normal((*tuple(shape), 2))
             return (z[..., 0] + 1j * z[..., 1]) * np.sqrt(0.5)
         ctype = self.xp.complex128 if self.dtype == self.xp.float64 else self.xp.complex64
-        return self._move(self.xp.randn(tuple(shape), generator=self.gen, device=self._gen_device,
-                                        dtype=ctype))
+        return self._move(
+            self.xp.randn(tuple(shape), generator=self.gen, device=self._gen_device, dtype=ctype)
+        )
 
     def uniform(self, low: Any = 0.0, high: Any = 1.0, shape: Sequence[int] = ()) -> Any:
         """Uniform draws in ``[low, high)`` (``low``/``high`` broadcast against ``shape``)."""
@@ -105,8 +108,9 @@ class Random:
             u = self.gen.random(tuple(shape))
         else:
             u = self._move(
-                self.xp.rand(tuple(shape), generator=self.gen, device=self._gen_device,
-                             dtype=self.dtype)
+                self.xp.rand(
+                    tuple(shape), generator=self.gen, device=self._gen_device, dtype=self.dtype
+                )
             )
         return low + (high - low) * u
 
@@ -114,11 +118,14 @@ class Random:
         """Draws whose logarithm is uniform between ``log(low)`` and ``log(high)`` (both > 0)."""
         return self.xp.exp(self.uniform(float(np.log(low)), float(np.log(high)), shape))
 
-    def choice(self, values: Sequence[float], shape: Sequence[int],
-               p: Sequence[float] | None = None) -> Any:
+    def choice(
+        self, values: Sequence[float], shape: Sequence[int], p: Sequence[float] | None = None
+    ) -> Any:
         """Random picks from ``values`` (probabilities ``p``) as a float array of ``shape``."""
         vals = np.asarray(values, dtype=float)
-        probs = np.full(len(vals), 1.0 / len(vals)) if p is None else np.asarray(p, float) / np.sum(p)
+        probs = (
+            np.full(len(vals), 1.0 / len(vals)) if p is None else np.asarray(p, float) / np.sum(p)
+        )
         cdf = np.cumsum(probs)[:-1]
         u = self.uniform(0.0, 1.0, shape)
         if self.xp is np:

@@ -51,6 +51,4 @@ def check_range(
         if isinstance(shown, (int, float)):
             shown = f"{shown:g}"
         u = f" {unit}" if unit else ""
-        raise ParameterError(
-            f"{name} must be in {lb}{low:g}, {high:g}{hb}{u}, got {shown}{u}"
-        )
+        raise ParameterError(f"{name} must be in {lb}{low:g}, {high:g}{hb}{u}, got {shown}{u}")

@@ -17,9 +17,19 @@ from insar_ae.synthetic.fields import mean, power_law_field
 __all__ = ["relative_to_first", "stratified_basis", "stratified_delay", "turbulent_delay"]
 
 
-def turbulent_delay(rng: Random, batch: tuple[int, ...], ny: int, nx: int, *, rms_mm: Any,
-                    slope: Any, k0: Any = 0.0, exact_std: bool = True,
-                    pad: float = 1.125, white_mm: Any = None) -> Any:
+def turbulent_delay(
+    rng: Random,
+    batch: tuple[int, ...],
+    ny: int,
+    nx: int,
+    *,
+    rms_mm: Any,
+    slope: Any,
+    k0: Any = 0.0,
+    exact_std: bool = True,
+    pad: float = 1.125,
+    white_mm: Any = None,
+) -> Any:
     """Turbulent delay ``(*batch, ny, nx)`` in mm with RMS ``rms_mm`` per field.
 
     ``rms_mm`` and ``slope`` (spectral slope beta; Kolmogorov 8/3-11/3) broadcast against
@@ -29,8 +39,18 @@ def turbulent_delay(rng: Random, batch: tuple[int, ...], ny: int, nx: int, *, rm
     noise of that standard deviation in the same FFT (``exact_std=False`` only). See
     ``fields.power_law_field``.
     """
-    return power_law_field(rng, batch, ny, nx, slope, k0=k0, exact_std=exact_std, pad=pad,
-                           scale=rms_mm, white_std=white_mm)
+    return power_law_field(
+        rng,
+        batch,
+        ny,
+        nx,
+        slope,
+        k0=k0,
+        exact_std=exact_std,
+        pad=pad,
+        scale=rms_mm,
+        white_std=white_mm,
+    )
 
 
 def stratified_basis(height_m: Any) -> Any:

@@ -21,8 +21,12 @@ from insar_ae.synthetic._checks import check_range
 from insar_ae.synthetic.atmosphere import stratified_basis, turbulent_delay
 from insar_ae.synthetic.los import los_vector_core
 from insar_ae.synthetic.mogi import mogi_core
-from insar_ae.synthetic.noise import (decorrelation_mask, ramp_basis, ramp_coefficients,
-                                      unwrapping_errors)
+from insar_ae.synthetic.noise import (
+    decorrelation_mask,
+    ramp_basis,
+    ramp_coefficients,
+    unwrapping_errors,
+)
 from insar_ae.synthetic.okada import fault_displacement_core
 from insar_ae.synthetic.timefuncs import acquisition_offsets, seasonal, smooth_transient
 from insar_ae.synthetic.topography import fractal_dem_core
@@ -51,20 +55,20 @@ class Batch(NamedTuple):
 class BatchConfig(NamedTuple):
     """Ranges of the random draws (documented in docs/synthetic.md)."""
 
-    pixel_m: tuple[float, float] = (60.0, 250.0)          # log-uniform
-    relief_m: tuple[float, float] = (10.0, 4000.0)        # log-uniform
-    amplitude_mm: tuple[float, float] = (0.3, 60.0)       # max |LOS| per source, log-uniform
-    turb_rms_mm: tuple[float, float] = (0.3, 20.0)        # per-sample level, log-uniform
-    turb_slope: tuple[float, float] = (1.8, 4.0)          # per date
-    outer_scale_km: tuple[float, float] = (5.0, 100.0)    # log-uniform
-    strat_mm_per_km: tuple[float, float] = (0.1, 15.0)    # per-sample std, log-uniform
-    ramp_mm: tuple[float, float] = (0.05, 10.0)           # log-uniform
-    pixel_noise_mm: tuple[float, float] = (0.05, 3.0)     # log-uniform
+    pixel_m: tuple[float, float] = (60.0, 250.0)  # log-uniform
+    relief_m: tuple[float, float] = (10.0, 4000.0)  # log-uniform
+    amplitude_mm: tuple[float, float] = (0.3, 60.0)  # max |LOS| per source, log-uniform
+    turb_rms_mm: tuple[float, float] = (0.3, 20.0)  # per-sample level, log-uniform
+    turb_slope: tuple[float, float] = (1.8, 4.0)  # per date
+    outer_scale_km: tuple[float, float] = (5.0, 100.0)  # log-uniform
+    strat_mm_per_km: tuple[float, float] = (0.1, 15.0)  # per-sample std, log-uniform
+    ramp_mm: tuple[float, float] = (0.05, 10.0)  # log-uniform
+    pixel_noise_mm: tuple[float, float] = (0.05, 3.0)  # log-uniform
     hole_fraction: tuple[float, float] = (0.0, 0.3)
     scatter_fraction: tuple[float, float] = (0.0, 0.03)
     p_unwrapping: float = 0.1
-    turb_pad: float = 1.0                                 # FFT padding of the turbulence
-    p_fault: tuple[float, float] = (0.75, 0.25)           # first and second fault slots
+    turb_pad: float = 1.0  # FFT padding of the turbulence
+    p_fault: tuple[float, float] = (0.75, 0.25)  # first and second fault slots
     p_mogi: float = 0.35
 
 
@@ -110,29 +114,41 @@ def _faults(compiled: bool, *args: Any) -> tuple[Any, Any, Any]:
     if compiled and not _COMPILE_FAILED:
         try:
             return _compiled_fault()(*args)
-        except Exception as exc:  # noqa: BLE001 - any compiler/toolchain failure -> eager
+        except Exception as exc:
             _COMPILE_FAILED.append(repr(exc))
-            warnings.warn(f"torch.compile of the Okada kernel failed ({exc!r}); using eager "
-                          "torch (slower, same results)", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"torch.compile of the Okada kernel failed ({exc!r}); using eager "
+                "torch (slower, same results)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
     return fault_displacement_core(*args)
 
 
 @functools.lru_cache(maxsize=1)
 def _compiled_fault() -> Any:
     """``torch.compile``d Okada (fuses ~400 element-wise operations; ~15x faster on CPU)."""
-    return torch.compile(functools.partial(fault_displacement_core, branches="both"),
-                         dynamic=True)
+    return torch.compile(functools.partial(fault_displacement_core, branches="both"), dynamic=True)
 
 
-def _deformation(r: Random, cfg: BatchConfig, n: int, size: int, t: torch.Tensor,
-                 px: torch.Tensor, noise_only: torch.Tensor, compiled: bool) -> torch.Tensor:
+def _deformation(
+    r: Random,
+    cfg: BatchConfig,
+    n: int,
+    size: int,
+    t: torch.Tensor,
+    px: torch.Tensor,
+    noise_only: torch.Tensor,
+    compiled: bool,
+) -> torch.Tensor:
     """(n, T, size, size) mm LOS deformation relative to the first frame."""
     dev, dt = r.device, r.dtype
     n_t = t.shape[1]
     half = 0.5 * size * px  # (n,1,1) half extent, m
-    coords = (torch.arange(size, device=dev, dtype=dt) - 0.5 * (size - 1))
-    heading = torch.where(r.uniform(0.0, 1.0, (n, 1, 1)) < 0.5, -12.0, -168.0) \
-        + r.uniform(-4.0, 4.0, (n, 1, 1))
+    coords = torch.arange(size, device=dev, dtype=dt) - 0.5 * (size - 1)
+    heading = torch.where(r.uniform(0.0, 1.0, (n, 1, 1)) < 0.5, -12.0, -168.0) + r.uniform(
+        -4.0, 4.0, (n, 1, 1)
+    )
     incidence = r.uniform(29.0, 46.0, (n, 1, 1))
     los_e, los_n, los_u = los_vector_core(heading, incidence)
     u = r.uniform(0.0, 1.0, (3, n))
@@ -145,10 +161,12 @@ def _deformation(r: Random, cfg: BatchConfig, n: int, size: int, t: torch.Tensor
     cn = r.uniform(-0.8, 0.8, (k, n, 1, 1)) * half
     amp = r.log_uniform(*cfg.amplitude_mm, (k, n, 1, 1)) * torch.sign(r.normal((k, n, 1, 1)))
     strike = r.uniform(0.0, 360.0, (k, n, 1, 1))
-    dip = torch.where(r.uniform(0.0, 1.0, (k, n, 1, 1)) < 0.3, 90.0,
-                      r.uniform(5.0, 89.0, (k, n, 1, 1)))  # float32-safe: see okada._eps_cos
-    top = torch.where(r.uniform(0.0, 1.0, (k, n, 1, 1)) < 0.4, 0.0,
-                      r.log_uniform(100.0, 15000.0, (k, n, 1, 1)))
+    dip = torch.where(
+        r.uniform(0.0, 1.0, (k, n, 1, 1)) < 0.3, 90.0, r.uniform(5.0, 89.0, (k, n, 1, 1))
+    )  # float32-safe: see okada._eps_cos
+    top = torch.where(
+        r.uniform(0.0, 1.0, (k, n, 1, 1)) < 0.4, 0.0, r.log_uniform(100.0, 15000.0, (k, n, 1, 1))
+    )
     length = r.log_uniform(1000.0, 100000.0, (k, n, 1, 1))
     width = r.log_uniform(500.0, 25000.0, (k, n, 1, 1))
     rake = r.uniform(-180.0, 180.0, (k, n, 1, 1))
@@ -158,8 +176,11 @@ def _deformation(r: Random, cfg: BatchConfig, n: int, size: int, t: torch.Tensor
     out = torch.zeros((n, n_t, size, size), device=dev, dtype=dt)
     vertical = (dip == 90.0)[..., 0, 0].T  # (n, k)
     # vertical and dipping faults apart: each Okada call then needs one set of I-terms only
-    groups = {"vertical fault": active & vertical, "dipping fault": active & ~vertical,
-              "mogi": active.clone()}
+    groups = {
+        "vertical fault": active & vertical,
+        "dipping fault": active & ~vertical,
+        "mogi": active.clone(),
+    }
     groups["vertical fault"][:, 2] = False
     groups["dipping fault"][:, 2] = False
     groups["mogi"][:, :2] = False
@@ -171,20 +192,33 @@ def _deformation(r: Random, cfg: BatchConfig, n: int, size: int, t: torch.Tensor
         grid_n = -coords[None, :, None] * px[idx]
         if kind != "mogi":
             ue, un, uu = _faults(
-                compiled, grid_e, grid_n, ce[slot, idx], cn[slot, idx], strike[slot, idx],
-                dip[slot, idx], top[slot, idx], length[slot, idx], width[slot, idx],
-                rake[slot, idx], slip[slot, idx], 1.0 - slip[slot, idx])
+                compiled,
+                grid_e,
+                grid_n,
+                ce[slot, idx],
+                cn[slot, idx],
+                strike[slot, idx],
+                dip[slot, idx],
+                top[slot, idx],
+                length[slot, idx],
+                width[slot, idx],
+                rake[slot, idx],
+                slip[slot, idx],
+                1.0 - slip[slot, idx],
+            )
         else:
-            ue, un, uu = mogi_core(grid_e, grid_n, ce[slot, idx], cn[slot, idx],
-                                   depth[slot, idx], 1.0)
+            ue, un, uu = mogi_core(
+                grid_e, grid_n, ce[slot, idx], cn[slot, idx], depth[slot, idx], 1.0
+            )
         los = _normalised(ue * los_e[idx] + un * los_n[idx] + uu * los_u[idx])
         contrib = (amp[slot, idx] * los)[:, None] * f[slot, idx][:, :, None, None]
         out.index_add_(0, idx, contrib)
     return out
 
 
-def _noise(r: Random, cfg: BatchConfig, n: int, T: int, size: int, px: torch.Tensor,
-           dem: torch.Tensor) -> torch.Tensor:
+def _noise(
+    r: Random, cfg: BatchConfig, n: int, T: int, size: int, px: torch.Tensor, dem: torch.Tensor
+) -> torch.Tensor:
     """(n, T, size, size) mm: turbulence + stratified + ramps + pixel noise (+ unwrapping),
     each drawn per acquisition, relative to the first frame."""
     level = r.log_uniform(*cfg.turb_rms_mm, (n, 1, 1, 1))
@@ -193,32 +227,55 @@ def _noise(r: Random, cfg: BatchConfig, n: int, T: int, size: int, px: torch.Ten
     k0 = (px / (1000.0 * r.log_uniform(*cfg.outer_scale_km, (n, 1, 1))))[:, None]
     sigma = r.log_uniform(*cfg.pixel_noise_mm, (n, 1, 1, 1))
     # turbulence and pixel noise in one spectrum (one draw, one inverse FFT)
-    noise = turbulent_delay(r, (n, T), size, size, rms_mm=rms, slope=slope, k0=k0,
-                            exact_std=False, pad=cfg.turb_pad, white_mm=sigma).contiguous()
+    noise = turbulent_delay(
+        r,
+        (n, T),
+        size,
+        size,
+        rms_mm=rms,
+        slope=slope,
+        k0=k0,
+        exact_std=False,
+        pad=cfg.turb_pad,
+        white_mm=sigma,
+    ).contiguous()
     # ramps and stratified delay: one batched product of coefficients (n, T, 8) and bases
-    ramp = ramp_coefficients(r, (n, T), amp_mm=r.log_uniform(*cfg.ramp_mm, (n, 1, 1)),
-                             quad_fraction=r.uniform(0.0, 0.6, (n, 1, 1)))
+    ramp = ramp_coefficients(
+        r,
+        (n, T),
+        amp_mm=r.log_uniform(*cfg.ramp_mm, (n, 1, 1)),
+        quad_fraction=r.uniform(0.0, 0.6, (n, 1, 1)),
+    )
     s_lin = r.log_uniform(*cfg.strat_mm_per_km, (n, 1, 1))
     k1 = s_lin * r.normal((n, T, 1))
     k2 = s_lin * r.uniform(0.0, 0.5, (n, 1, 1)) * r.normal((n, T, 1))
     coef = torch.cat([ramp, k1, k2], -1)
-    basis = torch.cat([ramp_basis(r, size, size).expand(n, 6, size, size),
-                       stratified_basis(dem)], 1).reshape(n, 8, size * size)
+    basis = torch.cat(
+        [ramp_basis(r, size, size).expand(n, 6, size, size), stratified_basis(dem)], 1
+    ).reshape(n, 8, size * size)
     flat = noise.view(n, T, size * size)
     flat.baddbmm_(coef, basis)
     unw = torch.nonzero(r.uniform(0.0, 1.0, (n,)) < cfg.p_unwrapping).flatten()
     if unw.numel():
         m = int(unw.numel())
-        noise[unw] += unwrapping_errors(r, (m,), T, size, size,
-                                        patch_fraction=r.uniform(0.005, 0.08, (m, 1, 1)),
-                                        p_date=0.25)
+        noise[unw] += unwrapping_errors(
+            r, (m,), T, size, size, patch_fraction=r.uniform(0.005, 0.08, (m, 1, 1)), p_date=0.25
+        )
     return noise.sub_(noise[:, :1].clone())
 
 
-def sample_batch(n: int, T: int = 9, size: int = 128, generator: torch.Generator | None = None,
-                 device: Any = "cpu", *, noise_only_fraction: float = 0.2,
-                 dtype: torch.dtype = torch.float32, config: BatchConfig | None = None,
-                 compile: bool | None = None) -> Batch:
+def sample_batch(
+    n: int,
+    T: int = 9,
+    size: int = 128,
+    generator: torch.Generator | None = None,
+    device: Any = "cpu",
+    *,
+    noise_only_fraction: float = 0.2,
+    dtype: torch.dtype = torch.float32,
+    config: BatchConfig | None = None,
+    compile: bool | None = None,
+) -> Batch:
     """Draw ``n`` random training windows of ``T`` dates and ``size x size`` pixels.
 
     Parameters
@@ -249,22 +306,34 @@ def sample_batch(n: int, T: int = 9, size: int = 128, generator: torch.Generator
     r = Random(generator, device=device, dtype=dtype)
     n, T, size = int(n), int(T), int(size)
     px = r.log_uniform(*cfg.pixel_m, (n, 1, 1))
-    t = acquisition_offsets(r, (n,), T, cadences_days=(6.0, 12.0, 24.0),
-                            p_cadence=(0.3, 0.5, 0.2), p_missing=0.15)
+    t = acquisition_offsets(
+        r, (n,), T, cadences_days=(6.0, 12.0, 24.0), p_cadence=(0.3, 0.5, 0.2), p_missing=0.15
+    )
     noise_only = r.uniform(0.0, 1.0, (n,)) < noise_only_fraction
 
     relief = r.log_uniform(*cfg.relief_m, (n, 1, 1))
-    dem = fractal_dem_core(r, (n,), size, size, relief, base_m=r.uniform(0.0, 2000.0, (n, 1, 1)),
-                           slope=r.uniform(2.8, 4.2, (n, 1, 1)),
-                           peakiness=r.uniform(0.0, 1.0, (n, 1, 1)))
+    dem = fractal_dem_core(
+        r,
+        (n,),
+        size,
+        size,
+        relief,
+        base_m=r.uniform(0.0, 2000.0, (n, 1, 1)),
+        slope=r.uniform(2.8, 4.2, (n, 1, 1)),
+        peakiness=r.uniform(0.0, 1.0, (n, 1, 1)),
+    )
     if compile is None:
         compile = os.environ.get("INSAR_AE_COMPILE", "") == "1"
     truth = _deformation(r, cfg, n, size, t, px, noise_only, bool(compile))
 
     noise = _noise(r, cfg, n, T, size, px, dem)
     mask = decorrelation_mask(
-        r, (n,), size, size,
+        r,
+        (n,),
+        size,
+        size,
         hole_fraction=r.uniform(*cfg.hole_fraction, (n, 1, 1)) * (r.uniform(0, 1, (n, 1, 1)) < 0.8),
-        scatter_fraction=r.uniform(*cfg.scatter_fraction, (n, 1, 1)))
+        scatter_fraction=r.uniform(*cfg.scatter_fraction, (n, 1, 1)),
+    )
     windows = noise.add_(truth).masked_fill_(~mask[:, None], math.nan)
     return Batch(windows=windows, dem=dem, truth=truth, mask=mask, days=t)

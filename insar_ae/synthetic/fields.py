@@ -64,9 +64,19 @@ def _freqs(rng: Random, ny: int, nx: int) -> tuple[Any, Any]:
     return ky, kx
 
 
-def power_law_field(rng: Random, batch: tuple[int, ...], ny: int, nx: int, slope: Any, *,
-                    k0: Any = 0.0, pad: float = 1.125, exact_std: bool = True,
-                    scale: Any = 1.0, white_std: Any = None) -> Any:
+def power_law_field(
+    rng: Random,
+    batch: tuple[int, ...],
+    ny: int,
+    nx: int,
+    slope: Any,
+    *,
+    k0: Any = 0.0,
+    pad: float = 1.125,
+    exact_std: bool = True,
+    scale: Any = 1.0,
+    white_std: Any = None,
+) -> Any:
     """Zero-mean random fields ``(*batch, ny, nx)`` with standard deviation ``scale``.
 
     Parameters
@@ -107,8 +117,9 @@ def power_law_field(rng: Random, batch: tuple[int, ...], ny: int, nx: int, slope
     k0_zero = isinstance(k0, (int, float)) and k0 == 0.0
     big_l = xp.log(k2) if k0_zero else xp.log(k2 + k0 * k0)
     l_b = lk_b if k0_zero else xp.log(xp.exp(lk_b) + k0 * k0)
-    neg_half_slope = -0.5 * (slope if xp is np or not isinstance(slope, (int, float))
-                             else rng.asarray(slope))
+    neg_half_slope = -0.5 * (
+        slope if xp is np or not isinstance(slope, (int, float)) else rng.asarray(slope)
+    )
     total = (w_b * xp.exp(neg_half_slope * l_b)).sum(**_last_axis(xp))
     if exact_std:
         log_s = math.log(py * px) - 0.5 * xp.log(total)

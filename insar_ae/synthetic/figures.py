@@ -19,9 +19,13 @@ from insar_ae.synthetic.scenes import make_scene
 
 __all__ = ["plot_scene", "write_preset_figures"]
 
-_PANELS = (("deformation_true", "truth (deformation_true)"), ("turbulent", "turbulent"),
-           ("stratified", "stratified"), ("ramp", "orbital ramp"),
-           ("displacement", "displacement (sum + pixel noise)"))
+_PANELS = (
+    ("deformation_true", "truth (deformation_true)"),
+    ("turbulent", "turbulent"),
+    ("stratified", "stratified"),
+    ("ramp", "orbital ramp"),
+    ("displacement", "displacement (sum + pixel noise)"),
+)
 
 
 def plot_scene(ds: xr.Dataset, path: str | os.PathLike[str], *, date_index: int = -1) -> Path:
@@ -48,8 +52,10 @@ def plot_scene(ds: xr.Dataset, path: str | os.PathLike[str], *, date_index: int 
     ax.set_xlabel("x (km)")
     fig.colorbar(im, ax=ax, shrink=0.85, label="m")
     _overlay_truth(ds, axes)
-    fig.suptitle(f"{ds.attrs.get('preset', '')}: {date} relative to {str(ds.time.values[0])[:10]}"
-                 f" ({ds.attrs.get('sensor', '')}, heading {ds.attrs.get('heading_deg')} deg)")
+    fig.suptitle(
+        f"{ds.attrs.get('preset', '')}: {date} relative to {str(ds.time.values[0])[:10]}"
+        f" ({ds.attrs.get('sensor', '')}, heading {ds.attrs.get('heading_deg')} deg)"
+    )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -75,11 +81,17 @@ def _overlay_truth(ds: xr.Dataset, axes: np.ndarray) -> None:
             ax.plot(truth["source_x_m"] / 1000, truth["source_y_m"] / 1000, "k+", ms=10)
 
 
-def write_preset_figures(outdir: str | os.PathLike[str] = "docs/figures", *, seed: int = 0,
-                         shape: tuple[int, int] = (512, 512)) -> list[Path]:
+def write_preset_figures(
+    outdir: str | os.PathLike[str] = "docs/figures",
+    *,
+    seed: int = 0,
+    shape: tuple[int, int] = (512, 512),
+) -> list[Path]:
     """Write ``preset_<name>.png`` for every preset; returns the paths."""
-    return [plot_scene(make_scene(name, seed, shape=shape), Path(outdir) / f"preset_{name}.png")
-            for name in list_presets()]
+    return [
+        plot_scene(make_scene(name, seed, shape=shape), Path(outdir) / f"preset_{name}.png")
+        for name in list_presets()
+    ]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,9 +38,15 @@ def metric_grid(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(east, north)
 
 
-def inject_creep(ds: xr.Dataset, step_mm: float = 5.0, *, strike_deg: float = 30.0,
-                 locking_depth_m: float = 2000.0, heading_deg: float | None = None,
-                 incidence_deg: float | None = None) -> tuple[xr.Dataset, xr.DataArray]:
+def inject_creep(
+    ds: xr.Dataset,
+    step_mm: float = 5.0,
+    *,
+    strike_deg: float = 30.0,
+    locking_depth_m: float = 2000.0,
+    heading_deg: float | None = None,
+    incidence_deg: float | None = None,
+) -> tuple[xr.Dataset, xr.DataArray]:
     """``(ds + creep, creep)``: a copy of ``ds`` with a creeping fault added, and the creep.
 
     ``step_mm`` is the final LOS step across the fault (max minus min of the last date's
@@ -53,12 +59,24 @@ def inject_creep(ds: xr.Dataset, step_mm: float = 5.0, *, strike_deg: float = 30
     east, north = metric_grid(ds)
     extent = float(max(np.ptp(east), np.ptp(north)))
     heading = float(ds.attrs.get("heading_deg", -12.0) if heading_deg is None else heading_deg)
-    incidence = float(ds.attrs.get("incidence_deg", 39.0) if incidence_deg is None else incidence_deg)
+    incidence = float(
+        ds.attrs.get("incidence_deg", 39.0) if incidence_deg is None else incidence_deg
+    )
     if not 5.0 <= incidence <= 70.0:
         incidence = 39.0
-    ue, un, uu = fault_displacement(east, north, x0_m=0.0, y0_m=0.0, strike_deg=strike_deg,
-                                    dip_deg=90.0, top_depth_m=0.0, length_m=10.0 * extent,
-                                    width_m=float(locking_depth_m), rake_deg=0.0, slip_m=1.0)
+    ue, un, uu = fault_displacement(
+        east,
+        north,
+        x0_m=0.0,
+        y0_m=0.0,
+        strike_deg=strike_deg,
+        dip_deg=90.0,
+        top_depth_m=0.0,
+        length_m=10.0 * extent,
+        width_m=float(locking_depth_m),
+        rake_deg=0.0,
+        slip_m=1.0,
+    )
     los = np.asarray(project_los(ue, un, uu, heading, incidence), dtype=float)
     los *= step_mm / float(np.ptp(los))
     days = (ds["time"].values - ds["time"].values[0]) / np.timedelta64(1, "D")
@@ -66,9 +84,17 @@ def inject_creep(ds: xr.Dataset, step_mm: float = 5.0, *, strike_deg: float = 30
     cube = (frac[:, None, None] * los[None]).astype(np.float32)
     disp = ds["displacement"]
     cube = np.where(np.isfinite(disp.values), cube, np.float32(np.nan))
-    creep = xr.DataArray(cube, dims=disp.dims, coords=disp.coords,
-                         attrs={"units": "mm", "long_name": "injected creep",
-                                "positive": "toward the satellite", "step_mm": float(step_mm)})
+    creep = xr.DataArray(
+        cube,
+        dims=disp.dims,
+        coords=disp.coords,
+        attrs={
+            "units": "mm",
+            "long_name": "injected creep",
+            "positive": "toward the satellite",
+            "step_mm": float(step_mm),
+        },
+    )
     out = ds.copy()
     out["displacement"] = (disp + creep.fillna(0.0)).astype(np.float32).assign_attrs(disp.attrs)
     return validate(out), creep

@@ -19,10 +19,16 @@ from insar_ae.synthetic._checks import check_range
 __all__ = ["SENTINEL1_ASC", "SENTINEL1_DESC", "los_vector", "project_los"]
 
 C_BAND_WAVELENGTH_M = 0.05546576
-SENTINEL1_ASC: dict[str, float] = {"heading_deg": -12.0, "incidence_deg": 39.0,
-                                   "wavelength_m": C_BAND_WAVELENGTH_M}
-SENTINEL1_DESC: dict[str, float] = {"heading_deg": -168.0, "incidence_deg": 39.0,
-                                    "wavelength_m": C_BAND_WAVELENGTH_M}
+SENTINEL1_ASC: dict[str, float] = {
+    "heading_deg": -12.0,
+    "incidence_deg": 39.0,
+    "wavelength_m": C_BAND_WAVELENGTH_M,
+}
+SENTINEL1_DESC: dict[str, float] = {
+    "heading_deg": -168.0,
+    "incidence_deg": 39.0,
+    "wavelength_m": C_BAND_WAVELENGTH_M,
+}
 
 
 def los_vector(heading_deg: Any, incidence_deg: Any) -> tuple[Any, Any, Any]:
@@ -39,7 +45,8 @@ def los_vector(heading_deg: Any, incidence_deg: Any) -> tuple[Any, Any, Any]:
 def los_vector_core(heading_deg: Any, incidence_deg: Any) -> tuple[Any, Any, Any]:
     """:func:`los_vector` without input checks."""
     if not (is_torch(heading_deg) or is_torch(incidence_deg)) and all(
-            isinstance(v, (int, float)) for v in (heading_deg, incidence_deg)):
+        isinstance(v, (int, float)) for v in (heading_deg, incidence_deg)
+    ):
         h, i = math.radians(heading_deg), math.radians(incidence_deg)
         return -math.sin(i) * math.cos(h), math.sin(i) * math.sin(h), math.cos(i)
     xp = namespace(heading_deg, incidence_deg)

@@ -21,8 +21,9 @@ from insar_ae.synthetic._checks import check_range
 __all__ = ["mogi", "mogi_core", "mogi_dvolume_from_pressure"]
 
 
-def mogi_core(east_m: Any, north_m: Any, x0_m: Any, y0_m: Any, depth_m: Any, dvolume_m3: Any,
-              nu: Any = 0.25) -> tuple[Any, Any, Any]:
+def mogi_core(
+    east_m: Any, north_m: Any, x0_m: Any, y0_m: Any, depth_m: Any, dvolume_m3: Any, nu: Any = 0.25
+) -> tuple[Any, Any, Any]:
     """:func:`mogi` without input checks (parameters broadcast, e.g. ``(n, 1, 1)``)."""
     args = (east_m, north_m, x0_m, y0_m, depth_m, dvolume_m3, nu)
     xp = namespace(*args)
@@ -35,8 +36,16 @@ def mogi_core(east_m: Any, north_m: Any, x0_m: Any, y0_m: Any, depth_m: Any, dvo
         return c * dx, c * dy, c * d
 
 
-def mogi(east_m: Any, north_m: Any, *, x0_m: float, y0_m: float, depth_m: float,
-         dvolume_m3: float, nu: float = 0.25) -> tuple[Any, Any, Any]:
+def mogi(
+    east_m: Any,
+    north_m: Any,
+    *,
+    x0_m: float,
+    y0_m: float,
+    depth_m: float,
+    dvolume_m3: float,
+    nu: float = 0.25,
+) -> tuple[Any, Any, Any]:
     """Surface displacement (east, north, up) in metres of a Mogi point source.
 
     Parameters
@@ -57,8 +66,9 @@ def mogi(east_m: Any, north_m: Any, *, x0_m: float, y0_m: float, depth_m: float,
     return mogi_core(east_m, north_m, x0_m, y0_m, depth_m, dvolume_m3, nu)
 
 
-def mogi_dvolume_from_pressure(radius_m: float, dpressure_pa: float,
-                               shear_modulus_pa: float = 30e9) -> float:
+def mogi_dvolume_from_pressure(
+    radius_m: float, dpressure_pa: float, shear_modulus_pa: float = 30e9
+) -> float:
     """Cavity volume change ``pi a^3 dP / mu`` (m^3) of a Mogi source of radius ``a``."""
     check_range("radius_m", radius_m, 0.0, low_open=True, unit="m")
     check_range("shear_modulus_pa", shear_modulus_pa, 0.0, low_open=True, unit="Pa")

@@ -13,8 +13,15 @@ import numpy as np
 from insar_ae.synthetic._backend import Random
 from insar_ae.synthetic.fields import power_law_field
 
-__all__ = ["HALF_WAVELENGTH_MM_C", "decorrelation_mask", "orbital_ramp", "pixel_noise",
-           "ramp_basis", "ramp_coefficients", "unwrapping_errors"]
+__all__ = [
+    "HALF_WAVELENGTH_MM_C",
+    "decorrelation_mask",
+    "orbital_ramp",
+    "pixel_noise",
+    "ramp_basis",
+    "ramp_coefficients",
+    "unwrapping_errors",
+]
 
 #: Half of the Sentinel-1 C-band wavelength, mm: the size of a phase-unwrapping jump.
 HALF_WAVELENGTH_MM_C = 0.5 * 55.46576
@@ -38,13 +45,20 @@ def ramp_basis(rng: Random, ny: int, nx: int) -> Any:
     """
     v, u = _grid(rng, ny, nx)
     one = u * 0.0 + v * 0.0 + 1.0
-    terms = [one, u + 0.0 * v, v + 0.0 * u, u * u - 1 / 12 + 0.0 * v, u * v,
-             v * v - 1 / 12 + 0.0 * u]
+    terms = [
+        one,
+        u + 0.0 * v,
+        v + 0.0 * u,
+        u * u - 1 / 12 + 0.0 * v,
+        u * v,
+        v * v - 1 / 12 + 0.0 * u,
+    ]
     return np.stack(terms) if rng.xp is np else rng.xp.stack(terms)
 
 
-def ramp_coefficients(rng: Random, batch: tuple[int, ...], *, amp_mm: Any,
-                      quad_fraction: Any = 0.3) -> Any:
+def ramp_coefficients(
+    rng: Random, batch: tuple[int, ...], *, amp_mm: Any, quad_fraction: Any = 0.3
+) -> Any:
     """Random ramp coefficients ``(*batch, 6)`` for :func:`ramp_basis`, in mm.
 
     Normal with standard deviation ``amp_mm`` for the offset and linear terms and
@@ -56,8 +70,9 @@ def ramp_coefficients(rng: Random, batch: tuple[int, ...], *, amp_mm: Any,
     return c * amp_mm * (w + (1.0 - w) * quad_fraction)
 
 
-def orbital_ramp(rng: Random, batch: tuple[int, ...], ny: int, nx: int, *, amp_mm: Any,
-                 quad_fraction: Any = 0.3) -> Any:
+def orbital_ramp(
+    rng: Random, batch: tuple[int, ...], ny: int, nx: int, *, amp_mm: Any, quad_fraction: Any = 0.3
+) -> Any:
     """Planar plus quadratic orbital ramps ``(*batch, ny, nx)`` in mm.
 
     Coefficients from :func:`ramp_coefficients` (``amp_mm`` is about the change across the
@@ -81,8 +96,16 @@ def _ndtri(xp: Any, p: Any) -> Any:
     return xp.special.ndtri(p)
 
 
-def decorrelation_mask(rng: Random, batch: tuple[int, ...], ny: int, nx: int, *,
-                       hole_fraction: Any, scatter_fraction: Any, slope: float = 4.0) -> Any:
+def decorrelation_mask(
+    rng: Random,
+    batch: tuple[int, ...],
+    ny: int,
+    nx: int,
+    *,
+    hole_fraction: Any,
+    scatter_fraction: Any,
+    slope: float = 4.0,
+) -> Any:
     """Valid-pixel mask ``(*batch, ny, nx)`` (True = valid).
 
     Holes are blobs where a smooth random field exceeds its ``1 - hole_fraction`` Gaussian
@@ -99,9 +122,17 @@ def decorrelation_mask(rng: Random, batch: tuple[int, ...], ny: int, nx: int, *,
     return ~(holes | scatter)
 
 
-def unwrapping_errors(rng: Random, batch: tuple[int, ...], n_dates: int, ny: int, nx: int, *,
-                      patch_fraction: Any = 0.03, p_date: Any = 0.2,
-                      jump_mm: float = HALF_WAVELENGTH_MM_C) -> Any:
+def unwrapping_errors(
+    rng: Random,
+    batch: tuple[int, ...],
+    n_dates: int,
+    ny: int,
+    nx: int,
+    *,
+    patch_fraction: Any = 0.03,
+    p_date: Any = 0.2,
+    jump_mm: float = HALF_WAVELENGTH_MM_C,
+) -> Any:
     """Unwrapping errors ``(*batch, n_dates, ny, nx)`` in mm: jumps of +-``jump_mm`` on patches.
 
     One patch (a thresholded smooth field covering about ``patch_fraction`` of the scene) per

@@ -49,8 +49,16 @@ def _eps_cos(xp: Any, like: Any) -> float:
     return float(eps ** (1.0 / 3.0))
 
 
-def _corner(xp: Any, xi: Any, eta: Any, q: Any, q_safe: Any, g: dict[str, Any],
-            with_general: bool, with_vertical: bool) -> tuple[Any, Any, Any]:
+def _corner(
+    xp: Any,
+    xi: Any,
+    eta: Any,
+    q: Any,
+    q_safe: Any,
+    g: dict[str, Any],
+    with_general: bool,
+    with_vertical: bool,
+) -> tuple[Any, Any, Any]:
     """Okada (1985) eqs. 25-30 at one corner (xi, eta) of Chinnery's notation, times 2*pi.
 
     ``g`` holds the per-fault scalars (broadcastable): ``sd``, ``cd``, ``cds`` (cd with 1 where
@@ -76,9 +84,15 @@ def _corner(xp: Any, xi: Any, eta: Any, q: Any, q_safe: Any, g: dict[str, Any],
     if with_general:  # cd replaced by 1 where vertical keeps these finite there
         big_x = xp.sqrt(x2)
         rpx = r + big_x
-        i5 = xp.where(xi != 0, (2.0 * c / cds) * xp.atan(
-            (eta * (big_x + q * cds) + big_x * rpx * sd) / xp.where(xi != 0, xi * rpx * cds, 1.0)),
-            0.0)
+        i5 = xp.where(
+            xi != 0,
+            (2.0 * c / cds)
+            * xp.atan(
+                (eta * (big_x + q * cds) + big_x * rpx * sd)
+                / xp.where(xi != 0, xi * rpx * cds, 1.0)
+            ),
+            0.0,
+        )
         i4 = (c / cds) * (xp.log(rd) - sd * ln_re)
         i3 = c * (ytil * inv_rd / cds - ln_re) + (sd / cds) * i4
         i1 = (-c / cds) * xi * inv_rd - (sd / cds) * i5
@@ -101,17 +115,40 @@ def _corner(xp: Any, xi: Any, eta: Any, q: Any, q_safe: Any, g: dict[str, Any],
     m13 = g["m13"]  # u2 sd cd - u3 sd^2
     # I2 = -c ln(R+eta) - I3 enters uy with factor -u1 sd
     ux = b_re * (u3 * q - u1 * xi) - u1 * theta - u2 * a - (u1 * sd) * i1 + m13 * i3
-    uy = (b_re * (-u1 * ytil - (u3 * sd) * xi) - (u1 * cd) * q * inv_re
-          + (u1 * sd * c) * ln_re + (u1 * sd) * i3 + b_rx * (-u2 * ytil - u3 * dtil)
-          + (u3 * sd - u2 * cd) * theta + m13 * i1)
-    uz = (b_re * ((u3 * cd) * xi - u1 * dtil) - (u1 * sd) * q * inv_re - (u1 * sd) * i4
-          + b_rx * (u3 * ytil - u2 * dtil) - (u2 * sd + u3 * cd) * theta + m13 * i5)
+    uy = (
+        b_re * (-u1 * ytil - (u3 * sd) * xi)
+        - (u1 * cd) * q * inv_re
+        + (u1 * sd * c) * ln_re
+        + (u1 * sd) * i3
+        + b_rx * (-u2 * ytil - u3 * dtil)
+        + (u3 * sd - u2 * cd) * theta
+        + m13 * i1
+    )
+    uz = (
+        b_re * ((u3 * cd) * xi - u1 * dtil)
+        - (u1 * sd) * q * inv_re
+        - (u1 * sd) * i4
+        + b_rx * (u3 * ytil - u2 * dtil)
+        - (u2 * sd + u3 * cd) * theta
+        + m13 * i5
+    )
     return ux, uy, uz
 
 
-def okada_core(x: Any, y: Any, depth: Any, dip_deg: Any, length: Any, width: Any,
-               strike_slip: Any = 0.0, dip_slip: Any = 0.0, opening: Any = 0.0,
-               nu: Any = 0.25, *, branches: str = "auto") -> tuple[Any, Any, Any]:
+def okada_core(
+    x: Any,
+    y: Any,
+    depth: Any,
+    dip_deg: Any,
+    length: Any,
+    width: Any,
+    strike_slip: Any = 0.0,
+    dip_slip: Any = 0.0,
+    opening: Any = 0.0,
+    nu: Any = 0.25,
+    *,
+    branches: str = "auto",
+) -> tuple[Any, Any, Any]:
     """:func:`okada85` without input checks (for trusted, vectorised callers such as batches).
 
     All parameters broadcast against ``x``/``y`` (e.g. shape ``(n, 1, 1)`` per-sample values).
@@ -134,16 +171,28 @@ def okada_core(x: Any, y: Any, depth: Any, dip_deg: Any, length: Any, width: Any
     else:
         with_vertical = bool(vert.any())
         with_general = not bool(vert.all())
-    g = {"sd": sd, "cd": cd, "cds": xp.where(vert, 1.0, cd), "vert": vert,
-         "c": 1.0 - 2.0 * nu_,  # mu / (lambda + mu)
-         "u1": u1, "u2": u2, "u3": u3, "m13": u2 * sd * cd - u3 * sd * sd}
+    g = {
+        "sd": sd,
+        "cd": cd,
+        "cds": xp.where(vert, 1.0, cd),
+        "vert": vert,
+        "c": 1.0 - 2.0 * nu_,  # mu / (lambda + mu)
+        "u1": u1,
+        "u2": u2,
+        "u3": u3,
+        "m13": u2 * sd * cd - u3 * sd * sd,
+    }
     with errstate(xp):
         p = y * cd + d * sd
         q = y * sd - d * cd
         q_safe = xp.where(q != 0, q, 1.0)
         out = [0.0, 0.0, 0.0]
-        for xi, eta, sign in ((x, p, 1.0), (x, p - wid, -1.0), (x - lng, p, -1.0),
-                              (x - lng, p - wid, 1.0)):
+        for xi, eta, sign in (
+            (x, p, 1.0),
+            (x, p - wid, -1.0),
+            (x - lng, p, -1.0),
+            (x - lng, p - wid, 1.0),
+        ):
             comp = _corner(xp, xi, eta, q, q_safe, g, with_general, with_vertical)
             out = [o + sign * u if sign > 0 else o - u for o, u in zip(out, comp, strict=True)]
         res = tuple(xp.where(xp.isfinite(o), o, 0.0) * (1.0 / (2.0 * math.pi)) for o in out)
@@ -157,17 +206,29 @@ def _check_fault(depth: Any, dip_deg: Any, length: Any, width: Any, nu: Any) -> 
     check_range("width", width, 0.0, low_open=True, unit="(length units)")
     check_range("nu", nu, -1.0, 0.5, low_open=True, high_open=True)
     top = np.asarray(depth, float) - np.asarray(width, float) * np.sin(
-        np.radians(np.asarray(dip_deg, float)))
+        np.radians(np.asarray(dip_deg, float))
+    )
     tol = 1e-9 * np.maximum(np.abs(np.asarray(depth, float)), 1.0)
     if np.any(top < -tol):
         raise ParameterError(
             f"fault above the surface: top-edge depth = depth - width*sin(dip) must be >= 0, "
-            f"got {float(np.min(top)):g} (depth={depth}, width={width}, dip_deg={dip_deg})")
+            f"got {float(np.min(top)):g} (depth={depth}, width={width}, dip_deg={dip_deg})"
+        )
 
 
-def okada85(x: Any, y: Any, *, depth: float, dip_deg: float, length: float, width: float,
-            strike_slip: float = 0.0, dip_slip: float = 0.0, opening: float = 0.0,
-            nu: float = 0.25) -> tuple[Any, Any, Any]:
+def okada85(
+    x: Any,
+    y: Any,
+    *,
+    depth: float,
+    dip_deg: float,
+    length: float,
+    width: float,
+    strike_slip: float = 0.0,
+    dip_slip: float = 0.0,
+    opening: float = 0.0,
+    nu: float = 0.25,
+) -> tuple[Any, Any, Any]:
     """Surface displacement of a rectangular dislocation in Okada's own frame.
 
     Parameters
@@ -201,8 +262,15 @@ def okada85(x: Any, y: Any, *, depth: float, dip_deg: float, length: float, widt
     return okada_core(x, y, depth, dip_deg, length, width, strike_slip, dip_slip, opening, nu)
 
 
-def fault_geometry(x0_m: Any, y0_m: Any, strike_deg: Any, dip_deg: Any, top_depth_m: Any,
-                   length_m: Any, width_m: Any) -> dict[str, Any]:
+def fault_geometry(
+    x0_m: Any,
+    y0_m: Any,
+    strike_deg: Any,
+    dip_deg: Any,
+    top_depth_m: Any,
+    length_m: Any,
+    width_m: Any,
+) -> dict[str, Any]:
     """Okada-frame origin and axes of a fault given by the centre of its top edge.
 
     Returns a dict with ``origin_e``, ``origin_n`` (above the start of the deep edge), the
@@ -218,25 +286,67 @@ def fault_geometry(x0_m: Any, y0_m: Any, strike_deg: Any, dip_deg: Any, top_dept
     return {
         "origin_e": x0_m - 0.5 * length_m * se - hw * le,
         "origin_n": y0_m - 0.5 * length_m * sn - hw * ln,
-        "se": se, "sn": sn, "le": le, "ln": ln,
+        "se": se,
+        "sn": sn,
+        "le": le,
+        "ln": ln,
         "depth": top_depth_m + width_m * xp.sin(dp),
     }
 
 
-def fault_displacement_core(east_m: Any, north_m: Any, x0_m: Any, y0_m: Any, strike_deg: Any,
-                            dip_deg: Any, top_depth_m: Any, length_m: Any, width_m: Any,
-                            rake_deg: Any, slip_m: Any, opening_m: Any = 0.0,
-                            nu: Any = 0.25, *, branches: str = "auto") -> tuple[Any, Any, Any]:
+def fault_displacement_core(
+    east_m: Any,
+    north_m: Any,
+    x0_m: Any,
+    y0_m: Any,
+    strike_deg: Any,
+    dip_deg: Any,
+    top_depth_m: Any,
+    length_m: Any,
+    width_m: Any,
+    rake_deg: Any,
+    slip_m: Any,
+    opening_m: Any = 0.0,
+    nu: Any = 0.25,
+    *,
+    branches: str = "auto",
+) -> tuple[Any, Any, Any]:
     """:func:`fault_displacement` without input checks (parameters broadcast, e.g. ``(n,1,1)``).
 
     ``branches``: see :func:`okada_core`.
     """
-    args = (east_m, north_m, x0_m, y0_m, strike_deg, dip_deg, top_depth_m, length_m, width_m,
-            rake_deg, slip_m, opening_m, nu)
+    args = (
+        east_m,
+        north_m,
+        x0_m,
+        y0_m,
+        strike_deg,
+        dip_deg,
+        top_depth_m,
+        length_m,
+        width_m,
+        rake_deg,
+        slip_m,
+        opening_m,
+        nu,
+    )
     xp = namespace(*args)
     like = np.float64(0.0) if xp is np else next(a for a in args if is_torch(a))
-    (east_m, north_m, x0_m, y0_m, strike_deg, dip_deg, top_depth_m, length_m, width_m, rake_deg,
-     slip_m, opening_m, nu) = (as_like(xp, a, like) for a in args)
+    (
+        east_m,
+        north_m,
+        x0_m,
+        y0_m,
+        strike_deg,
+        dip_deg,
+        top_depth_m,
+        length_m,
+        width_m,
+        rake_deg,
+        slip_m,
+        opening_m,
+        nu,
+    ) = (as_like(xp, a, like) for a in args)
     g = fault_geometry(x0_m, y0_m, strike_deg, dip_deg, top_depth_m, length_m, width_m)
     scale = length_m  # work in units of the fault length (better conditioned in float32)
     de = (east_m - g["origin_e"]) / scale
@@ -244,16 +354,38 @@ def fault_displacement_core(east_m: Any, north_m: Any, x0_m: Any, y0_m: Any, str
     xs = de * g["se"] + dn * g["sn"]
     ys = de * g["le"] + dn * g["ln"]
     rk = rake_deg * (math.pi / 180.0)
-    ux, uy, uz = okada_core(xs, ys, g["depth"] / scale, dip_deg, length_m / scale,
-                            width_m / scale, slip_m * xp.cos(rk), slip_m * xp.sin(rk),
-                            opening_m, nu, branches=branches)
+    ux, uy, uz = okada_core(
+        xs,
+        ys,
+        g["depth"] / scale,
+        dip_deg,
+        length_m / scale,
+        width_m / scale,
+        slip_m * xp.cos(rk),
+        slip_m * xp.sin(rk),
+        opening_m,
+        nu,
+        branches=branches,
+    )
     return ux * g["se"] + uy * g["le"], ux * g["sn"] + uy * g["ln"], uz
 
 
-def fault_displacement(east_m: Any, north_m: Any, *, x0_m: float, y0_m: float, strike_deg: float,
-                       dip_deg: float, top_depth_m: float, length_m: float, width_m: float,
-                       rake_deg: float, slip_m: float, opening_m: float = 0.0,
-                       nu: float = 0.25) -> tuple[Any, Any, Any]:
+def fault_displacement(
+    east_m: Any,
+    north_m: Any,
+    *,
+    x0_m: float,
+    y0_m: float,
+    strike_deg: float,
+    dip_deg: float,
+    top_depth_m: float,
+    length_m: float,
+    width_m: float,
+    rake_deg: float,
+    slip_m: float,
+    opening_m: float = 0.0,
+    nu: float = 0.25,
+) -> tuple[Any, Any, Any]:
     """Surface displacement (east, north, up) of a rectangular fault in map coordinates.
 
     Parameters
@@ -288,10 +420,24 @@ def fault_displacement(east_m: Any, north_m: Any, *, x0_m: float, y0_m: float, s
     check_range("width_m", width_m, 0.0, low_open=True, unit="m")
     check_range("nu", nu, -1.0, 0.5, low_open=True, high_open=True)
     deep = np.asarray(top_depth_m, float) + np.asarray(width_m, float) * np.sin(
-        np.radians(np.asarray(dip_deg, float)))
+        np.radians(np.asarray(dip_deg, float))
+    )
     if np.any(deep <= 0):
         raise ParameterError(
-            f"top_depth_m must be > 0 for a horizontal fault (dip_deg=0), got {top_depth_m}")
-    return fault_displacement_core(east_m, north_m, x0_m, y0_m, strike_deg, dip_deg,
-                                   top_depth_m, length_m, width_m, rake_deg, slip_m, opening_m,
-                                   nu)
+            f"top_depth_m must be > 0 for a horizontal fault (dip_deg=0), got {top_depth_m}"
+        )
+    return fault_displacement_core(
+        east_m,
+        north_m,
+        x0_m,
+        y0_m,
+        strike_deg,
+        dip_deg,
+        top_depth_m,
+        length_m,
+        width_m,
+        rake_deg,
+        slip_m,
+        opening_m,
+        nu,
+    )

@@ -65,10 +65,16 @@ def seasonal(t_days: Any, amplitude: Any, phase_days: Any = 0.0) -> Any:
     return 2.0 * amplitude * xp.cos(w * (0.5 * t_days - phase_days)) * xp.sin(0.5 * w * t_days)
 
 
-def acquisition_offsets(rng: Random, shape: Sequence[int], n_dates: int, *,
-                        cadences_days: Sequence[float] = (6.0, 12.0, 24.0),
-                        p_cadence: Sequence[float] | None = None,
-                        p_missing: float = 0.1, max_missing: int = 3) -> Any:
+def acquisition_offsets(
+    rng: Random,
+    shape: Sequence[int],
+    n_dates: int,
+    *,
+    cadences_days: Sequence[float] = (6.0, 12.0, 24.0),
+    p_cadence: Sequence[float] | None = None,
+    p_missing: float = 0.1,
+    max_missing: int = 3,
+) -> Any:
     """Random acquisition times (days, first = 0), shape ``(*shape, n_dates)``.
 
     Each series draws one nominal revisit from ``cadences_days``; each gap is the revisit times
@@ -87,16 +93,27 @@ def acquisition_offsets(rng: Random, shape: Sequence[int], n_dates: int, *,
         k = u * 0.0
     gaps = cad * (1.0 + k)
     zero = rng.zeros((*shape, 1))
-    return xp.cumsum(xp.concatenate([zero, gaps], -1) if xp is np else
-                     xp.cat([zero, gaps], -1), -1)
+    return xp.cumsum(xp.concatenate([zero, gaps], -1) if xp is np else xp.cat([zero, gaps], -1), -1)
 
 
-def acquisition_dates(start: str | pd.Timestamp, n_dates: int, rng: np.random.Generator, *,
-                      cadences_days: Sequence[float] = (12.0,), p_cadence: Sequence[float] | None = None,
-                      p_missing: float = 0.1) -> pd.DatetimeIndex:
+def acquisition_dates(
+    start: str | pd.Timestamp,
+    n_dates: int,
+    rng: np.random.Generator,
+    *,
+    cadences_days: Sequence[float] = (12.0,),
+    p_cadence: Sequence[float] | None = None,
+    p_missing: float = 0.1,
+) -> pd.DatetimeIndex:
     """Irregular acquisition dates (Sentinel-1-like 6/12/24-day revisits with missing passes)."""
-    offs = acquisition_offsets(Random(rng), (), n_dates, cadences_days=cadences_days,
-                               p_cadence=p_cadence, p_missing=p_missing)
+    offs = acquisition_offsets(
+        Random(rng),
+        (),
+        n_dates,
+        cadences_days=cadences_days,
+        p_cadence=p_cadence,
+        p_missing=p_missing,
+    )
     return pd.DatetimeIndex(pd.Timestamp(start) + pd.to_timedelta(np.round(offs), unit="D"))
 
 
@@ -119,13 +136,15 @@ def evaluate(terms: Sequence[dict[str, Any]], t_days: Any) -> Any:
         if kind == "linear":
             total = total + linear(t_days, term["rate_per_yr"])
         elif kind == "transient":
-            total = total + smooth_transient(t_days, term["onset_days"], term["duration_days"],
-                                             term["amplitude"])
+            total = total + smooth_transient(
+                t_days, term["onset_days"], term["duration_days"], term["amplitude"]
+            )
         elif kind == "step":
             total = total + step(t_days, term["t_step_days"], term["amplitude"])
         elif kind == "seasonal":
             total = total + seasonal(t_days, term["amplitude"], term.get("phase_days", 0.0))
         else:
             raise ParameterError(
-                f"time term type must be linear/transient/step/seasonal, got {kind!r}")
+                f"time term type must be linear/transient/step/seasonal, got {kind!r}"
+            )
     return total

@@ -14,8 +14,17 @@ from insar_ae.synthetic.fields import amax, amin, power_law_field
 __all__ = ["check_dem", "fractal_dem", "fractal_dem_core"]
 
 
-def fractal_dem_core(rng: Random, batch: tuple[int, ...], ny: int, nx: int, relief_m: Any, *,
-                     base_m: Any = 0.0, slope: Any = 3.5, peakiness: Any = 0.0) -> Any:
+def fractal_dem_core(
+    rng: Random,
+    batch: tuple[int, ...],
+    ny: int,
+    nx: int,
+    relief_m: Any,
+    *,
+    base_m: Any = 0.0,
+    slope: Any = 3.5,
+    peakiness: Any = 0.0,
+) -> Any:
     """Fractal DEMs ``(*batch, ny, nx)`` in metres spanning ``[base_m, base_m + relief_m]``.
 
     ``slope`` is the spectral slope beta (power ~ k^-beta; 3-4 for natural relief).
@@ -29,8 +38,14 @@ def fractal_dem_core(rng: Random, batch: tuple[int, ...], ny: int, nx: int, reli
     return base_m + relief_m * (z - lo) / xp.where(span > 0, span, 1.0)
 
 
-def fractal_dem(shape: tuple[int, int], *, relief_m: float = 1000.0, base_m: float = 0.0,
-                slope: float = 3.5, seed: int | np.random.Generator = 0) -> np.ndarray:
+def fractal_dem(
+    shape: tuple[int, int],
+    *,
+    relief_m: float = 1000.0,
+    base_m: float = 0.0,
+    slope: float = 3.5,
+    seed: int | np.random.Generator = 0,
+) -> np.ndarray:
     """A fractal DEM (numpy float64, metres) of ``shape`` with heights in ``[base, base+relief]``.
 
     Parameters
@@ -57,7 +72,9 @@ def check_dem(dem: Any, shape: tuple[int, int]) -> np.ndarray:
     """A user DEM as float64 metres; :class:`ParameterError` unless it is finite and ``shape``."""
     a = np.asarray(dem, dtype=float)
     if a.shape != tuple(shape):
-        raise ParameterError(f"dem must have the scene shape (y, x) = {tuple(shape)}, got {a.shape}")
+        raise ParameterError(
+            f"dem must have the scene shape (y, x) = {tuple(shape)}, got {a.shape}"
+        )
     if not np.all(np.isfinite(a)):
         raise ParameterError("dem must be finite everywhere (metres), got NaN/inf values")
     return a

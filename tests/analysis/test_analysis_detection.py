@@ -27,8 +27,14 @@ def _bump_dataset(seed: int = 0, amp: float = 20.0, noise: float = 2.0):
     defo = t * bump
     nz = rng.normal(0, noise, defo.shape)
     nz[0] = 0
-    ds = make_dataset(defo + nz, np.zeros((60, 60)), pd.date_range("2021-01-01", periods=6, freq="6D"), y, x,
-                      extra={"deformation": defo, "noise": nz})
+    ds = make_dataset(
+        defo + nz,
+        np.zeros((60, 60)),
+        pd.date_range("2021-01-01", periods=6, freq="6D"),
+        y,
+        x,
+        extra={"deformation": defo, "noise": nz},
+    )
     return ds, bump
 
 
@@ -92,8 +98,14 @@ def test_no_fault_candidates_in_noise() -> None:
     nz = rng.normal(0, 2.0, (5, 64, 64))
     nz[0] = 0
     small = rng.normal(0, 0.1, nz.shape)
-    ds = make_dataset(nz + small, np.zeros((64, 64)), pd.date_range("2021-01-01", periods=5), y, x,
-                      extra={"deformation": small, "noise": nz})
+    ds = make_dataset(
+        nz + small,
+        np.zeros((64, 64)),
+        pd.date_range("2021-01-01", periods=5),
+        y,
+        x,
+        extra={"deformation": small, "noise": nz},
+    )
     assert fault_candidates(ds) == []
     with pytest.warns(UserWarning, match="no noise layer"):
         assert detection_map(ds.drop_vars("noise"))["detected"].mean() < 0.01

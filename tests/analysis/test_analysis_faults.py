@@ -35,21 +35,29 @@ def test_crossing_is_located_on_the_raw_layer_not_the_denoised_one():
     ds = _frame_with_stepless_denoised()
     x, y = ds["x"].values, ds["y"].values
     line = np.array([[x[2], y[20]], [x[-3], y[20]]])
-    prof = swath_profile(ds.isel(time=-1), line, half_width=500.0, layers=["displacement", "deformation"])
+    prof = swath_profile(
+        ds.isel(time=-1), line, half_width=500.0, layers=["displacement", "deformation"]
+    )
     c = locate_crossing(prof)
     fault = x.mean() - x[2]  # distance of the step from the first vertex
     assert c.source == "displacement"
     assert abs(c.x0 - fault) <= 100.0  # within one pixel
     assert not c.agree and abs(c.per_layer["deformation"] - fault) > 1000.0
-    fit = fit_step(prof["distance"].values, prof["median"].sel(layer="displacement").values, x0=c.x0)
+    fit = fit_step(
+        prof["distance"].values, prof["median"].sel(layer="displacement").values, x0=c.x0
+    )
     assert fit.offset_mm == pytest.approx(11.0, abs=0.5)  # 1 mm per date, 12 dates
 
 
 def test_a_given_crossing_is_used_and_reported():
     ds = tiny_frame(0, n_time=8, ny=32, nx=40)
     x, y = ds["x"].values, ds["y"].values
-    prof = swath_profile(ds.isel(time=-1), [[x[2], y[16]], [x[-3], y[16]]], half_width=400.0,
-                         layers=["displacement", "deformation_true"])
+    prof = swath_profile(
+        ds.isel(time=-1),
+        [[x[2], y[16]], [x[-3], y[16]]],
+        half_width=400.0,
+        layers=["displacement", "deformation_true"],
+    )
     c = locate_crossing(prof, given=1234.0)
     assert (c.x0, c.source) == (1234.0, "user")
     assert "deformation_true" not in c.per_layer  # a truth layer never locates
@@ -90,15 +98,23 @@ def test_default_frame_crossing_and_truth_offset():
     the truth offset fitted there within 20 % of the truth offset at the true trace."""
     from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame
 
-    ds = open_catalog_frame(DEFAULT_FRAME)[["displacement", "deformation_true", "mask"]].isel(time=[0, -1]).load()
+    ds = (
+        open_catalog_frame(DEFAULT_FRAME)[["displacement", "deformation_true", "mask"]]
+        .isel(time=[0, -1])
+        .load()
+    )
     x, y = ds["x"].values, ds["y"].values
     hw = abs(x[-1] - x[0]) / 50
     last = ds.isel(time=-1)
     rng = np.random.default_rng(3)
     for _ in range(6):  # N-S lines across the N80E fault
         xm, dx = rng.uniform(x[60], x[-60]), rng.uniform(-15000, 15000)
-        prof = swath_profile(last, [[xm - dx / 2, y[-20]], [xm + dx / 2, y[20]]], half_width=hw,
-                             layers=["displacement", "deformation_true"])
+        prof = swath_profile(
+            last,
+            [[xm - dx / 2, y[-20]], [xm + dx / 2, y[20]]],
+            half_width=hw,
+            layers=["displacement", "deformation_true"],
+        )
         d, truth = prof["distance"].values, prof["median"].sel(layer="deformation_true").values
         true_x0 = locate_fault(d, truth)
         c = locate_crossing(prof)

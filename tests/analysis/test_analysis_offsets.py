@@ -37,9 +37,18 @@ def test_creep_fit_recovers_s_and_depth_with_calibrated_one_sigma(kind: str) -> 
     assert 0.60 <= hits_d / 200 <= 0.76
     assert abs(np.mean(err)) < 0.15  # unbiased
     assert f.model == "creep" and f.kind == kind
-    np.testing.assert_allclose(f.curve(X), creep_curve(X, s=f.params["s"], depth=f.params["D"],
-                                                       x0=f.params["x0"], a=f.params["a"], b=f.params["b"],
-                                                       kind=kind))
+    np.testing.assert_allclose(
+        f.curve(X),
+        creep_curve(
+            X,
+            s=f.params["s"],
+            depth=f.params["D"],
+            x0=f.params["x0"],
+            a=f.params["a"],
+            b=f.params["b"],
+            kind=kind,
+        ),
+    )
 
 
 def test_creep_fit_depth_units_and_fixed_depth() -> None:
@@ -80,7 +89,12 @@ def test_bootstrap_sigma_agrees_with_residual_scatter_for_white_noise() -> None:
     b = fit_step(X, y, x0=0.0, bootstrap=300, seed=3)
     assert b.method.startswith("bootstrap") and b.offset_mm == a.offset_mm
     assert 0.75 < b.offset_sigma_mm / a.offset_sigma_mm < 1.3
-    c = fit_creep(X, creep_curve(X, s=8.0, depth=1500.0, x0=0.0) + rng.normal(0, 0.5, X.size), bootstrap=40, seed=1)
+    c = fit_creep(
+        X,
+        creep_curve(X, s=8.0, depth=1500.0, x0=0.0) + rng.normal(0, 0.5, X.size),
+        bootstrap=40,
+        seed=1,
+    )
     assert 0.1 < c.offset_sigma_mm < 1.0 and np.isfinite(c.depth_sigma_km)
 
 
@@ -105,7 +119,9 @@ def test_unresolved_depth_reports_infinite_sigma_not_a_small_one() -> None:
 def test_offset_series_from_a_swath_profile_tracks_creep_through_time() -> None:
     ds, trace = fault_dataset(0, nt=8, slip_per_date=2.0, depth_m=500.0)
     line = crossing_line(trace, length=5000.0)
-    prof = swath_profile(ds, line, half_width=1500.0, bin_size=100.0, layers=["displacement", "deformation"])
+    prof = swath_profile(
+        ds, line, half_width=1500.0, bin_size=100.0, layers=["displacement", "deformation"]
+    )
     for model in ("creep", "step"):
         ser = offset_series(prof, model=model, window=2000.0 if model == "step" else None)
         assert ser["offset"].dims == ("layer", "time")
@@ -117,6 +133,8 @@ def test_offset_series_from_a_swath_profile_tracks_creep_through_time() -> None:
         assert np.all(np.abs(den - want) <= tol), (model, den)
         raw = ser.sel(layer="displacement")
         # raw = same signal + 3 mm white noise: agrees with the denoised layer within its sigma
-        assert np.all(np.abs(raw["offset"].values[1:] - den[1:]) < 4 * raw["offset_sigma"].values[1:])
+        assert np.all(
+            np.abs(raw["offset"].values[1:] - den[1:]) < 4 * raw["offset_sigma"].values[1:]
+        )
     creep = offset_series(prof, model="creep")
     assert abs(creep.attrs["depth_km"] - 0.5) < 0.1

@@ -17,7 +17,6 @@ def _brute_polyline(px: np.ndarray, py: np.ndarray, line: np.ndarray):
     best = np.full(px.shape, np.inf)
     along = np.zeros(px.shape)
     across = np.zeros(px.shape)
-    cap = np.zeros(px.shape, bool)
     cum = 0.0
     nseg = len(line) - 1
     for k in range(nseg):
@@ -44,14 +43,21 @@ def _brute_polyline(px: np.ndarray, py: np.ndarray, line: np.ndarray):
 def test_swath_samples_match_brute_force_geometry(n_vertices: int) -> None:
     x, y = grid(70, 90, 100.0)
     rng = np.random.default_rng(n_vertices)
-    line = np.column_stack((np.linspace(x[5], x[-8], n_vertices) + rng.uniform(-300, 300, n_vertices),
-                            rng.uniform(y[-10], y[10], n_vertices)))
+    line = np.column_stack(
+        (
+            np.linspace(x[5], x[-8], n_vertices) + rng.uniform(-300, 300, n_vertices),
+            rng.uniform(y[-10], y[10], n_vertices),
+        )
+    )
     da = cube_da(rng.normal(size=(70, 90)), x, y)
     prof = swath_profile(da, line, half_width=450.0)
     X, Y = np.meshgrid(x, y)
     dist, along, across = _brute_polyline(X.ravel(), Y.ravel(), line)
     inside = dist <= 450.0
-    got = {(float(a), float(b)) for a, b in zip(prof["sample_x"].values, prof["sample_y"].values, strict=True)}
+    got = {
+        (float(a), float(b))
+        for a, b in zip(prof["sample_x"].values, prof["sample_y"].values, strict=True)
+    }
     want = {(float(a), float(b)) for a, b in zip(X.ravel()[inside], Y.ravel()[inside], strict=True)}
     assert got == want
     order = np.lexsort((Y.ravel()[inside], X.ravel()[inside]))
@@ -69,7 +75,9 @@ def test_bin_statistics_equal_numpy_per_bin_with_nan() -> None:
     da = cube_da(vals, x, y)
     line = np.array([[x[3], y[40]], [x[55], y[8]]])
     prof = swath_profile(da, line, half_width=300.0, bin_size=250.0, samples=True)
-    bins = np.minimum((prof["sample_distance"].values / 250.0).astype(int), prof.sizes["distance"] - 1)
+    bins = np.minimum(
+        (prof["sample_distance"].values / 250.0).astype(int), prof.sizes["distance"] - 1
+    )
     sv = prof["sample_value"].values
     for t in range(4):
         for b in (0, 7, prof.sizes["distance"] // 2, prof.sizes["distance"] - 1):
@@ -79,8 +87,12 @@ def test_bin_statistics_equal_numpy_per_bin_with_nan() -> None:
             if v.size:
                 np.testing.assert_allclose(prof["median"].values[t, b], np.median(v), rtol=1e-5)
                 np.testing.assert_allclose(prof["mean"].values[t, b], v.mean(), rtol=1e-5)
-                np.testing.assert_allclose(prof["p25"].values[t, b], np.percentile(v, 25), rtol=1e-5)
-                np.testing.assert_allclose(prof["p75"].values[t, b], np.percentile(v, 75), rtol=1e-5)
+                np.testing.assert_allclose(
+                    prof["p25"].values[t, b], np.percentile(v, 25), rtol=1e-5
+                )
+                np.testing.assert_allclose(
+                    prof["p75"].values[t, b], np.percentile(v, 75), rtol=1e-5
+                )
 
 
 def test_plane_field_profile_follows_the_line_values() -> None:
@@ -123,7 +135,9 @@ def test_profile_partly_outside_frame_and_through_nan_area_reports_empty_bins() 
     cnt = prof["count"].isel(time=0).values
     d = prof["distance"].values
     outside = (d < 2000.0 - 50) | (d > 2000.0 + 3900 + 50)
-    assert np.all(cnt[outside] == 0) and np.all(np.isnan(prof["median"].isel(time=0).values[outside]))
+    assert np.all(cnt[outside] == 0) and np.all(
+        np.isnan(prof["median"].isel(time=0).values[outside])
+    )
     in_nan = (d > 2000 + 1500 + 50) & (d < 2000 + 2400 - 50)
     assert np.all(cnt[in_nan] == 0)
     valid = ~outside & ~in_nan & (cnt > 0)
@@ -137,7 +151,9 @@ def test_profile_partly_outside_frame_and_through_nan_area_reports_empty_bins() 
 def test_invalid_half_width_raises_parameter_error(hw: float) -> None:
     x, y = grid(10, 10)
     with pytest.raises(ParameterError, match="half_width"):
-        swath_profile(cube_da(np.zeros((10, 10)), x, y), [[x[0], y[0]], [x[-1], y[-1]]], half_width=hw)
+        swath_profile(
+            cube_da(np.zeros((10, 10)), x, y), [[x[0], y[0]], [x[-1], y[-1]]], half_width=hw
+        )
 
 
 def test_invalid_line_and_bin_size_raise() -> None:
@@ -161,7 +177,9 @@ def test_dataset_profiles_raw_and_denoised_together() -> None:
     assert prof["median"].dims == ("layer", "time", "distance")
     assert list(prof["layer"].values) == ["displacement", "deformation"]
     one = swath_profile(ds["deformation"], line, half_width=200.0)
-    np.testing.assert_array_equal(prof["median"].sel(layer="deformation").values, one["median"].values)
+    np.testing.assert_array_equal(
+        prof["median"].sel(layer="deformation").values, one["median"].values
+    )
 
 
 def test_dask_backed_input_gives_same_profile() -> None:
@@ -204,16 +222,21 @@ def test_point_timeseries_nearest_mean_median_and_dataset() -> None:
     assert int(ts_m["n_valid"][0]) == inside.sum() == 9
     np.testing.assert_allclose(ts_m.values, np.nanmedian(vals[:, inside], axis=1), rtol=1e-5)
     ts_b = point_timeseries(da, x=x[10], y=y[10], box=(250.0, 100.0), stat="mean")
-    np.testing.assert_allclose(ts_b.values, np.nanmean(vals[:, 9:12, 8:13].reshape(7, -1), axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        ts_b.values, np.nanmean(vals[:, 9:12, 8:13].reshape(7, -1), axis=1), rtol=1e-5
+    )
     ds = xr.Dataset({"displacement": da, "deformation": da * 2})
     both = point_timeseries(ds, x=x[3], y=y[4])
-    np.testing.assert_allclose(both["deformation"].values, 2 * both["displacement"].values, rtol=1e-6)
+    np.testing.assert_allclose(
+        both["deformation"].values, 2 * both["displacement"].values, rtol=1e-6
+    )
     # layers with different NaN patterns keep their own counts (was a MergeError)
     holes = ds.assign(deformation=ds["deformation"].where(ds["x"] > x[10]))
     area = point_timeseries(holes, x=x[10], y=y[10], radius=150.0)
     assert int(area["n_valid_displacement"][0]) == 9 and int(area["n_valid_deformation"][0]) == 3
-    np.testing.assert_allclose(area["deformation"].values,
-                               np.nanmean(2 * vals[:, 9:12, 11], axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        area["deformation"].values, np.nanmean(2 * vals[:, 9:12, 11], axis=1), rtol=1e-5
+    )
     with pytest.raises(ParameterError, match="outside"):
         point_timeseries(da, x=x[0] - 1e4, y=y[0])
     with pytest.raises(ParameterError, match="stat"):

@@ -39,12 +39,20 @@ def test_area_reference_median_radius_and_box_and_noise_identity() -> None:
     for v in ("displacement", "deformation", "deformation_true"):
         med = np.median(out[v].values[:, inside], axis=1)
         np.testing.assert_allclose(med, 0.0, atol=1e-4)
-    np.testing.assert_allclose(out["noise"].values, (out["displacement"] - out["deformation"]).values, atol=1e-4)
+    np.testing.assert_allclose(
+        out["noise"].values, (out["displacement"] - out["deformation"]).values, atol=1e-4
+    )
     spec = json.loads(out.attrs["reference_area"])
-    assert spec["radius"] == 350.0 and spec["n_pixels"] == int(inside.sum()) and spec["stat"] == "median"
+    assert (
+        spec["radius"] == 350.0
+        and spec["n_pixels"] == int(inside.sum())
+        and spec["stat"] == "median"
+    )
     assert "reference_point" not in out.attrs
     box = reference_to_area(ds, x=cx, y=cy, box=(250.0, 150.0))
-    win = box["displacement"].values[:, 29:32, 18:23]  # |dy| <= 150 m: 3 rows, |dx| <= 250 m: 5 cols
+    win = box["displacement"].values[
+        :, 29:32, 18:23
+    ]  # |dy| <= 150 m: 3 rows, |dx| <= 250 m: 5 cols
     np.testing.assert_allclose(np.median(win.reshape(len(ds.time), -1), axis=1), 0.0, atol=1e-4)
     assert json.loads(box.attrs["reference_area"])["n_pixels"] == 15
 
@@ -93,9 +101,11 @@ def test_reference_to_date_zeroes_that_date_and_records_it(tiny: xr.Dataset) -> 
     day = str(tiny.time.values[4])[:10]
     out = reference_to_date(tiny, day)
     np.testing.assert_allclose(out["displacement"].isel(time=4).values, 0.0, atol=1e-6)
-    np.testing.assert_allclose((out["displacement"] - tiny["displacement"]).values,
-                               np.broadcast_to(-tiny["displacement"].isel(time=4).values, tiny["displacement"].shape),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        (out["displacement"] - tiny["displacement"]).values,
+        np.broadcast_to(-tiny["displacement"].isel(time=4).values, tiny["displacement"].shape),
+        atol=1e-5,
+    )
     assert out.attrs["reference_date"] == day
     assert out["deformation_true"].attrs["reference_date"] == day
     with pytest.warns(UserWarning, match="nearest"):
@@ -103,4 +113,6 @@ def test_reference_to_date_zeroes_that_date_and_records_it(tiny: xr.Dataset) -> 
     assert near.attrs["reference_date"] == day
     with pytest.raises(ParameterError, match="outside"):
         reference_to_date(tiny, "1990-01-01")
-    np.testing.assert_allclose(reference_to_date(tiny, -1)["displacement"].isel(time=-1).values, 0.0)
+    np.testing.assert_allclose(
+        reference_to_date(tiny, -1)["displacement"].isel(time=-1).values, 0.0
+    )

@@ -35,7 +35,11 @@ def _series(y: np.ndarray) -> xr.DataArray:
 def test_transient_onset_duration_amplitude_and_rate_recovered(shape: str) -> None:
     onset, dur, amp, rate = 500.0, 60.0, 6.0, 4.0
     rng = np.random.default_rng(7)
-    y = rate * T_DAYS / 365.25 + _cosine_sse(T_DAYS, onset, dur, amp) + rng.normal(0, 0.4, T_DAYS.size)
+    y = (
+        rate * T_DAYS / 365.25
+        + _cosine_sse(T_DAYS, onset, dur, amp)
+        + rng.normal(0, 0.4, T_DAYS.size)
+    )
     tr = detect_transient(_series(y), shape=shape)
     assert tr is not None
     got_onset = (tr.onset - DATES[0]).days
@@ -89,10 +93,18 @@ def test_anatolia_preset_slow_slip_comes_back_from_truth_plus_modest_noise() -> 
     ds = synthetic.make_scene("anatolia-slow-slip", 3, shape=(160, 160))
     truth = json.loads(ds.attrs["truth_params"])
     rng = np.random.default_rng(0)
-    noisy = ds["deformation_true"] + 0.2 * ds["turbulent"] + rng.normal(0, 1.5, ds["displacement"].shape)
+    noisy = (
+        ds["deformation_true"]
+        + 0.2 * ds["turbulent"]
+        + rng.normal(0, 1.5, ds["displacement"].shape)
+    )
     ds = ds.assign(deformation=noisy.astype(np.float32).assign_attrs(units="mm"))
-    line = crossing_line(np.asarray(truth["fault_trace"]), length=16_000.0)  # right -> left of strike
-    prof = swath_profile(ds, line, half_width=2000.0, bin_size=240.0, layers=["deformation", "deformation_true"])
+    line = crossing_line(
+        np.asarray(truth["fault_trace"]), length=16_000.0
+    )  # right -> left of strike
+    prof = swath_profile(
+        ds, line, half_width=2000.0, bin_size=240.0, layers=["deformation", "deformation_true"]
+    )
     ser = offset_series(prof, model="step", window=3000.0)
     tr = detect_transient(ser, layer="deformation")
     assert tr is not None
@@ -101,6 +113,8 @@ def test_anatolia_preset_slow_slip_comes_back_from_truth_plus_modest_noise() -> 
     want = truth["sse_los_offset_mm"]  # left minus right of the trace, mm of LOS
     assert abs(tr.amplitude_mm - want) <= 0.2 * abs(want)
     assert abs(tr.duration_days - truth["sse_duration_days"]) <= 21
-    assert abs(tr.rate_mm_per_yr - truth["creep_los_offset_mm_yr"]) <= 0.25 * abs(truth["creep_los_offset_mm_yr"])
+    assert abs(tr.rate_mm_per_yr - truth["creep_los_offset_mm_yr"]) <= 0.25 * abs(
+        truth["creep_los_offset_mm_yr"]
+    )
     exact = detect_transient(ser, layer="deformation_true")
     assert exact is not None and abs((exact.onset - onset).days) <= 3

@@ -13,8 +13,11 @@ from insar_ae.errors import ParameterError
 
 def _cube(values: np.ndarray, dates: pd.DatetimeIndex) -> xr.DataArray:
     ny, nx = values.shape[1:]
-    return xr.DataArray(values, dims=("time", "y", "x"),
-                        coords={"time": dates, "y": np.arange(ny) * -100.0, "x": np.arange(nx) * 100.0})
+    return xr.DataArray(
+        values,
+        dims=("time", "y", "x"),
+        coords={"time": dates, "y": np.arange(ny) * -100.0, "x": np.arange(nx) * 100.0},
+    )
 
 
 def test_rates_with_and_without_annual_terms_and_gaps() -> None:
@@ -58,7 +61,9 @@ def test_fit_rate_recovers_rate_and_annual_amplitude_with_sigmas():
     y[5] = np.nan
     fit = fit_rate(dates, y, annual=True)
     assert fit.n == 89
-    assert abs(fit.rate_mm_yr - 7.5) < 3 * fit.rate_sigma_mm_yr and 0.05 < fit.rate_sigma_mm_yr < 0.3
+    assert (
+        abs(fit.rate_mm_yr - 7.5) < 3 * fit.rate_sigma_mm_yr and 0.05 < fit.rate_sigma_mm_yr < 0.3
+    )
     assert abs(fit.annual_amplitude_mm - 3.0) < 3 * fit.annual_amplitude_sigma_mm
     assert np.nanstd(y - fit.curve(dates)) < 1.1
     lin = fit_rate(dates, 7.5 * t, annual=False)

@@ -46,7 +46,9 @@ sources:
 
 
 @pytest.fixture(autouse=True)
-def _result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _result_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Each test gets an empty server-wide result cache (never the user's ~/.cache)."""
     folder = tmp_path_factory.mktemp("result_cache")
     monkeypatch.setenv("INSAR_AE_RESULT_CACHE", str(folder))
@@ -86,21 +88,48 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
 def served_app(test_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``panel serve app/main.py`` on a free 127.0.0.1 port; yields the page URL; stopped after."""
     if not CHROMIUM.exists():
-        pytest.skip(f"Debian's chromium not found at {CHROMIUM} (apt-get install chromium, "
-                    "or `make browser`); Playwright cannot download its own browser here")
+        pytest.skip(
+            f"Debian's chromium not found at {CHROMIUM} (apt-get install chromium, "
+            "or `make browser`); Playwright cannot download its own browser here"
+        )
     port = free_port()
     exports = tmp_path_factory.mktemp("exports")  # served over HTTP, as `make serve` does
-    env = dict(os.environ, INSAR_AE_CATALOG=str(test_catalog), PYTHONUNBUFFERED="1",
-               INSAR_AE_RESULT_CACHE=str(tmp_path_factory.mktemp("served_result_cache")),
-               INSAR_AE_EXPORT_DIR=str(exports),
-               OMP_NUM_THREADS="1", BOKEH_PY_LOG_LEVEL="warning")
+    env = dict(
+        os.environ,
+        INSAR_AE_CATALOG=str(test_catalog),
+        PYTHONUNBUFFERED="1",
+        INSAR_AE_RESULT_CACHE=str(tmp_path_factory.mktemp("served_result_cache")),
+        INSAR_AE_EXPORT_DIR=str(exports),
+        OMP_NUM_THREADS="1",
+        BOKEH_PY_LOG_LEVEL="warning",
+    )
     # Generate the default frame once up front (cached), so the page test times the page.
-    subprocess.run([sys.executable, "-c", "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
-                    "open_catalog_frame(DEFAULT_FRAME)"], env=env, check=True, cwd=REPO)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
+            "open_catalog_frame(DEFAULT_FRAME)",
+        ],
+        env=env,
+        check=True,
+        cwd=REPO,
+    )
     log = (tmp_path_factory.mktemp("panel_log") / "panel.log").open("w")
-    cmd = [sys.executable, "-m", "panel", "serve", "app/main.py", "--port", str(port),
-           "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}",
-           "--static-dirs", f"exports={exports}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        "app/main.py",
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+        f"--allow-websocket-origin=127.0.0.1:{port}",
+        "--static-dirs",
+        f"exports={exports}",
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/main"
     try:
@@ -120,8 +149,10 @@ def served_app(test_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def browser():
     """Debian's Chromium driven by Playwright (skips when absent)."""
     if not CHROMIUM.exists():
-        pytest.skip(f"Debian's chromium not found at {CHROMIUM} (apt-get install chromium, "
-                    "or `make browser`); Playwright cannot download its own browser here")
+        pytest.skip(
+            f"Debian's chromium not found at {CHROMIUM} (apt-get install chromium, "
+            "or `make browser`); Playwright cannot download its own browser here"
+        )
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -53,8 +53,11 @@ def page(browser, served_app, artifacts):
 
 
 def wait_for_map(pg, title: str) -> dict:
-    pg.wait_for_function(f"() => window.__plots && window.__plots().some(p => p.title === {title!r})",
-                         timeout=TIMEOUT_MS, polling=500)
+    pg.wait_for_function(
+        f"() => window.__plots && window.__plots().some(p => p.title === {title!r})",
+        timeout=TIMEOUT_MS,
+        polling=500,
+    )
     return plot(pg, title)
 
 
@@ -64,8 +67,10 @@ def plot(pg, title: str) -> dict:
 
 def to_page(m: dict, x: float, y: float) -> tuple[float, float]:
     """Data (x, y) on map ``m`` -> page pixel coordinates."""
-    return (m["left"] + (x - m["x0"]) / (m["x1"] - m["x0"]) * m["width"],
-            m["top"] + (m["y1"] - y) / (m["y1"] - m["y0"]) * m["height"])
+    return (
+        m["left"] + (x - m["x0"]) / (m["x1"] - m["x0"]) * m["width"],
+        m["top"] + (m["y1"] - y) / (m["y1"] - m["y0"]) * m["height"],
+    )
 
 
 def at_fraction(m: dict, fx: float, fy: float) -> tuple[float, float]:
@@ -116,7 +121,9 @@ def check_plain_ticks(axes: dict[str, dict], lo_hi: dict[str, tuple[float, float
         ticks = axes[dim]["ticks"]
         assert len(ticks) >= 2, axes
         for t in ticks:
-            assert re.fullmatch(r"[-−]?[\d,]+(\.\d+)?", t), t  # no 4.51856e+06 (− is Bokeh's minus sign)
+            assert re.fullmatch(r"[-−]?[\d,]+(\.\d+)?", t), (
+                t
+            )  # no 4.51856e+06 (− is Bokeh's minus sign)
             assert lo <= float(t.replace(",", "").replace("−", "-")) <= hi, (t, lo, hi)
 
 
@@ -127,8 +134,12 @@ def text_of(pg, css: str) -> str:
 
 def wait_text(pg, css: str, pattern: str, timeout_ms: int = TIMEOUT_MS) -> str:
     """Wait until the pane's text matches ``pattern`` (regex); return the text."""
-    pg.wait_for_function(f"([css, pat]) => {{ const t = ({_TEXT_JS})(css); return t && new RegExp(pat).test(t); }}",
-                         arg=[css, pattern], timeout=timeout_ms, polling=300)
+    pg.wait_for_function(
+        f"([css, pat]) => {{ const t = ({_TEXT_JS})(css); return t && new RegExp(pat).test(t); }}",
+        arg=[css, pattern],
+        timeout=timeout_ms,
+        polling=300,
+    )
     return text_of(pg, css)
 
 
@@ -142,9 +153,12 @@ _DEEP_JS = r"""
 
 def deep_rects(pg, css: str) -> list[dict]:
     """Bounding boxes and display of every element matching ``css``, shadow roots included."""
-    return pg.evaluate(f"(css) => ({_DEEP_JS})(css).map(e => {{ const r = e.getBoundingClientRect();"
-                       "return {x: r.x, y: r.y, w: r.width, h: r.height,"
-                       "display: getComputedStyle(e).display}; })", css)
+    return pg.evaluate(
+        f"(css) => ({_DEEP_JS})(css).map(e => {{ const r = e.getBoundingClientRect();"
+        "return {x: r.x, y: r.y, w: r.width, h: r.height,"
+        "display: getComputedStyle(e).display}; })",
+        css,
+    )
 
 
 def test_page_opens_on_the_default_frame(page, artifacts):
@@ -199,15 +213,19 @@ def test_maps_say_date_units_and_the_device_is_a_selector(page):
     date = re.search(r"\d{4}-\d{2}-\d{2}", text_of(page, ".insar-date")).group(0)
     banner = wait_text(page, ".insar-map-date", date)
     assert "LOS mm, positive toward the satellite" in banner
-    titles = page.evaluate("() => Array.from(Bokeh.documents[0].all_models)"
-                           ".filter(m => m.type === 'ColorBar').map(m => m.title)")
+    titles = page.evaluate(
+        "() => Array.from(Bokeh.documents[0].all_models)"
+        ".filter(m => m.type === 'ColorBar').map(m => m.title)"
+    )
     assert titles and set(titles) == {"LOS mm, positive toward the satellite"}
     assert page.locator(".insar-device select").count() == 1  # a selector, not buttons
     assert not re.search(r"\d\.\d+e\+\d", text_of(page, ".insar-pixel"))  # no 4.51856e+06
     # one date slider: the player's own slider is hidden
-    player_sliders = page.evaluate(f"() => ({_DEEP_JS})('.insar-player').flatMap(h => "
-                                   "Array.from((h.shadowRoot || h).querySelectorAll('input[type=range]')))"
-                                   ".filter(e => e.getBoundingClientRect().width > 0).length")
+    player_sliders = page.evaluate(
+        f"() => ({_DEEP_JS})('.insar-player').flatMap(h => "
+        "Array.from((h.shadowRoot || h).querySelectorAll('input[type=range]')))"
+        ".filter(e => e.getBoundingClientRect().width > 0).length"
+    )
     assert player_sliders == 0
 
 
@@ -219,7 +237,9 @@ def test_map_axes_and_hovers_read_plain_numbers_in_x_y_order(page):
     assert axes["x"]["label"] == "x (m)" and axes["y"]["label"] == "y (m)"
     check_plain_ticks(axes, {"x": (m["x0"], m["x1"]), "y": (m["y0"], m["y1"])})
     page.mouse.move(*at_fraction(m, 0.4, 0.6))
-    page.wait_for_function(f"() => ({_TOOLTIP_JS})().includes('LOS mm')", timeout=30_000, polling=200)
+    page.wait_for_function(
+        f"() => ({_TOOLTIP_JS})().includes('LOS mm')", timeout=30_000, polling=200
+    )
     tip = page.evaluate(_TOOLTIP_JS)
     assert not re.search(r"\de[+-]\d", tip), tip
     hx, hy = (float(re.search(rf"{k}\s*:?\s*(-?[\d.]+)", tip).group(1)) for k in ("x", "y"))
@@ -229,28 +249,36 @@ def test_map_axes_and_hovers_read_plain_numbers_in_x_y_order(page):
     page.mouse.move(5, 5)
     # the reference as delivered: a yellow square on each map shown (the document may still hold
     # the empty one of a replaced first draw)
-    shown = sum(p["title"] in ("Raw displacement", "Truth") for p in page.evaluate("() => window.__plots()"))
-    refs = page.evaluate("() => Array.from(Bokeh.documents[0].all_models).filter(m => m.type === 'GlyphRenderer'"
-                         " && m.glyph && m.glyph.fill_color && m.glyph.fill_color.value === '#ffeb3b')"
-                         ".map(m => (m.data_source.data.xs || []).length)")
+    shown = sum(
+        p["title"] in ("Raw displacement", "Truth") for p in page.evaluate("() => window.__plots()")
+    )
+    refs = page.evaluate(
+        "() => Array.from(Bokeh.documents[0].all_models).filter(m => m.type === 'GlyphRenderer'"
+        " && m.glyph && m.glyph.fill_color && m.glyph.fill_color.value === '#ffeb3b')"
+        ".map(m => (m.data_source.data.xs || []).length)"
+    )
     assert refs.count(1) == shown == 2, refs
     assert "as delivered (x=" in text_of(page, ".insar-map-date")
-    assert page.get_by_text("Auto-range percentile").first.is_visible()  # colour limits: an open card
+    assert page.get_by_text(
+        "Auto-range percentile"
+    ).first.is_visible()  # colour limits: an open card
 
 
 def test_maps_follow_the_date_slider_while_it_is_dragged(page):
     before = text_of(page, ".insar-map-date")
-    handle = [r for r in deep_rects(page, ".insar-date-slider .noUi-handle, .noUi-handle")
-              if r["w"] > 0][0]
-    track = [r for r in deep_rects(page, ".noUi-base") if r["w"] > 0][0]
+    handle = next(
+        r for r in deep_rects(page, ".insar-date-slider .noUi-handle, .noUi-handle") if r["w"] > 0
+    )
+    track = next(r for r in deep_rects(page, ".noUi-base") if r["w"] > 0)
     x, y = handle["x"] + handle["w"] / 2, handle["y"] + handle["h"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
     for k in range(1, 11):  # drag left over about 40 % of the track, still pressed
         page.mouse.move(x - 0.04 * k * track["w"], y)
         page.wait_for_timeout(60)
-    page.wait_for_function(f"() => ({_TEXT_JS})('.insar-map-date') !== {before!r}", timeout=30_000,
-                           polling=100)
+    page.wait_for_function(
+        f"() => ({_TEXT_JS})('.insar-map-date') !== {before!r}", timeout=30_000, polling=100
+    )
     during = text_of(page, ".insar-map-date")
     page.mouse.up()
     assert during != before  # the maps changed date before the release
@@ -276,8 +304,9 @@ def test_clicking_a_map_shows_that_pixels_time_series(page):
     x = m["x0"] + 0.3 * (m["x1"] - m["x0"])
     y = m["y0"] + 0.7 * (m["y1"] - m["y0"])
     page.mouse.click(*to_page(m, x, y))
-    page.wait_for_function(f"() => ({_TEXT_JS})('.insar-pixel') !== {before!r}", timeout=TIMEOUT_MS,
-                           polling=300)
+    page.wait_for_function(
+        f"() => ({_TEXT_JS})('.insar-pixel') !== {before!r}", timeout=TIMEOUT_MS, polling=300
+    )
     txt = text_of(page, ".insar-pixel")
     got_x = float(re.search(r"x=([-\d.e+]+)", txt).group(1))
     got_y = float(re.search(r"y=([-\d.e+]+)", txt).group(1))
@@ -395,20 +424,27 @@ def test_a_typed_crossing_refits_every_layer(page):
     page.locator(".insar-crossing input").press("Enter")
     wait_text(page, ".insar-offsets", r"3\.50 km")
     page.locator(".insar-crossing-reset button").click()  # back to the located crossing
-    page.wait_for_function(f"() => !/3\\.50 km/.test(({_TEXT_JS})('.insar-offsets'))", timeout=TIMEOUT_MS,
-                           polling=300)
+    page.wait_for_function(
+        f"() => !/3\\.50 km/.test(({_TEXT_JS})('.insar-offsets'))", timeout=TIMEOUT_MS, polling=300
+    )
 
 
 def test_clicking_the_profile_plot_moves_the_crossing(page):
     """A click on the swath profile sets the crossing there (km along the line) for every layer;
     *Locate crossing again* goes back to the located one."""
-    prof = next(p for p in page.evaluate("() => window.__plots()") if re.search(r"P1 swath profile", p["title"] or ""))
+    prof = next(
+        p
+        for p in page.evaluate("() => window.__plots()")
+        if re.search(r"P1 swath profile", p["title"] or "")
+    )
     before = wait_text(page, ".insar-offsets", r"P1\s+raw")
     located = float(re.search(r"(-?\d+\.\d+) km", before).group(1))
     fx = 0.25 if (located - prof["x0"]) / (prof["x1"] - prof["x0"]) > 0.5 else 0.75
     want = prof["x0"] + fx * (prof["x1"] - prof["x0"])
     page.mouse.click(*at_fraction(prof, fx, 0.5))
-    page.wait_for_function(f"() => ({_TEXT_JS})('.insar-offsets') !== {before!r}", timeout=TIMEOUT_MS, polling=300)
+    page.wait_for_function(
+        f"() => ({_TEXT_JS})('.insar-offsets') !== {before!r}", timeout=TIMEOUT_MS, polling=300
+    )
     txt = text_of(page, ".insar-offsets")
     got = [float(v) for v in re.findall(r"(-?\d+\.\d+) km", txt)]
     tol = 0.02 * (prof["x1"] - prof["x0"])
@@ -443,9 +479,12 @@ def test_rate_map_and_two_pixels_either_side_of_the_fault(page, artifacts):
         m = plot(page, "Raw displacement")  # where it is now (the page may have scrolled)
         before = text_of(page, ".insar-pixel")
         page.mouse.click(*at_fraction(m, 0.5, fy))
-        page.wait_for_function(f"() => ({_TEXT_JS})('.insar-pixel') !== {before!r}", timeout=TIMEOUT_MS,
-                               polling=300)
-        assert re.search(r"raw -?\d+\.\d+ ± \d+\.\d+ mm/yr", wait_text(page, ".insar-pixel-rate", "mm/yr"))
+        page.wait_for_function(
+            f"() => ({_TEXT_JS})('.insar-pixel') !== {before!r}", timeout=TIMEOUT_MS, polling=300
+        )
+        assert re.search(
+            r"raw -?\d+\.\d+ ± \d+\.\d+ mm/yr", wait_text(page, ".insar-pixel-rate", "mm/yr")
+        )
         page.locator(".insar-pin button").click()
     txt = wait_text(page, ".insar-compare", r"B - A")
     diff = float(re.search(r"B - A\s+difference\s+(-?\d+\.\d+) ±", txt).group(1))
@@ -466,8 +505,11 @@ def test_a_geographic_frame_reads_longitude_latitude_and_opens_on_valid_data(pag
     pix = wait_text(page, ".insar-pixel", r"raw -?\d+\.\d+ mm")
     assert "nan" not in pix.lower(), pix
     m = wait_for_map(page, "Raw displacement")
-    page.wait_for_function("() => window.__plots().some(p => p.title === 'Raw displacement' && p.x0 > 100)",
-                           timeout=TIMEOUT_MS, polling=300)
+    page.wait_for_function(
+        "() => window.__plots().some(p => p.title === 'Raw displacement' && p.x0 > 100)",
+        timeout=TIMEOUT_MS,
+        polling=300,
+    )
     m = plot(page, "Raw displacement")
     axes = map_axes(page, "Raw displacement")
     assert axes["x"]["label"] == "longitude (°)" and axes["y"]["label"] == "latitude (°)"
@@ -507,9 +549,15 @@ def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
     print(f"NetCDF export: {nc.stat().st_size / 1e6:.1f} MB (uncompressed cubes {raw_mb:.0f} MB)")
     import xarray as xr
 
-    back = xr.open_dataset(nc, engine="h5netcdf")  # the attributes as stored (open_frame adds its own source)
-    texts = [v for a in [back.attrs, *(back[v].attrs for v in back.variables)] for v in a.values()
-             if isinstance(v, str)]
+    back = xr.open_dataset(
+        nc, engine="h5netcdf"
+    )  # the attributes as stored (open_frame adds its own source)
+    texts = [
+        v
+        for a in [back.attrs, *(back[v].attrs for v in back.variables)]
+        for v in a.values()
+        if isinstance(v, str)
+    ]
     assert not any(str(REPO) in t or "/tmp/" in t for t in texts), texts
     # switch away and back: the cached result shows at once
     page.locator("select").first.select_option(SMALL_FRAME)
@@ -522,13 +570,17 @@ def test_denoising_runs_to_the_end_and_is_cached(page, artifacts):
     page.evaluate("(js) => { window.__plots = eval('(' + js + ')'); }", _PLOTS_JS)
     assert "cached" in wait_text(page, ".insar-denoise-status", r"cached", timeout_ms=60_000)
     wait_for_map(page, "Denoised deformation")
-    if os.environ.get("INSAR_AE_UPDATE_SCREENSHOT"):  # the README's and docs/dashboard.md's pictures
+    if os.environ.get(
+        "INSAR_AE_UPDATE_SCREENSHOT"
+    ):  # the README's and docs/dashboard.md's pictures
         shots = REPO / "docs" / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(shots / "dashboard.png"), full_page=False)
         page.get_by_role("button", name="Profiles across candidate faults").click()
         wait_text(page, ".insar-offsets", r"P1\s+denoised\s+-?\d+\.\d+")
-        page.locator(".insar-offsets").first.scroll_into_view_if_needed()  # series and profile in view
+        page.locator(
+            ".insar-offsets"
+        ).first.scroll_into_view_if_needed()  # series and profile in view
         page.wait_for_timeout(7000)  # the "profiles added" notice has gone
         page.screenshot(path=str(shots / "dashboard-profiles.png"), full_page=False)

@@ -89,11 +89,18 @@ def _serve(made: _Made, host: str = "127.0.0.1") -> tuple[Any, str]:
     import panel as pn
 
     port = _free_port(host)
-    server = pn.serve({"main": made.page}, port=port, address=host, threaded=True, show=False,
-                      websocket_origin=[f"{host}:{port}"], check_unused_sessions_milliseconds=500,
-                      # longer than a page build on a loaded 2-core machine: Bokeh drops a session
-                      # that gets no websocket within this time (and builds it again when it does)
-                      unused_session_lifetime_milliseconds=5000)
+    server = pn.serve(
+        {"main": made.page},
+        port=port,
+        address=host,
+        threaded=True,
+        show=False,
+        websocket_origin=[f"{host}:{port}"],
+        check_unused_sessions_milliseconds=500,
+        # longer than a page build on a loaded 2-core machine: Bokeh drops a session
+        # that gets no websocket within this time (and builds it again when it does)
+        unused_session_lifetime_milliseconds=5000,
+    )
     url = f"http://{host}:{port}/main"
     t_end = time.monotonic() + 60
     while time.monotonic() < t_end:
@@ -114,7 +121,9 @@ def served(env: None) -> Iterator[tuple[_Made, str]]:
         server.stop()
 
 
-_LOOP = asyncio.new_event_loop()  # the client's loop (a websocket belongs to the loop it was opened on)
+_LOOP = (
+    asyncio.new_event_loop()
+)  # the client's loop (a websocket belongs to the loop it was opened on)
 
 
 def _load(url: str, n: int = 1) -> list[PageLoad]:
@@ -140,11 +149,22 @@ async def _close(loads: list[PageLoad]) -> None:
 
 
 # ---------------------------------------------------------------------------- who may connect
-@pytest.mark.parametrize(("ip", "allowed"), [
-    ("127.0.0.1", True), ("127.5.6.7", True), ("::1", True), ("::ffff:127.0.0.1", True),
-    ("192.0.2.2", False), ("10.0.0.8", False), ("::ffff:10.0.0.8", False), ("fe80::1%eth0", False),
-    ("", False), ("not-an-ip", False), (None, True),  # None: no client (the --warm run)
-])
+@pytest.mark.parametrize(
+    ("ip", "allowed"),
+    [
+        ("127.0.0.1", True),
+        ("127.5.6.7", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("192.0.2.2", False),
+        ("10.0.0.8", False),
+        ("::ffff:10.0.0.8", False),
+        ("fe80::1%eth0", False),
+        ("", False),
+        ("not-an-ip", False),
+        (None, True),  # None: no client (the --warm run)
+    ],
+)
 def test_client_allowed(ip, allowed, monkeypatch):
     monkeypatch.delenv(sessions.ALLOW_REMOTE_ENV, raising=False)
     assert sessions.client_allowed(ip) is allowed
@@ -191,7 +211,7 @@ def test_non_loopback_address_is_refused_end_to_end(env):
 
 # ------------------------------------------------------------------------------ session cap
 def test_sessions_beyond_the_cap_get_the_busy_page(served, monkeypatch):
-    made, url = served
+    _made, url = served
     monkeypatch.setenv(sessions.MAX_SESSIONS_ENV, "2")
     loads = _load(url, 3)
     assert [load.ok for load in loads] == [True, True, True]
@@ -227,7 +247,9 @@ def test_ended_session_frees_its_dashboard_and_state(served):
     time.sleep(3.0)  # the server's collection and heap trim run 2 s after the last session ended
     gc.collect()
     alive = [(d() is not None, s() is not None) for d, s in refs]
-    assert alive == [(False, False), (False, False)], "an ended session's dashboard/state is still referenced"
+    assert alive == [(False, False), (False, False)], (
+        "an ended session's dashboard/state is still referenced"
+    )
 
 
 def test_release_drops_the_session_data():
@@ -274,7 +296,9 @@ def test_denoise_jobs_beyond_the_cap_get_a_busy_message(monkeypatch):
     assert job.wait(30) and a.poll_denoise() and a.denoise_status == "done"
     assert jobs.running_jobs() == 0
     second = b.start_denoise()  # a place is free again
-    assert second is not None and second.wait(30) and b.poll_denoise() and b.denoise_status == "done"
+    assert (
+        second is not None and second.wait(30) and b.poll_denoise() and b.denoise_status == "done"
+    )
     assert jobs.running_jobs() == 0
 
 
@@ -297,13 +321,16 @@ def test_skipped_catalog_entries_are_shown_in_the_dashboard(tmp_path, monkeypatc
     from app.state import DashboardState
 
     lab = tmp_path / "lab.yaml"
-    lab.write_text(LAB + """
+    lab.write_text(
+        LAB
+        + """
   lab-bad-date:
     description: a date that does not exist
     driver: insar_ae.catalog.drivers.SyntheticFrame
     args: {preset: clean-fault, shape: [16, 16]}
     metadata: {dates: {start: 2019-13-45, end: 2020-01-01, n_dates: 6}, units: mm}
-""")
+"""
+    )
     monkeypatch.setenv("INSAR_AE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("INSAR_AE_CATALOG", f"{lab}{os.pathsep}{tmp_path / 'missing.yaml'}")
     state = DashboardState()
@@ -317,7 +344,7 @@ def test_skipped_catalog_entries_are_shown_in_the_dashboard(tmp_path, monkeypatc
 
 
 def test_no_usable_catalog_entry_gives_a_one_line_page(served, tmp_path, monkeypatch):
-    made, url = served
+    _made, url = served
     broken = tmp_path / "broken.yaml"
     broken.write_text("""
 metadata: {version: 1, insar_ae_include_default: false}
@@ -364,5 +391,7 @@ def test_repeated_sessions_leave_no_plot_elements_or_documents_behind(served):
         time.sleep(3.0)
     assert live > before, "the sessions built no plot elements: the test would not see a leak"
     after = _alive(kinds)
-    assert after <= before, f"{after - before} HoloViews elements/Bokeh documents kept by ended sessions"
+    assert after <= before, (
+        f"{after - before} HoloViews elements/Bokeh documents kept by ended sessions"
+    )
     assert len(made.refs) - n == 4

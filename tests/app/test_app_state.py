@@ -14,17 +14,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insar_ae.testing import tiny_frame
-
 from app.state import LAYERS, DashboardState
+from insar_ae.testing import tiny_frame
 
 STEP_MM = 1.0  # tiny_frame: east side moves by 1 mm per date
 
 
 @pytest.fixture()
 def frames():
-    return {"tiny": tiny_frame(0, n_time=12, ny=32, nx=40),
-            "other": tiny_frame(1, n_time=10, ny=24, nx=30, step_mm_per_date=2.0)}
+    return {
+        "tiny": tiny_frame(0, n_time=12, ny=32, nx=40),
+        "other": tiny_frame(1, n_time=10, ny=24, nx=30, step_mm_per_date=2.0),
+    }
 
 
 @pytest.fixture()
@@ -175,7 +176,9 @@ def test_profile_changes_with_date_width_and_model(state):
     state.add_profile(across_the_step(state))
     last = state.profile_at_date()["fits"]["deformation_true"].offset_mm
     state.time_index = 4
-    assert state.profile_at_date()["fits"]["deformation_true"].offset_mm == pytest.approx(4.0, abs=0.05)
+    assert state.profile_at_date()["fits"]["deformation_true"].offset_mm == pytest.approx(
+        4.0, abs=0.05
+    )
     state.swath_width = 300.0
     assert state.profile_at_date()["profile"].attrs["half_width"] == pytest.approx(150.0)
     state.offset_model = "creep"
@@ -191,7 +194,9 @@ def test_candidate_fault_becomes_a_crossing_profile(state):
     assert state.add_profiles_across_candidates([0]) == 1
     line = state.profiles[-1]
     assert abs(line[0, 1] - line[1, 1]) < 1e-6  # horizontal, across the vertical trace
-    assert abs(state.profile_at_date()["fits"]["deformation_true"].offset_mm) == pytest.approx(11.0, abs=0.1)
+    assert abs(state.profile_at_date()["fits"]["deformation_true"].offset_mm) == pytest.approx(
+        11.0, abs=0.1
+    )
 
 
 def test_a_denoised_layer_without_the_step_does_not_move_the_crossing(frames):
@@ -205,10 +210,12 @@ def test_a_denoised_layer_without_the_step_does_not_move_the_crossing(frames):
     fault = x.mean() - across_the_step(s)[0, 0]
     assert c.source == "displacement" and abs(c.x0 - fault) <= 100.0
     res = s.profile_at_date()
-    assert {f.x0 for f in res["fits"].values() if f is not None} == {c.x0}  # one crossing, every layer
+    assert {f.x0 for f in res["fits"].values() if f is not None} == {
+        c.x0
+    }  # one crossing, every layer
     assert res["fits"]["deformation_true"].offset_mm == pytest.approx(11.0, abs=0.05)
     assert s.km_per_distance() == pytest.approx(1e-3)
-    px, py = s.crossing_point()
+    px, _py = s.crossing_point()
     assert abs(px - x.mean()) <= 100.0
 
 
@@ -232,7 +239,9 @@ def test_exported_attributes_name_no_server_path(real_data_dir):  # Sydney is re
     clean = public_attrs(s.view, s.frame)
     for attrs in [clean.attrs, *(clean[v].attrs for v in clean.variables)]:
         for value in attrs.values():
-            assert not (isinstance(value, str) and re.search(r"/(work|home|root|tmp)/", value)), value
+            assert not (isinstance(value, str) and re.search(r"/(work|home|root|tmp)/", value)), (
+                value
+            )
     assert "timeseries.h5" in clean.attrs["source"] and "sydney-envisat" in clean.attrs["source"]
 
 
@@ -310,9 +319,11 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     assert state.denoised["deformation"].attrs["time_stride"] == 2
     assert state.denoise_status == "done" and state.denoise_fraction == 1.0
     assert state.layers() == [v for v in LAYERS if v != "rate"]  # raw, denoised, noise, truth
-    np.testing.assert_allclose(state.map_slice("noise").values,
-                               state.map_slice("displacement").values - state.map_slice("deformation").values,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        state.map_slice("noise").values,
+        state.map_slice("displacement").values - state.map_slice("deformation").values,
+        atol=1e-4,
+    )
     denoised = state.denoised
     state.frame = "other"
     assert state.denoised is None and state.layers() == ["displacement", "deformation_true"]
@@ -327,13 +338,23 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     nc = tmp_path / "cube.nc"
     nc.write_bytes(ExportPanel(state=state)._cube("netcdf", ".nc", {}).getvalue())
     back = open_frame(nc)
-    np.testing.assert_allclose(back["deformation"].values, state.view["deformation"].values, atol=1e-4)
+    np.testing.assert_allclose(
+        back["deformation"].values, state.view["deformation"].values, atol=1e-4
+    )
     panel = ExportPanel(state=state)
     panel._prepare_netcdf()  # compressed, written first: its size is shown before the download
-    assert panel._nc.file and not panel._nc.disabled and ("MB" in panel._nc.label or "kB" in panel._nc.label)
+    assert (
+        panel._nc.file
+        and not panel._nc.disabled
+        and ("MB" in panel._nc.label or "kB" in panel._nc.label)
+    )
     packed = open_frame(panel._nc.file)
-    np.testing.assert_allclose(packed["deformation"].values, state.view["deformation"].values, atol=1e-4)
-    served = tmp_path / "served"  # with an HTTP-served export folder: a link, not a websocket transfer
+    np.testing.assert_allclose(
+        packed["deformation"].values, state.view["deformation"].values, atol=1e-4
+    )
+    served = (
+        tmp_path / "served"
+    )  # with an HTTP-served export folder: a link, not a websocket transfer
     served.mkdir()
     monkeypatch.setenv("INSAR_AE_EXPORT_DIR", str(served))
     panel._prepare_netcdf()
@@ -343,13 +364,16 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     assert panel._nc_link.visible and not panel._nc.visible
     panel._prepare_netcdf()  # the previous file goes
     assert len(list(served.glob("*/*.nc"))) == 1
-    tif = ExportPanel(state=state)._cube("geotiff", ".tif", {"what": "stack", "variable": "deformation"})
+    tif = ExportPanel(state=state)._cube(
+        "geotiff", ".tif", {"what": "stack", "variable": "deformation"}
+    )
     import rasterio
 
     with rasterio.MemoryFile(tif.getvalue()) as mem, mem.open() as src:
         assert src.count == 12 and src.shape == (32, 40)  # one band per date
-        np.testing.assert_allclose(src.read(12), state.view["deformation"].isel(time=11).values,
-                                   atol=1e-4, equal_nan=True)
+        np.testing.assert_allclose(
+            src.read(12), state.view["deformation"].isel(time=11).values, atol=1e-4, equal_nan=True
+        )
 
 
 @pytest.mark.slow
@@ -369,9 +393,12 @@ def test_a_new_session_gets_the_result_from_the_server_wide_disk_cache(frames, _
     opened_s = time.perf_counter() - t0
     assert second.denoised is not None and second.denoise_status == "done"
     assert second.denoise_message == "cached result" and second.start_denoise() is None
-    np.testing.assert_allclose(second.denoised["deformation"].values, first.denoised["deformation"].values,
-                               atol=1e-5)
-    np.testing.assert_allclose(second.denoised["noise"].values, first.denoised["noise"].values, atol=1e-4)
+    np.testing.assert_allclose(
+        second.denoised["deformation"].values, first.denoised["deformation"].values, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        second.denoised["noise"].values, first.denoised["noise"].values, atol=1e-4
+    )
     print(f"second session with the cached result: {opened_s:.2f} s")
     # another model stride is another key; a size limit evicts the least recently used
     second.time_stride = 1 if second.time_stride != 1 else 2
@@ -449,8 +476,11 @@ def test_a_date_switch_redraws_the_rendered_maps_in_place(frames):
     s = DashboardState(datasets=frames, frame="tiny")
     grid = MapGrid(state=s)
     grid.__panel__().get_root(Document())
-    (plot,) = [p for p in drawn_plots(grid._pane, RasterPlot, ("Data", "DataOverRelief"))
-               if p.current_frame.vdims[0].name == "deformation_true"]
+    (plot,) = [
+        p
+        for p in drawn_plots(grid._pane, RasterPlot, ("Data", "DataOverRelief"))
+        if p.current_frame.vdims[0].name == "deformation_true"
+    ]
     source = plot.handles["source"]
     before = source.data["image"][0].copy()
     s.time_index = 3

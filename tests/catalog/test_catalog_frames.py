@@ -29,10 +29,23 @@ def cache(tmp_path, monkeypatch) -> Path:
 def test_list_frames_is_metadata_only(cache):
     df = list_frames()
     assert DEFAULT_FRAME in df.index and set(SYNTHETIC) <= set(df.index)
-    assert {"description", "region", "sensor", "start", "end", "n_dates", "shape", "units",
-            "has_truth", "reference_point"} <= set(df.columns)
+    assert {
+        "description",
+        "region",
+        "sensor",
+        "start",
+        "end",
+        "n_dates",
+        "shape",
+        "units",
+        "has_truth",
+        "reference_point",
+    } <= set(df.columns)
     assert df.loc["anatolia-slow-slip", "shape"] == (512, 512)
-    assert 60 <= df.loc["anatolia-slow-slip", "n_dates"] <= 100 and 60 <= df.loc["coso-deflation", "n_dates"] <= 100
+    assert (
+        60 <= df.loc["anatolia-slow-slip", "n_dates"] <= 100
+        and 60 <= df.loc["coso-deflation", "n_dates"] <= 100
+    )
     assert df.loc["clean-fault", "shape"] == (256, 256) and bool(df.loc["clean-fault", "has_truth"])
     assert (df["units"] == "mm").all()
     assert not cache.exists() or not any(cache.iterdir())  # nothing generated
@@ -73,7 +86,8 @@ def test_synthetic_frames_are_cached_and_deterministic(cache):
     np.testing.assert_array_equal(a["deformation_true"].values, direct["deformation_true"].values)
     c = open_catalog_frame("clean-fault", shape=SMALL, n_dates=8, seed=4)
     assert len(list(cache.glob("*.nc"))) == 2 and not np.array_equal(
-        np.nan_to_num(a["displacement"].values), np.nan_to_num(c["displacement"].values))
+        np.nan_to_num(a["displacement"].values), np.nan_to_num(c["displacement"].values)
+    )
     assert not list(cache.glob(".*tmp*"))  # atomic: no temp files left behind
 
 
@@ -100,7 +114,9 @@ def test_intake_opens_the_catalog_directly(cache):
 
 
 def test_missing_entry_names_alternatives(cache):
-    with pytest.raises(CatalogError, match=r"no catalog entry 'clean-falt'.*Did you mean \['clean-fault'\]"):
+    with pytest.raises(
+        CatalogError, match=r"no catalog entry 'clean-falt'.*Did you mean \['clean-fault'\]"
+    ):
         open_catalog_frame("clean-falt")
 
 
@@ -158,12 +174,21 @@ def test_lab_catalog_can_hide_builtin_entries(cache, tmp_path, tiny):
     assert set(list_frames(cat).index) == {"lab-tiny", "clean-fault"}
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("sources: [not, a, mapping]", "malformed"),
-    ("sources:\n  a: {description: x, driver: insar_ae.catalog.drivers.NoSuchDriver}\n", "NoSuchDriver"),
-    ("sources:\n  a: {driver: insar_ae.catalog.drivers.FrameFile, metadata: [1, 2]}\n", "malformed|metadata"),
-    ("sources:\n  a: {driver: insar_ae.catalog.drivers.FrameFile,\n", "malformed"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("sources: [not, a, mapping]", "malformed"),
+        (
+            "sources:\n  a: {description: x, driver: insar_ae.catalog.drivers.NoSuchDriver}\n",
+            "NoSuchDriver",
+        ),
+        (
+            "sources:\n  a: {driver: insar_ae.catalog.drivers.FrameFile, metadata: [1, 2]}\n",
+            "malformed|metadata",
+        ),
+        ("sources:\n  a: {driver: insar_ae.catalog.drivers.FrameFile,\n", "malformed"),
+    ],
+)
 def test_malformed_catalogs_raise_catalog_error(cache, tmp_path, text, match):
     p = tmp_path / "bad.yaml"
     p.write_text(text)
@@ -189,8 +214,9 @@ def test_bad_parameter_value(cache):
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("name", ["mexico-city-s1", "mexico-city-s1-licsbas", "sydney-envisat",
-                                  "sydney-envisat-licsbas"])
+@pytest.mark.parametrize(
+    "name", ["mexico-city-s1", "mexico-city-s1-licsbas", "sydney-envisat", "sydney-envisat-licsbas"]
+)
 def test_real_data_entries(real_data_dir, cache, name):
     row = list_frames().loc[name]
     assert row["available"]

@@ -16,21 +16,33 @@ from insar_ae.catalog import DEFAULT_CATALOG
 
 REPO = Path(__file__).resolve().parents[2]
 BUILTIN = {"anatolia-slow-slip", "coso-deflation", "clean-fault", "noise-only"}
-LIST = ("import json, insar_ae, insar_ae.catalog as c; df = c.list_frames(); "
-        "print(json.dumps({'file': insar_ae.__file__, 'catalog': str(c.DEFAULT_CATALOG), "
-        "'names': list(df.index)}))")
+LIST = (
+    "import json, insar_ae, insar_ae.catalog as c; df = c.list_frames(); "
+    "print(json.dumps({'file': insar_ae.__file__, 'catalog': str(c.DEFAULT_CATALOG), "
+    "'names': list(df.index)}))"
+)
 
 
 def _run(cwd: Path, **env: str) -> dict:
     full = {k: v for k, v in os.environ.items() if k not in ("INSAR_AE_CATALOG", "PYTHONPATH")}
     full.update(env)
-    out = subprocess.run([sys.executable, "-c", LIST], cwd=cwd, env=full, check=True,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", LIST],
+        cwd=cwd,
+        env=full,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_builtin_catalog_lives_in_the_package():
-    assert DEFAULT_CATALOG == REPO / "insar_ae" / "catalog" / "catalog.yaml" and DEFAULT_CATALOG.is_file()
+    assert (
+        DEFAULT_CATALOG == REPO / "insar_ae" / "catalog" / "catalog.yaml"
+        and DEFAULT_CATALOG.is_file()
+    )
     assert not (REPO / "catalog.yaml").exists()  # one catalog, no second copy to drift
     assert '"catalog/*.yaml"' in (REPO / "pyproject.toml").read_text()
 
@@ -48,12 +60,28 @@ def test_the_wheel_ships_the_catalog(tmp_path):
     src.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, src / name)
-    shutil.copytree(REPO / "insar_ae", src / "insar_ae",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "insar_ae", src / "insar_ae", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--no-index", "-q", "-w", str(dist), str(src)], check=True, timeout=600,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(dist),
+            str(src),
+        ],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
     [wheel] = dist.glob("insar_ae-*.whl")
     with zipfile.ZipFile(wheel) as z:
         assert "insar_ae/catalog/catalog.yaml" in z.namelist()

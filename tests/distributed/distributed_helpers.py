@@ -22,8 +22,14 @@ def local_cluster(**kw):
     """A loopback LocalCluster: worker processes, 1 thread each, no dashboard."""
     from distributed import LocalCluster
 
-    opts = {"n_workers": 2, "threads_per_worker": 1, "processes": True,
-            "dashboard_address": None, "host": "127.0.0.1", "memory_limit": "2GiB"}
+    opts = {
+        "n_workers": 2,
+        "threads_per_worker": 1,
+        "processes": True,
+        "dashboard_address": None,
+        "host": "127.0.0.1",
+        "memory_limit": "2GiB",
+    }
     opts.update(kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

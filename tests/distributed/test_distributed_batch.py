@@ -20,8 +20,12 @@ from insar_ae.testing import tiny_frame
 
 def _frames(folder, n=3):
     folder.mkdir(parents=True, exist_ok=True)
-    return {f"f{i}": write_frame(tiny_frame(10 + i, n_time=10, ny=40 + 8 * i, nx=56),
-                                 folder / f"f{i}.nc") for i in range(n)}
+    return {
+        f"f{i}": write_frame(
+            tiny_frame(10 + i, n_time=10, ny=40 + 8 * i, nx=56), folder / f"f{i}.nc"
+        )
+        for i in range(n)
+    }
 
 
 def test_glob_names_frames_by_file_and_disambiguates_collisions(tmp_path):
@@ -54,16 +58,18 @@ sources:
     frames = discover_frames(str(cat))
     assert [(f.name, f.entry, f.catalog) for f in frames] == [("lab-one", "lab-one", str(cat))]
     ds = frames[0].data()
-    np.testing.assert_array_equal(ds["displacement"].values,
-                                  tiny_frame(0)["displacement"].values)
+    np.testing.assert_array_equal(ds["displacement"].values, tiny_frame(0)["displacement"].values)
     with pytest.raises(CatalogError, match="does not exist"):
         discover_frames(str(tmp_path / "none.yaml"))
 
 
 def test_status_reader_ignores_a_torn_last_line(tmp_path):
     log = tmp_path / "status.jsonl"
-    rows = [{"frame": "a", "status": "started"}, {"frame": "a", "status": "done"},
-            {"frame": "b", "status": "failed", "error": "boom"}]
+    rows = [
+        {"frame": "a", "status": "started"},
+        {"frame": "a", "status": "done"},
+        {"frame": "b", "status": "failed", "error": "boom"},
+    ]
     log.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"frame": "b", "sta')
     latest = read_status(tmp_path)
     assert latest.loc["a", "status"] == "done" and latest.loc["b", "error"] == "boom"
@@ -72,13 +78,11 @@ def test_status_reader_ignores_a_torn_last_line(tmp_path):
 
 @pytest.mark.cluster
 @pytest.mark.timeout(300)
-def test_batch_logs_each_frame_and_reruns_only_what_failed(cluster_client, tiny_model,
-                                                           tmp_path):
+def test_batch_logs_each_frame_and_reruns_only_what_failed(cluster_client, tiny_model, tmp_path):
     paths = _frames(tmp_path / "in")
     paths["f1"].write_bytes(b"this is not a frame")  # corrupt input
     out = tmp_path / "out"
-    kw = {"client": cluster_client, "block": 24, "model": tiny_model, "progress": False,
-          **TILING}
+    kw = {"client": cluster_client, "block": 24, "model": tiny_model, "progress": False, **TILING}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = run_batch(str(tmp_path / "in" / "*.nc"), out, **kw)
@@ -101,8 +105,7 @@ def test_batch_logs_each_frame_and_reruns_only_what_failed(cluster_client, tiny_
         second = run_batch(str(tmp_path / "in" / "*.nc"), out, **kw)
     assert second["status"].to_dict() == {"f0": "skipped", "f1": "done", "f2": "skipped"}
     assert (out / "f0.zarr" / ".zmetadata").stat().st_mtime_ns == mtime  # untouched
-    assert read_status(out)["status"].to_dict() == {"f0": "skipped", "f1": "done",
-                                                     "f2": "skipped"}
+    assert read_status(out)["status"].to_dict() == {"f0": "skipped", "f1": "done", "f2": "skipped"}
 
     # other parameters: existing outputs are not silently mixed with new ones
     third = run_batch(str(tmp_path / "in" / "*.nc"), out, **{**kw, "overlap": 16})
@@ -120,9 +123,23 @@ def test_cli_batch_on_an_existing_scheduler(cluster_client, tiny_model, tmp_path
     weights = tmp_path / "tiny.safetensors"
     save_weights(tiny_model, weights)
     address = cluster_client.scheduler.address
-    argv = ["batch", str(tmp_path / "in" / "*.nc"), "--out", str(tmp_path / "out"),
-            "--scheduler", address, "--model", str(weights), "--block", "24", "--tile", "32",
-            "--overlap", "8", "--no-progress"]
+    argv = [
+        "batch",
+        str(tmp_path / "in" / "*.nc"),
+        "--out",
+        str(tmp_path / "out"),
+        "--scheduler",
+        address,
+        "--model",
+        str(weights),
+        "--block",
+        "24",
+        "--tile",
+        "32",
+        "--overlap",
+        "8",
+        "--no-progress",
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(argv) == 0
@@ -146,11 +163,25 @@ def test_batch_resumes_a_frame_interrupted_mid_way(cluster_client, tiny_model, t
     out.mkdir()
     cancel = threading.Event()
     with pytest.raises(Cancelled):  # a run killed after 3 of its blocks
-        denoise_blocks(paths["f0"], out / "f0.zarr", block=24, model=tiny_model, client=False,
-                       cancel=cancel, progress=lambda f, m: m.startswith("3/") and cancel.set(),
-                       **TILING)
-    table = run_batch(str(tmp_path / "in" / "*.nc"), out, client=cluster_client, block=24,
-                      model=tiny_model, progress=False, **TILING)
+        denoise_blocks(
+            paths["f0"],
+            out / "f0.zarr",
+            block=24,
+            model=tiny_model,
+            client=False,
+            cancel=cancel,
+            progress=lambda f, m: m.startswith("3/") and cancel.set(),
+            **TILING,
+        )
+    table = run_batch(
+        str(tmp_path / "in" / "*.nc"),
+        out,
+        client=cluster_client,
+        block=24,
+        model=tiny_model,
+        progress=False,
+        **TILING,
+    )
     assert table.loc["f0", "status"] == "done"
     started = read_status(out, latest=False).query("status == 'started'").iloc[-1]
     assert started["blocks_pending"] == started["blocks"] - 3  # finished blocks were kept

@@ -27,8 +27,9 @@ def reference(frame, tiny_model):
 
 def _assert_same(out: xr.Dataset, ref: xr.Dataset, atol: float = 1e-5) -> None:
     for name in ("deformation", "noise", "displacement", "deformation_true"):
-        np.testing.assert_allclose(out[name].values, ref[name].values, atol=atol, rtol=0,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            out[name].values, ref[name].values, atol=atol, rtol=0, err_msg=name
+        )
     np.testing.assert_array_equal(out["height"].values, ref["height"].values)
     np.testing.assert_array_equal(out["time"].values, ref["time"].values)
     np.testing.assert_array_equal(out["x"].values, ref["x"].values)
@@ -36,8 +37,9 @@ def _assert_same(out: xr.Dataset, ref: xr.Dataset, atol: float = 1e-5) -> None:
 
 @pytest.mark.parametrize("block", [24, 48, 200])
 def test_blocks_reproduce_whole_frame_denoise(frame, reference, tiny_model, tmp_path, block):
-    out = denoise_blocks(frame, tmp_path / "o.zarr", block=block, model=tiny_model,
-                         client=False, **TILING)
+    out = denoise_blocks(
+        frame, tmp_path / "o.zarr", block=block, model=tiny_model, client=False, **TILING
+    )
     _assert_same(out, reference)
     assert out["deformation"].attrs["units"] == "mm"
     assert out["deformation"].attrs["positive"] == "toward the satellite"
@@ -47,14 +49,16 @@ def test_blocks_reproduce_whole_frame_denoise(frame, reference, tiny_model, tmp_
 
 def test_dask_backed_input_gives_the_same_result(frame, reference, tiny_model, tmp_path):
     lazy = frame.chunk({"time": -1, "y": 30, "x": 30})
-    out = denoise_blocks(lazy, tmp_path / "o.zarr", block=48, model=tiny_model, client=False,
-                         **TILING)
+    out = denoise_blocks(
+        lazy, tmp_path / "o.zarr", block=48, model=tiny_model, client=False, **TILING
+    )
     _assert_same(out, reference)
 
 
 def test_integer_halo_differs_only_near_block_edges(frame, reference, tiny_model, tmp_path):
-    out = denoise_blocks(frame, tmp_path / "o.zarr", block=48, halo=40, model=tiny_model,
-                         client=False, **TILING)
+    out = denoise_blocks(
+        frame, tmp_path / "o.zarr", block=48, halo=40, model=tiny_model, client=False, **TILING
+    )
     diff = np.abs(out["deformation"].values - reference["deformation"].values)
     assert np.nanmax(diff) > 0  # not the tile-aligned layout: not bit-identical...
     scale = np.nanstd(reference["deformation"].values)
@@ -72,13 +76,28 @@ def test_interrupted_run_resumes_from_finished_blocks(frame, reference, tiny_mod
             cancel.set()
 
     with pytest.raises(Cancelled):
-        denoise_blocks(frame, out_path, block=24, model=tiny_model, client=False,
-                       progress=stop_after_two, cancel=cancel, **TILING)
+        denoise_blocks(
+            frame,
+            out_path,
+            block=24,
+            model=tiny_model,
+            client=False,
+            progress=stop_after_two,
+            cancel=cancel,
+            **TILING,
+        )
     assert not out_path.exists()  # nothing under the final name until complete
     total = int(seen[0].split("/")[1].split()[0])
     resumed: list[str] = []
-    out = denoise_blocks(frame, out_path, block=24, model=tiny_model, client=False,
-                         progress=lambda f, m: resumed.append(m), **TILING)
+    out = denoise_blocks(
+        frame,
+        out_path,
+        block=24,
+        model=tiny_model,
+        client=False,
+        progress=lambda f, m: resumed.append(m),
+        **TILING,
+    )
     assert resumed[0].startswith(f"2/{total}")  # the two finished blocks were not redone
     _assert_same(out, reference)
 
@@ -87,12 +106,28 @@ def test_changed_parameters_discard_a_stale_partial_run(frame, tiny_model, tmp_p
     out_path = tmp_path / "o.zarr"
     cancel = threading.Event()
     with pytest.raises(Cancelled):
-        denoise_blocks(frame, out_path, block=24, model=tiny_model, client=False,
-                       progress=lambda f, m: cancel.set() if m.startswith("1/") else None,
-                       cancel=cancel, **TILING)
+        denoise_blocks(
+            frame,
+            out_path,
+            block=24,
+            model=tiny_model,
+            client=False,
+            progress=lambda f, m: cancel.set() if m.startswith("1/") else None,
+            cancel=cancel,
+            **TILING,
+        )
     messages: list[str] = []
-    denoise_blocks(frame, out_path, block=24, model=tiny_model, client=False, batch_size=3,
-                   tile=32, overlap=16, progress=lambda f, m: messages.append(m))
+    denoise_blocks(
+        frame,
+        out_path,
+        block=24,
+        model=tiny_model,
+        client=False,
+        batch_size=3,
+        tile=32,
+        overlap=16,
+        progress=lambda f, m: messages.append(m),
+    )
     assert messages[0].startswith("0/")
 
 
@@ -101,8 +136,15 @@ def test_existing_output_is_kept_unless_overwrite(frame, tiny_model, tmp_path):
     denoise_blocks(frame, out_path, block=200, model=tiny_model, client=False, **TILING)
     with pytest.raises(FileExistsError, match="exists"):
         denoise_blocks(frame, out_path, block=200, model=tiny_model, client=False, **TILING)
-    out = denoise_blocks(frame.isel(time=slice(0, 10)), out_path, block=200, model=tiny_model,
-                         client=False, overwrite=True, **TILING)
+    out = denoise_blocks(
+        frame.isel(time=slice(0, 10)),
+        out_path,
+        block=200,
+        model=tiny_model,
+        client=False,
+        overwrite=True,
+        **TILING,
+    )
     assert out.sizes["time"] == 10
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.zarr"]
 
@@ -112,18 +154,21 @@ def test_output_onto_its_own_input_is_refused(frame, tiny_model, tmp_path):
 
     src = write_frame(frame, tmp_path / "in.zarr")
     with pytest.raises(ParameterError, match="input"):
-        denoise_blocks(src, src, block=200, model=tiny_model, client=False, overwrite=True,
-                       **TILING)
+        denoise_blocks(
+            src, src, block=200, model=tiny_model, client=False, overwrite=True, **TILING
+        )
     assert (src / ".zmetadata").exists()
 
 
-def test_file_input_is_read_block_by_block_and_output_reads_back(frame, reference, tiny_model,
-                                                                  tmp_path):
+def test_file_input_is_read_block_by_block_and_output_reads_back(
+    frame, reference, tiny_model, tmp_path
+):
     from insar_ae.io import open_frame, write_frame
 
     src = write_frame(frame, tmp_path / "in.nc")
-    out = denoise_blocks(src, tmp_path / "o.zarr", block=48, model=tiny_model, client=False,
-                         **TILING)
+    out = denoise_blocks(
+        src, tmp_path / "o.zarr", block=48, model=tiny_model, client=False, **TILING
+    )
     _assert_same(out, reference)
     again = open_frame(tmp_path / "o.zarr")  # the canonical reader reads it back
     _assert_same(again, reference)
@@ -141,8 +186,9 @@ def test_empty_block_and_date_missing_in_one_block_stay_nan(tiny_model, tmp_path
     disp[:, :, 72:] = np.nan
     disp[:, 10, 60] = 1.0  # block 1 has a single pixel (finite on every date)
     ds = ds.assign(displacement=(ds["displacement"].dims, disp, ds["displacement"].attrs))
-    out = denoise_blocks(ds, tmp_path / "o.zarr", block=24, model=tiny_model, client=False,
-                         **TILING)
+    out = denoise_blocks(
+        ds, tmp_path / "o.zarr", block=24, model=tiny_model, client=False, **TILING
+    )
     d = out["deformation"].values
     np.testing.assert_array_equal(np.isnan(d), np.isnan(disp))  # NaN exactly where no data
     # block 4 (x 96..119) and its halo hold no data: not sent to the model, all NaN
@@ -154,8 +200,9 @@ def test_a_date_missing_over_a_whole_block_is_left_out_there_only(tiny_model, tm
     disp = ds["displacement"].values.copy()
     disp[5, :, 24:] = np.nan  # date 5 is missing over the eastern block and its halo
     ds = ds.assign(displacement=(ds["displacement"].dims, disp, ds["displacement"].attrs))
-    out = denoise_blocks(ds, tmp_path / "o.zarr", block=48, model=tiny_model, client=False,
-                         **TILING)  # blocks x 0..47 (outer 0..55) and 48..95 (outer 24..95)
+    out = denoise_blocks(
+        ds, tmp_path / "o.zarr", block=48, model=tiny_model, client=False, **TILING
+    )  # blocks x 0..47 (outer 0..55) and 48..95 (outer 24..95)
     d = out["deformation"].values
     assert np.isnan(d[5, :, 48:]).all() and np.isfinite(np.delete(d, 5, axis=0)).all()
     # the eastern block equals whole-frame denoising of its outer region without date 5
@@ -169,8 +216,13 @@ def test_a_date_missing_over_a_whole_block_is_left_out_there_only(tiny_model, tm
 
 def test_bad_inputs_fail_before_any_work(frame, tiny_model, tmp_path):
     with pytest.raises(ParameterError, match="T=9"):
-        denoise_blocks(frame.isel(time=slice(0, 8)), tmp_path / "o.zarr", model=tiny_model,
-                       client=False, **TILING)
+        denoise_blocks(
+            frame.isel(time=slice(0, 8)),
+            tmp_path / "o.zarr",
+            model=tiny_model,
+            client=False,
+            **TILING,
+        )
     with pytest.raises(ParameterError, match="tile"):
         denoise_blocks(frame, tmp_path / "o.zarr", model=tiny_model, client=False, tile=30)
     with pytest.raises(ParameterError, match="does not exist"):

@@ -15,10 +15,10 @@ import xarray as xr
 from distributed_helpers import TILING, local_cluster
 
 from insar_ae.distributed import denoise_blocks
-from insar_ae.distributed.task import DenoiseOptions, denoise_region
 from insar_ae.distributed.cluster import preload_workers
 from insar_ae.distributed.layout import plan_blocks
 from insar_ae.distributed.monitor import WorkerMemory
+from insar_ae.distributed.task import DenoiseOptions, denoise_region
 from insar_ae.distributed.testing import lazy_frame
 from insar_ae.model import denoise
 from insar_ae.testing import tiny_frame
@@ -29,10 +29,12 @@ pytestmark = pytest.mark.cluster
 def test_cluster_blocks_match_single_process(cluster_client, tiny_model, tmp_path):
     ds = tiny_frame(4, n_time=12, ny=130, nx=110)
     ref = denoise(ds, model=tiny_model, **TILING)
-    out = denoise_blocks(ds, tmp_path / "o.zarr", block=48, model=tiny_model,
-                         client=cluster_client, **TILING)
-    np.testing.assert_allclose(out["deformation"].values, ref["deformation"].values,
-                               atol=1e-5, rtol=0)
+    out = denoise_blocks(
+        ds, tmp_path / "o.zarr", block=48, model=tiny_model, client=cluster_client, **TILING
+    )
+    np.testing.assert_allclose(
+        out["deformation"].values, ref["deformation"].values, atol=1e-5, rtol=0
+    )
     np.testing.assert_allclose(out["noise"].values, ref["noise"].values, atol=1e-5, rtol=0)
     np.testing.assert_array_equal(out["displacement"].values, ds["displacement"].values)
     # one torch thread per single-threaded worker: no oversubscription
@@ -58,13 +60,21 @@ def test_worker_killed_mid_run_is_survived(cluster_client, tiny_model, tmp_path)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = denoise_blocks(ds, tmp_path / "o.zarr", block=48, model=tiny_model, client=client,
-                             progress=kill_busiest_worker, **TILING)
-    (addr, in_flight), = killed.items()
+        out = denoise_blocks(
+            ds,
+            tmp_path / "o.zarr",
+            block=48,
+            model=tiny_model,
+            client=client,
+            progress=kill_busiest_worker,
+            **TILING,
+        )
+    ((addr, in_flight),) = killed.items()
     assert in_flight >= 1  # the killed worker held at least one block task
     assert addr not in client.scheduler_info(n_workers=-1)["workers"]  # it really died
-    np.testing.assert_allclose(out["deformation"].values, ref["deformation"].values,
-                               atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        out["deformation"].values, ref["deformation"].values, atol=1e-5, rtol=0
+    )
     assert np.isfinite(out["deformation"].values).all()
 
 
@@ -99,25 +109,29 @@ def test_frame_larger_than_worker_memory_limit_completes(tiny_model, tmp_path):
     bound = 8 * working_set
     assert ds.nbytes > 5 * bound  # the bound separates "the block" from "the frame"
     warm = lazy_frame(1, n_time=n_time, ny=352, nx=352, chunk=96)
-    with local_cluster(memory_limit=limit) as cluster, \
-            Client(cluster, set_as_default=False) as client:
+    with (
+        local_cluster(memory_limit=limit) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
         preload_workers(client)  # measure memory growth from an imported model stack
         denoise_blocks(warm, tmp_path / "warm.zarr", client=client, **opts)
         pids_before = set(client.run(os.getpid).values())
         with WorkerMemory(client) as mem:
             out = denoise_blocks(src, tmp_path / "out.zarr", client=client, **opts)
         pids_after = set(client.run(os.getpid).values())
-    print(f"worker memory growth {mem.max_growth / 1e6:.1f} MB = "
-          f"{mem.max_growth / working_set:.2f} block working sets ({working_set / 1e6:.1f} MB) "
-          f"= {mem.max_growth / ds.nbytes:.3f} of the frame ({ds.nbytes / 1e6:.0f} MB); "
-          f"bound {bound / 1e6:.0f} MB; peak {mem.max_peak / 1e6:.0f} MB")
+    print(
+        f"worker memory growth {mem.max_growth / 1e6:.1f} MB = "
+        f"{mem.max_growth / working_set:.2f} block working sets ({working_set / 1e6:.1f} MB) "
+        f"= {mem.max_growth / ds.nbytes:.3f} of the frame ({ds.nbytes / 1e6:.0f} MB); "
+        f"bound {bound / 1e6:.0f} MB; peak {mem.max_peak / 1e6:.0f} MB"
+    )
     assert pids_after == pids_before  # no worker was killed for memory
     assert mem.max_peak < 0.95 * limit
     assert mem.max_growth < bound  # memory follows the block, not the frame
     # every block was written (the input has no gap)
     assert bool(out["deformation"].notnull().all()) and bool(src["displacement"].notnull().all())
     # spot-check one inner block against denoising its region in this process
-    block = [b for b in blocks if b.key == "4-6"][0]
+    block = next(b for b in blocks if b.key == "4-6")
     region = src.isel(block.outer).compute()
     expected = denoise_region(region, DenoiseOptions(model=tiny_model, time_stride=7, **TILING))
     got = out["deformation"].isel(block.core).values

@@ -22,8 +22,9 @@ def test_auto_device_is_cpu_without_cuda(monkeypatch):
     assert cluster.worker_device("cuda:3") == "cuda:3"  # explicit devices pass through
 
 
-@pytest.mark.parametrize(("name", "expected"), [(0, "cuda:0"), (1, "cuda:1"), (3, "cuda:1"),
-                                                ("gpu-node-a", "cuda:0")])
+@pytest.mark.parametrize(
+    ("name", "expected"), [(0, "cuda:0"), (1, "cuda:1"), (3, "cuda:1"), ("gpu-node-a", "cuda:0")]
+)
 def test_each_local_worker_takes_its_own_gpu(monkeypatch, name, expected):
     monkeypatch.setattr(cluster, "_cuda_count", lambda: 2)
     _fake_worker(monkeypatch, name)

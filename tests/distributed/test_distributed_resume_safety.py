@@ -32,9 +32,16 @@ def _weights(path, seed: int):
 def _stop_after_first(path, frame, model) -> None:
     cancel = threading.Event()
     with pytest.raises(Cancelled):
-        denoise_blocks(frame, path, block=24, model=model, client=False, cancel=cancel,
-                       progress=lambda f, m: cancel.set() if m.startswith("1/") else None,
-                       **TILING)
+        denoise_blocks(
+            frame,
+            path,
+            block=24,
+            model=model,
+            client=False,
+            cancel=cancel,
+            progress=lambda f, m: cancel.set() if m.startswith("1/") else None,
+            **TILING,
+        )
 
 
 def test_resume_after_a_weights_swap_recomputes_with_the_new_weights(frame, tmp_path):
@@ -43,8 +50,15 @@ def test_resume_after_a_weights_swap_recomputes_with_the_new_weights(frame, tmp_
     _stop_after_first(out, frame, str(weights))
     _weights(weights, 2)  # same path, other weights (and a matching sidecar)
     messages: list[str] = []
-    res = denoise_blocks(frame, out, block=24, model=str(weights), client=False,
-                         progress=lambda f, m: messages.append(m), **TILING)
+    res = denoise_blocks(
+        frame,
+        out,
+        block=24,
+        model=str(weights),
+        client=False,
+        progress=lambda f, m: messages.append(m),
+        **TILING,
+    )
     assert messages[0].startswith("0/")  # nothing resumed from the old model's blocks
     ref = denoise(frame, model=str(weights), **TILING)
     np.testing.assert_allclose(res["deformation"].values, ref["deformation"].values, atol=1e-5)
@@ -84,8 +98,7 @@ def test_state_files_are_written_atomically(frame, tmp_path, monkeypatch):
 
     monkeypatch.setattr(store, "atomic_write_text", spy)
     weights = _weights(tmp_path / "w.safetensors", 1)
-    denoise_blocks(frame, tmp_path / "o.zarr", block=24, model=str(weights), client=False,
-                   **TILING)
+    denoise_blocks(frame, tmp_path / "o.zarr", block=24, model=str(weights), client=False, **TILING)
     assert {"fingerprint.json", "attrs.json"} <= set(written)
 
 
@@ -96,6 +109,7 @@ def test_block_run_without_a_dem_is_refused_before_any_block(frame, tmp_path):
     no_dem["height"] = no_dem["height"] * np.nan
     weights = _weights(tmp_path / "w.safetensors", 1)
     with pytest.raises(DataModelError, match=r"height \(DEM, m\) is NaN on every valid pixel"):
-        denoise_blocks(no_dem, tmp_path / "o.zarr", block=24, model=str(weights), client=False,
-                       **TILING)
+        denoise_blocks(
+            no_dem, tmp_path / "o.zarr", block=24, model=str(weights), client=False, **TILING
+        )
     assert not [p for p in tmp_path.iterdir() if "o.zarr" in p.name]

@@ -22,17 +22,40 @@ def known_cube_mm(ny: int = NY, nx: int = NX, nt: int = len(DATES)) -> np.ndarra
     return (k * (c - r) / 2).astype(np.float32)
 
 
-def write_mintpy_ts(path: Path, *, cube_m: np.ndarray | None = None, dates: Any = None,
-                    attrs: dict[str, Any] | None = None, geocoded: bool = True) -> Path:
+def write_mintpy_ts(
+    path: Path,
+    *,
+    cube_m: np.ndarray | None = None,
+    dates: Any = None,
+    attrs: dict[str, Any] | None = None,
+    geocoded: bool = True,
+) -> Path:
     cube_m = known_cube_mm() / 1000.0 if cube_m is None else cube_m
     nt, ny, nx = cube_m.shape
     dates = [f"{d:%Y%m%d}" for d in DATES[:nt]] if dates is None else dates
-    a = {"FILE_TYPE": "timeseries", "UNIT": "m", "LENGTH": str(ny), "WIDTH": str(nx),
-         "REF_DATE": dates[0], "REF_Y": "2", "REF_X": "3", "WAVELENGTH": "0.0555",
-         "HEADING": "-12.0", "ORBIT_DIRECTION": "ASCENDING", "PLATFORM": "Sen"}
+    a = {
+        "FILE_TYPE": "timeseries",
+        "UNIT": "m",
+        "LENGTH": str(ny),
+        "WIDTH": str(nx),
+        "REF_DATE": dates[0],
+        "REF_Y": "2",
+        "REF_X": "3",
+        "WAVELENGTH": "0.0555",
+        "HEADING": "-12.0",
+        "ORBIT_DIRECTION": "ASCENDING",
+        "PLATFORM": "Sen",
+    }
     if geocoded:
-        a.update(X_FIRST=str(X_FIRST), Y_FIRST=str(Y_FIRST), X_STEP=str(STEP), Y_STEP=str(-STEP),
-                 X_UNIT="degrees", Y_UNIT="degrees", EPSG="4326")
+        a.update(
+            X_FIRST=str(X_FIRST),
+            Y_FIRST=str(Y_FIRST),
+            X_STEP=str(STEP),
+            Y_STEP=str(-STEP),
+            X_UNIT="degrees",
+            Y_UNIT="degrees",
+            EPSG="4326",
+        )
     a.update(attrs or {})
     with h5py.File(path, "w") as f:
         f.create_dataset("timeseries", data=np.asarray(cube_m, dtype=np.float32))
@@ -41,8 +64,14 @@ def write_mintpy_ts(path: Path, *, cube_m: np.ndarray | None = None, dates: Any 
     return path
 
 
-def write_mintpy_geometry(path: Path, *, shape: tuple[int, int] = (NY, NX), radar: bool = False,
-                          incidence: float | None = 38.0, azimuth: float | None = 102.0) -> Path:
+def write_mintpy_geometry(
+    path: Path,
+    *,
+    shape: tuple[int, int] = (NY, NX),
+    radar: bool = False,
+    incidence: float | None = 38.0,
+    azimuth: float | None = 102.0,
+) -> Path:
     ny, nx = shape
     with h5py.File(path, "w") as g:
         g.create_dataset("height", data=np.arange(ny * nx, dtype=np.float32).reshape(ny, nx) + 100)
@@ -51,19 +80,32 @@ def write_mintpy_geometry(path: Path, *, shape: tuple[int, int] = (NY, NX), rada
         if azimuth is not None:
             g.create_dataset("azimuthAngle", data=np.full(shape, azimuth, dtype=np.float32))
         if radar:
-            lat, lon = np.meshgrid(np.linspace(40, 39.9, ny), np.linspace(30, 30.1, nx), indexing="ij")
+            lat, lon = np.meshgrid(
+                np.linspace(40, 39.9, ny), np.linspace(30, 30.1, nx), indexing="ij"
+            )
             g.create_dataset("latitude", data=lat.astype(np.float32))
             g.create_dataset("longitude", data=lon.astype(np.float32))
         g.attrs.update(FILE_TYPE="geometry", LENGTH=str(ny), WIDTH=str(nx))
     return path
 
 
-def write_licsbas_cum(path: Path, *, cube_mm: np.ndarray | None = None, imdates: Any = None,
-                      refarea: Any = b"3:4/2:3", geocoded: bool = True, hgt: bool = True,
-                      enu: tuple[float, float, float] | None = None) -> Path:
+def write_licsbas_cum(
+    path: Path,
+    *,
+    cube_mm: np.ndarray | None = None,
+    imdates: Any = None,
+    refarea: Any = b"3:4/2:3",
+    geocoded: bool = True,
+    hgt: bool = True,
+    enu: tuple[float, float, float] | None = None,
+) -> Path:
     cube_mm = known_cube_mm() if cube_mm is None else cube_mm
     nt, ny, nx = cube_mm.shape
-    imdates = np.array([int(f"{d:%Y%m%d}") for d in DATES[:nt]], dtype=np.int32) if imdates is None else imdates
+    imdates = (
+        np.array([int(f"{d:%Y%m%d}") for d in DATES[:nt]], dtype=np.int32)
+        if imdates is None
+        else imdates
+    )
     with h5py.File(path, "w") as f:
         f.create_dataset("cum", data=cube_mm.astype(np.float32))
         f.create_dataset("imdates", data=imdates)

@@ -34,23 +34,37 @@ def phase1(out: Path) -> list[dict]:
     from insar_ae.testing import tiny_frame
 
     cases = []
-    ds = tiny_frame(0).assign_attrs(reference_point=f"{4_500_000.0 - 10 * 100.0!r},{500_000.0 + 5 * 100.0!r}")
+    ds = tiny_frame(0).assign_attrs(
+        reference_point=f"{4_500_000.0 - 10 * 100.0!r},{500_000.0 + 5 * 100.0!r}"
+    )
     for var in ("displacement", "deformation_true"):
         p = write_frame(ds, out / f"tiny_{var}.h5", variable=var)
         np.save(out / f"tiny_{var}.npy", ds[var].values / 1000.0)
-        cases.append({"file": str(p), "expected": str(out / f"tiny_{var}.npy"),
-                      "dates": [f"{t:%Y%m%d}" for t in ds.indexes["time"]], "ref_yx": [10, 5]})
+        cases.append(
+            {
+                "file": str(p),
+                "expected": str(out / f"tiny_{var}.npy"),
+                "dates": [f"{t:%Y%m%d}" for t in ds.indexes["time"]],
+                "ref_yx": [10, 5],
+            }
+        )
     real = REPO.parent / "shared" / "data" / "real" / "mexico-city-s1" / "cum.h5"
     if real.exists():
         mx = open_frame(real)
         p = write_frame(mx, out / "mexico_from_licsbas.h5")
         np.save(out / "mexico_from_licsbas.npy", mx["displacement"].values / 1000.0)
-        cases.append({"file": str(p), "expected": str(out / "mexico_from_licsbas.npy"),
-                      "dates": [f"{t:%Y%m%d}" for t in mx.indexes["time"]], "ref_yx": [9, 8]})
+        cases.append(
+            {
+                "file": str(p),
+                "expected": str(out / "mexico_from_licsbas.npy"),
+                "dates": [f"{t:%Y%m%d}" for t in mx.indexes["time"]],
+                "ref_yx": [9, 8],
+            }
+        )
     return cases
 
 
-PHASE2 = r'''
+PHASE2 = r"""
 import json, os, subprocess, sys
 import numpy as np
 from mintpy.utils import readfile
@@ -101,7 +115,7 @@ for c in cases:
     report["cases"].append(r)
 print(json.dumps(report, indent=1))
 sys.exit(0 if all(c["ok"] for c in report["cases"]) else 1)
-'''
+"""
 
 
 def main() -> int:
@@ -111,7 +125,9 @@ def main() -> int:
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="insar_ae_mintpy_"))
     cases = phase1(out)
-    p = subprocess.run([args.mintpy_python, "-c", PHASE2, json.dumps(cases)], capture_output=True, text=True)
+    p = subprocess.run(
+        [args.mintpy_python, "-c", PHASE2, json.dumps(cases)], capture_output=True, text=True
+    )
     sys.stdout.write(p.stdout)
     if p.returncode:
         sys.stderr.write(p.stderr[-3000:])

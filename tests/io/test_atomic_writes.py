@@ -111,8 +111,12 @@ def test_write_text_and_bytes(tmp_path):
 
 def test_stale_temporaries_of_dead_writers_are_swept(tmp_path):
     target = tmp_path / "out.nc"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     stale = tmp_path / f".out.{atomic._HOST}.{dead}.0123456789ab.tmp.nc"
     stale_dir = tmp_path / f".out.{atomic._HOST}.{dead}.ba9876543210.old.nc"
     live = tmp_path / f".out.{atomic._HOST}.{os.getpid()}.0123456789ab.tmp.nc"

@@ -43,7 +43,9 @@ def test_truncated_hdf5(mintpy_dir):
 def test_corrupt_file_with_h5_suffix(tmp_path):
     bad = tmp_path / "garbage.h5"
     bad.write_bytes(b"this is not HDF5 at all" * 10)
-    with pytest.raises(FormatError, match=r"garbage.h5: not an HDF5/NetCDF file.*truncated or corrupt"):
+    with pytest.raises(
+        FormatError, match=r"garbage.h5: not an HDF5/NetCDF file.*truncated or corrupt"
+    ):
         open_frame(bad)
 
 
@@ -69,19 +71,27 @@ def test_missing_datasets(tmp_path):
 
 
 def test_dates_that_do_not_parse(tmp_path):
-    write_mintpy_ts(tmp_path / "ts.h5", dates=["20210101", "2021XX13", "20210125", "20210206",
-                                               "20210218", "20210302"])
-    with pytest.raises(FormatError, match=r"ts.h5: /date\[1\] = '2021XX13' is not a date; expected YYYYMMDD"):
+    write_mintpy_ts(
+        tmp_path / "ts.h5",
+        dates=["20210101", "2021XX13", "20210125", "20210206", "20210218", "20210302"],
+    )
+    with pytest.raises(
+        FormatError, match=r"ts.h5: /date\[1\] = '2021XX13' is not a date; expected YYYYMMDD"
+    ):
         open_frame(tmp_path / "ts.h5")
-    write_licsbas_cum(tmp_path / "cum.h5", imdates=np.array([20210101, 20210113, 20211399, 20210206,
-                                                             20210218, 20210302]))
+    write_licsbas_cum(
+        tmp_path / "cum.h5",
+        imdates=np.array([20210101, 20210113, 20211399, 20210206, 20210218, 20210302]),
+    )
     with pytest.raises(FormatError, match=r"cum.h5: imdates\[2\] = 20211399 is not a date"):
         open_frame(tmp_path / "cum.h5")
 
 
 def test_dates_that_do_not_increase(tmp_path):
-    write_mintpy_ts(tmp_path / "ts.h5", dates=["20210101", "20210113", "20210113", "20210206",
-                                               "20210218", "20210302"])
+    write_mintpy_ts(
+        tmp_path / "ts.h5",
+        dates=["20210101", "20210113", "20210113", "20210206", "20210218", "20210302"],
+    )
     with pytest.raises(FormatError, match=r"ts.h5: /date must be strictly increasing.*2021-01-13"):
         open_frame(tmp_path / "ts.h5")
 
@@ -108,13 +118,17 @@ def test_dem_of_another_shape(tmp_path):
 
 def test_units_that_cannot_be_determined(tmp_path):
     write_mintpy_ts(tmp_path / "ts.h5", attrs={"UNIT": "radian"})
-    with pytest.raises(FormatError, match=r"ts.h5.*units 'radian'.*expected one of 'mm', 'cm', 'm'"):
+    with pytest.raises(
+        FormatError, match=r"ts.h5.*units 'radian'.*expected one of 'mm', 'cm', 'm'"
+    ):
         open_frame(tmp_path / "ts.h5", geometry=False)
 
 
 def test_bad_refarea(tmp_path):
     write_licsbas_cum(tmp_path / "cum.h5", refarea=b"ref at 3,4")
-    with pytest.raises(FormatError, match=r"cum.h5: refarea = 'ref at 3,4' does not parse; expected 'x1:x2/y1:y2'"):
+    with pytest.raises(
+        FormatError, match=r"cum.h5: refarea = 'ref at 3,4' does not parse; expected 'x1:x2/y1:y2'"
+    ):
         open_frame(tmp_path / "cum.h5")
 
 
@@ -128,18 +142,26 @@ def test_huge_claimed_shape_is_refused_before_any_allocation(tmp_path):
     p = tmp_path / "huge.h5"
     with h5py.File(p, "w") as f:  # 1.9 TiB claimed, nothing stored
         f.create_dataset("timeseries", shape=(13, 200000, 200000), dtype="f4", chunks=(1, 256, 256))
-        f.create_dataset("date", data=np.array([f"2020{m:02d}01" for m in range(1, 13)]
-                                               + ["20210101"], dtype="S8"))
-    with pytest.raises(FormatError, match=r"huge.h5: /timeseries claims 13 x 200000 x 200000 "
-                                          r"values \(2.08 TB\) but the file holds only 0 B"):
+        f.create_dataset(
+            "date",
+            data=np.array([f"2020{m:02d}01" for m in range(1, 13)] + ["20210101"], dtype="S8"),
+        )
+    with pytest.raises(
+        FormatError,
+        match=r"huge.h5: /timeseries claims 13 x 200000 x 200000 "
+        r"values \(2.08 TB\) but the file holds only 0 B",
+    ):
         open_frame(p)
 
 
 def test_lazy_reading_is_decided_by_array_size_not_file_size(tmp_path, monkeypatch):
     import insar_ae.io._common as common
 
-    plain = write_mintpy_ts(tmp_path / "plain.h5", cube_m=known_cube_mm(ny=200, nx=200) / 1000.0,
-                            attrs={"LENGTH": "200", "WIDTH": "200"})
+    plain = write_mintpy_ts(
+        tmp_path / "plain.h5",
+        cube_m=known_cube_mm(ny=200, nx=200) / 1000.0,
+        attrs={"LENGTH": "200", "WIDTH": "200"},
+    )
     p = tmp_path / "ts.h5"
     with h5py.File(plain) as f, h5py.File(p, "w") as g:  # same data, gzip: a smaller file
         data = f["timeseries"][()]

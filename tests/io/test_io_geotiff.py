@@ -19,8 +19,17 @@ TRANSFORM = from_origin(500_000.0, 4_500_000.0, 100.0, 100.0)
 def _tif(path, bands, *, crs="EPSG:32636", transform=TRANSFORM, descriptions=None, tags=None):
     bands = np.asarray(bands, dtype=np.float32)
     bands = bands[None] if bands.ndim == 2 else bands
-    with rasterio.open(path, "w", driver="GTiff", height=bands.shape[1], width=bands.shape[2],
-                       count=bands.shape[0], dtype="float32", crs=crs, transform=transform) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=bands.shape[1],
+        width=bands.shape[2],
+        count=bands.shape[0],
+        dtype="float32",
+        crs=crs,
+        transform=transform,
+    ) as dst:
         dst.write(bands)
         for i, d in enumerate(descriptions or [], start=1):
             dst.set_band_description(i, d)
@@ -44,14 +53,20 @@ def test_one_file_per_date_from_names_sorted_by_date(tmp_path):
     for k in range(3):
         np.testing.assert_array_equal(ds["displacement"].isel(time=k).values, _signal(k))
     assert (ds["height"].values == 812.0).all()
-    assert ds["x"].values[0] == pytest.approx(500_050.0) and ds["y"].values[0] == pytest.approx(4_499_950.0)
+    assert ds["x"].values[0] == pytest.approx(500_050.0) and ds["y"].values[0] == pytest.approx(
+        4_499_950.0
+    )
     assert ds["x"].attrs["crs"] == "EPSG:32636" and ds["x"].attrs["units"] == "m"
 
 
 def test_multiband_dates_in_descriptions_and_units_tag_in_metres(tmp_path):
     bands = np.stack([_signal(k) for k in range(3)]) / 1000.0
-    f = _tif(tmp_path / "stack.tif", bands, descriptions=["2019-05-01", "2019-05-13", "2019-05-25"],
-             tags={"units": "m"})
+    f = _tif(
+        tmp_path / "stack.tif",
+        bands,
+        descriptions=["2019-05-01", "2019-05-13", "2019-05-25"],
+        tags={"units": "m"},
+    )
     _tif(tmp_path / "stack.dem.tif", np.full((NY, NX), 5.0))
     ds = open_frame(f)
     np.testing.assert_allclose(ds["displacement"].values, bands * 1000.0, rtol=1e-6)
@@ -131,6 +146,11 @@ def test_dem_of_another_shape_or_crs_is_rejected(tmp_path):
     _tif(tmp_path / "dem.tif", np.zeros((NY + 1, NX)))
     with pytest.raises(FormatError, match=r"dem.tif: DEM has shape \(9, 9\).*\(8, 9\)"):
         open_frame(tmp_path)
-    _tif(tmp_path / "dem.tif", np.zeros((NY, NX)), crs="EPSG:4326", transform=from_origin(30, 40, 0.001, 0.001))
+    _tif(
+        tmp_path / "dem.tif",
+        np.zeros((NY, NX)),
+        crs="EPSG:4326",
+        transform=from_origin(30, 40, 0.001, 0.001),
+    )
     with pytest.raises(FormatError, match=r"dem.tif: DEM CRS is EPSG:4326.*EPSG:32636"):
         open_frame(tmp_path)

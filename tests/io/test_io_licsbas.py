@@ -38,7 +38,8 @@ def test_same_canonical_dataset_as_mintpy_for_same_data(tmp_path):
     np.testing.assert_array_equal(lic["height"].values, m["height"].values)
     # refarea 3:4/2:3 (x1:x2/y1:y2) is the MintPy REF_Y=2, REF_X=3 pixel.
     assert [float(v) for v in lic.attrs["reference_point"].split(",")] == pytest.approx(
-        [float(v) for v in m.attrs["reference_point"].split(",")])
+        [float(v) for v in m.attrs["reference_point"].split(",")]
+    )
     assert list(lic.indexes["time"]) == list(DATES)
 
 
@@ -62,10 +63,16 @@ def test_licsbas_folder_layout(tmp_path):
     mask = np.ones((NY, NX), dtype="<f4")
     mask[1, 1], mask[2, 2] = 0.0, np.nan
     mask.tofile(ts / "results" / "mask")
-    (geoc / "slc.mli.par").write_text("sensor:   S1A IW1 VV\nradar_frequency:   5.4050005e+09   Hz\n")
+    (geoc / "slc.mli.par").write_text(
+        "sensor:   S1A IW1 VV\nradar_frequency:   5.4050005e+09   Hz\n"
+    )
     # Ascending, heading -12 deg, incidence 39 deg: ground->satellite = -sin(i)cos(h), sin(i)sin(h), cos(i)
     inc, head = np.radians(39.0), np.radians(-12.0)
-    for name, v in (("E", -np.sin(inc) * np.cos(head)), ("N", np.sin(inc) * np.sin(head)), ("U", np.cos(inc))):
+    for name, v in (
+        ("E", -np.sin(inc) * np.cos(head)),
+        ("N", np.sin(inc) * np.sin(head)),
+        ("U", np.cos(inc)),
+    ):
         np.full((NY, NX), v, dtype="<f4").tofile(geoc / f"{name}.geo")
     ds = open_frame(ts / "cum_filt.h5")
     np.testing.assert_array_equal(ds["height"].values, hgt)
@@ -82,8 +89,11 @@ def test_height_from_geoc_dir_and_los_from_cum(tmp_path):
     ts.mkdir()
     geoc.mkdir()
     inc, head = np.radians(34.0), np.radians(-168.0)  # descending
-    write_licsbas_cum(ts / "cum.h5", hgt=False,
-                      enu=(-np.sin(inc) * np.cos(head), np.sin(inc) * np.sin(head), np.cos(inc)))
+    write_licsbas_cum(
+        ts / "cum.h5",
+        hgt=False,
+        enu=(-np.sin(inc) * np.cos(head), np.sin(inc) * np.sin(head), np.cos(inc)),
+    )
     np.full((NY, NX), 321.0, dtype="<f4").tofile(geoc / "hgt")
     ds = open_frame(ts / "cum.h5")
     assert (ds["height"].values == 321.0).all()

@@ -42,7 +42,11 @@ def test_attributes_from_file_and_geometry(mintpy_dir):
     ry, rx = (float(v) for v in ds.attrs["reference_point"].split(","))
     assert ry == pytest.approx(ds["y"].values[2]) and rx == pytest.approx(ds["x"].values[3])
     np.testing.assert_array_equal(ds["height"].values, np.arange(NY * NX).reshape(NY, NX) + 100)
-    assert ds["mask"].dtype == bool and not ds["mask"].values[0, 0] and ds["mask"].values.sum() == NY * NX - 1
+    assert (
+        ds["mask"].dtype == bool
+        and not ds["mask"].values[0, 0]
+        and ds["mask"].values.sum() == NY * NX - 1
+    )
 
 
 def test_heading_from_azimuth_angle_when_attribute_missing(tmp_path):
@@ -76,7 +80,9 @@ def test_radar_coded_keeps_pixels_and_exposes_lat_lon(tmp_path):
     assert ds["x"].attrs["units"] == "pixel" and ds["x"].attrs["crs"] == "radar"
     np.testing.assert_array_equal(ds["x"].values, np.arange(NX))
     assert ds["lat"].dims == ("y", "x") and ds["lon"].dims == ("y", "x")
-    assert ds["lat"].values[0, 0] == pytest.approx(40.0) and ds["lon"].values[0, -1] == pytest.approx(30.1)
+    assert ds["lat"].values[0, 0] == pytest.approx(40.0) and ds["lon"].values[
+        0, -1
+    ] == pytest.approx(30.1)
     assert "lat" not in ds.indexes
 
 
@@ -96,7 +102,9 @@ def test_writer_attributes_are_what_mintpy_needs(tiny, tmp_path):
     with h5py.File(out) as f:
         a = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
         assert f["timeseries"].dtype == np.float32 and f["timeseries"].shape == (12, 32, 40)
-        np.testing.assert_allclose(f["timeseries"][()] * 1000, tiny["deformation_true"].values, atol=1e-4)
+        np.testing.assert_allclose(
+            f["timeseries"][()] * 1000, tiny["deformation_true"].values, atol=1e-4
+        )
         assert [d.decode() for d in f["date"][()]] == [f"{t:%Y%m%d}" for t in tiny.indexes["time"]]
         np.testing.assert_array_equal(f["bperp"][()], 0.0)
     assert a["FILE_TYPE"] == "timeseries" and a["UNIT"] == "m"

@@ -15,20 +15,34 @@ def _cf_variant(tiny: xr.Dataset, *, units: str | None, scale: float) -> xr.Data
     """tiny re-expressed as a typical CF file: lat/lon, 'los' in metres, 'dem', time 'date'."""
     lat = np.linspace(40.0, 39.69, tiny.sizes["y"])
     lon = np.linspace(30.0, 30.39, tiny.sizes["x"])
-    los = xr.DataArray(tiny["displacement"].values.transpose(1, 2, 0) / scale,
-                       dims=("lat", "lon", "date"), attrs={} if units is None else {"units": units})
-    return xr.Dataset({"los": los, "dem": (("lat", "lon"), tiny["height"].values, {"units": "m"})},
-                      coords={"lat": ("lat", lat, {"units": "degrees_north"}),
-                              "lon": ("lon", lon, {"units": "degrees_east"}),
-                              "date": tiny["time"].values})
+    los = xr.DataArray(
+        tiny["displacement"].values.transpose(1, 2, 0) / scale,
+        dims=("lat", "lon", "date"),
+        attrs={} if units is None else {"units": units},
+    )
+    return xr.Dataset(
+        {"los": los, "dem": (("lat", "lon"), tiny["height"].values, {"units": "m"})},
+        coords={
+            "lat": ("lat", lat, {"units": "degrees_north"}),
+            "lon": ("lon", lon, {"units": "degrees_east"}),
+            "date": tiny["time"].values,
+        },
+    )
 
 
 @pytest.mark.parametrize("suffix", [".nc", ".zarr"])
 def test_canonical_round_trip_keeps_everything(tiny, tmp_path, suffix):
-    ds = tiny.assign(mask=(("y", "x"), tiny["height"].values > 1100),
-                     deformation=tiny["deformation_true"] * 0.5, noise=tiny["displacement"] * 0.5)
-    ds["deformation"].attrs = {"units": "mm", "model": "default", "model_sha256": "ab" * 32,
-                               "time_stride": 4}
+    ds = tiny.assign(
+        mask=(("y", "x"), tiny["height"].values > 1100),
+        deformation=tiny["deformation_true"] * 0.5,
+        noise=tiny["displacement"] * 0.5,
+    )
+    ds["deformation"].attrs = {
+        "units": "mm",
+        "model": "default",
+        "model_sha256": "ab" * 32,
+        "time_stride": 4,
+    }
     ds = ds.assign_attrs(reference_point="4499000.0,500500.0", truth_params='{"a": 1}')
     back = open_frame(write_frame(ds, tmp_path / f"f{suffix}"))
     for v in ("displacement", "deformation", "noise", "deformation_true", "height", "mask"):
@@ -41,7 +55,11 @@ def test_canonical_round_trip_keeps_everything(tiny, tmp_path, suffix):
     assert back.attrs["incidence_deg"] == pytest.approx(39.0)
     # the model's provenance on the derived cube survives the round trip
     prov = back["deformation"].attrs
-    assert (prov["model"], prov["model_sha256"], int(prov["time_stride"])) == ("default", "ab" * 32, 4)
+    assert (prov["model"], prov["model_sha256"], int(prov["time_stride"])) == (
+        "default",
+        "ab" * 32,
+        4,
+    )
     assert prov["units"] == "mm"
 
 
@@ -52,7 +70,10 @@ def test_netcdf_has_cf_attributes(tiny, tmp_path):
     out = write_frame(ds, tmp_path / "f.nc")
     raw = xr.open_dataset(out, engine="h5netcdf")
     assert raw.attrs["Conventions"] == "CF-1.8"
-    assert raw["x"].attrs["standard_name"] == "projection_x_coordinate" and raw["x"].attrs["axis"] == "X"
+    assert (
+        raw["x"].attrs["standard_name"] == "projection_x_coordinate"
+        and raw["x"].attrs["axis"] == "X"
+    )
     assert raw["displacement"].attrs["grid_mapping"] == "spatial_ref"
     assert "UTM zone 36N" in raw["spatial_ref"].attrs["crs_wkt"]
     assert raw["displacement"].attrs["units"] == "mm"
@@ -71,7 +92,9 @@ def test_cf_variant_with_lat_lon_and_metres(tiny, tmp_path):
 
 def test_cf_variant_without_units_needs_units_argument(tiny, tmp_path):
     _cf_variant(tiny, units=None, scale=1.0).to_netcdf(tmp_path / "cf.nc", engine="h5netcdf")
-    with pytest.raises(FormatError, match=r"cf.nc.*'los' has no units.*expected one of 'mm', 'cm', 'm'"):
+    with pytest.raises(
+        FormatError, match=r"cf.nc.*'los' has no units.*expected one of 'mm', 'cm', 'm'"
+    ):
         open_frame(tmp_path / "cf.nc")
     ds = open_frame(tmp_path / "cf.nc", units="mm")
     np.testing.assert_allclose(ds["displacement"].values, tiny["displacement"].values)
@@ -91,4 +114,6 @@ def test_lazy_open_is_dask_and_matches(tiny, tmp_path):
     out = write_frame(tiny, tmp_path / "f.zarr")
     ds = open_frame(out, lazy=True)
     assert ds["displacement"].chunks is not None
-    np.testing.assert_array_equal(ds["displacement"].isel(time=3).values, tiny["displacement"].isel(time=3).values)
+    np.testing.assert_array_equal(
+        ds["displacement"].isel(time=3).values, tiny["displacement"].isel(time=3).values
+    )

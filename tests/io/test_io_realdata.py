@@ -36,12 +36,16 @@ def test_mintpy_and_licsbas_agree(pair):
     assert np.abs(a - b)[both].max() < 1e-3  # mm (float32 metres -> mm rounding)
     only_licsbas = np.isfinite(b) & ~np.isfinite(a)
     n_partial = {"mexico-city-s1": 0, "sydney-envisat": 6}[name]
-    assert only_licsbas.any(axis=0).sum() == n_partial and not (np.isfinite(a) & ~np.isfinite(b)).any()
+    assert (
+        only_licsbas.any(axis=0).sum() == n_partial and not (np.isfinite(a) & ~np.isfinite(b)).any()
+    )
     np.testing.assert_array_equal(m["height"].values, lic["height"].values)
     ref_m = [float(v) for v in m.attrs["reference_point"].split(",")]
     ref_l = [float(v) for v in lic.attrs["reference_point"].split(",")]
     assert ref_m == pytest.approx(ref_l, abs=1e-3 * step_x)
-    assert m.attrs["reference_date"] == lic.attrs["reference_date"] == str(m.indexes["time"][0].date())
+    assert (
+        m.attrs["reference_date"] == lic.attrs["reference_date"] == str(m.indexes["time"][0].date())
+    )
 
 
 def test_mexico_city_subsides(real_data_dir):
@@ -56,7 +60,9 @@ def test_mexico_city_subsides(real_data_dir):
     np.testing.assert_array_equal(ds["displacement"].isel(y=9, x=8).values, 0.0)
     ry, rx = (float(v) for v in ds.attrs["reference_point"].split(","))
     assert (ry, rx) == pytest.approx((19.4381, -99.1793), abs=1e-4)
-    assert ds.attrs["sensor"] == "Sentinel-1" and ds.attrs["heading_deg"] == pytest.approx(-12.274, abs=1e-3)
+    assert ds.attrs["sensor"] == "Sentinel-1" and ds.attrs["heading_deg"] == pytest.approx(
+        -12.274, abs=1e-3
+    )
     assert ds.indexes["time"][-1] == pd.Timestamp("2018-07-17")
 
 
@@ -74,7 +80,9 @@ def test_real_data_round_trip_through_every_writer(real_data_dir, tmp_path, suff
     ds = open_frame(real_data_dir / "mexico-city-s1" / "cum.h5")
     back = open_frame(write_frame(ds, tmp_path / f"mexico{suffix}"))
     np.testing.assert_allclose(back["displacement"].values, ds["displacement"].values, atol=1e-3)
-    np.testing.assert_array_equal(np.isnan(back["displacement"].values), np.isnan(ds["displacement"].values))
+    np.testing.assert_array_equal(
+        np.isnan(back["displacement"].values), np.isnan(ds["displacement"].values)
+    )
     np.testing.assert_allclose(back["x"].values, ds["x"].values, rtol=0, atol=1e-9)
     np.testing.assert_allclose(back["y"].values, ds["y"].values, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(back["time"].values, ds["time"].values)

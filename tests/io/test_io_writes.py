@@ -22,7 +22,9 @@ def test_existing_output_needs_overwrite(tiny, tmp_path, suffix):
     assert isinstance(OutputExistsError("x"), FileExistsError)
     changed = tiny.assign(displacement=tiny["displacement"] * 2.0)
     write_frame(changed, out, overwrite=True)
-    np.testing.assert_allclose(open_frame(out)["displacement"].values, changed["displacement"].values, atol=1e-3)
+    np.testing.assert_allclose(
+        open_frame(out)["displacement"].values, changed["displacement"].values, atol=1e-3
+    )
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -56,7 +58,10 @@ def test_failed_write_leaves_nothing(tiny, tmp_path, suffix, monkeypatch):
 def test_write_format_dispatch_errors(tiny, tmp_path):
     with pytest.raises(ParameterError, match=r"cannot write .*f\.csv: unsupported suffix .\.csv."):
         write_frame(tiny, tmp_path / "f.csv")
-    with pytest.raises(ParameterError, match=r"variable='nope'.*choose one of \['displacement', 'deformation_true'\]"):
+    with pytest.raises(
+        ParameterError,
+        match=r"variable='nope'.*choose one of \['displacement', 'deformation_true'\]",
+    ):
         write_frame(tiny, tmp_path / "f.h5", variable="nope")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         write_frame(tiny, tmp_path / "no" / "dir" / "f.nc")
@@ -72,7 +77,9 @@ def test_big_files_open_lazily_and_stay_lazy(tiny, tmp_path):
     # metres -> mm scaling is part of the graph, nothing computed yet
     assert any("mul" in str(k[0] if isinstance(k, tuple) else k) for k in da.data.dask)
     with dask.config.set(scheduler="processes", num_workers=2):  # the h5py wrapper pickles
-        np.testing.assert_allclose(da.isel(time=5).values, tiny["displacement"].isel(time=5).values, atol=1e-3)
+        np.testing.assert_allclose(
+            da.isel(time=5).values, tiny["displacement"].isel(time=5).values, atol=1e-3
+        )
     again = pickle.loads(pickle.dumps(ds))
     np.testing.assert_allclose(again["displacement"].values, tiny["displacement"].values, atol=1e-3)
 

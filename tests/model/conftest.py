@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from model_helpers import tiny_model
 
 from insar_ae.model import save_weights
-from model_helpers import tiny_model
+
 
 @pytest.fixture()
 def tiny_weights(tmp_path):

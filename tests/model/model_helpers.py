@@ -18,5 +18,5 @@ def tiny_model(seed: int = 0) -> Denoiser:
 class IdentityDenoiser(Denoiser):
     """An 'oracle' returning its input (NaN -> 0): isolates tiling and stitching."""
 
-    def forward(self, windows, dem, mask=None):  # noqa: D102
+    def forward(self, windows, dem, mask=None):
         return torch.nan_to_num(windows.float(), nan=0.0)

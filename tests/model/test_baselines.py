@@ -42,10 +42,13 @@ def test_temporal_smooth_reduces_white_noise_and_keeps_a_trend():
     est = temporal_smooth(ds, sigma_days=36)
     resid = est.values[5:-5] - est.values[5:-5].mean(axis=0)
     assert resid.std() < 0.6 * 3.0
-    trend = np.arange(40, dtype=np.float32)[:, None, None] * 0.5 * np.ones(ds["displacement"].shape[1:])
+    trend = (
+        np.arange(40, dtype=np.float32)[:, None, None] * 0.5 * np.ones(ds["displacement"].shape[1:])
+    )
     est_t = temporal_smooth(_with_displacement(ds, trend), sigma_days=24)
-    np.testing.assert_allclose(est_t.values[10:-10] - est_t.values[10:11],
-                               trend[10:-10] - trend[10:11], atol=1e-3)
+    np.testing.assert_allclose(
+        est_t.values[10:-10] - est_t.values[10:11], trend[10:-10] - trend[10:11], atol=1e-3
+    )
 
 
 @pytest.mark.parametrize("method", [spatial_highpass, spatiotemporal_filter, temporal_smooth])

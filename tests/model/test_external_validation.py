@@ -22,7 +22,8 @@ SCORER = ROOT.parent / "shared" / "bench" / "score.py"
 
 pytestmark = pytest.mark.skipif(
     not (VALIDATION.is_dir() and SCORER.is_file()),
-    reason="../shared/data/validation and ../shared/bench/score.py are not beside this checkout")
+    reason="../shared/data/validation and ../shared/bench/score.py are not beside this checkout",
+)
 
 
 def _scorer():
@@ -57,8 +58,9 @@ def scored():
         dx = float(abs(ds["x"].values[1] - ds["x"].values[0]))
         valid = np.isfinite(d)
         zero = np.where(valid, 0.0, np.nan)
-        rows.append((kind, amp, score.metrics(est, truth, valid, dx),
-                     score.metrics(zero, truth, valid, dx)))
+        rows.append(
+            (kind, amp, score.metrics(est, truth, valid, dx), score.metrics(zero, truth, valid, dx))
+        )
     return rows
 
 
@@ -77,10 +79,14 @@ def test_most_signals_of_10_mm_and_more_are_detected_at_a_5_percent_false_alarm_
     assert _hit_rate(scored) >= 0.6
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "NOT MET yet (issue 14 campaign): the scorer's criterion is 80 % detected; the series-v6 weights "
-    "of 2026-12-03 detect 78 % (14 of 18) of the >= 10 mm scenes of this subset (series-v3: 72 %). "
-    "strict: remove when met."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "NOT MET yet (issue 14 campaign): the scorer's criterion is 80 % detected; the series-v6 weights "
+        "of 2026-12-03 detect 78 % (14 of 18) of the >= 10 mm scenes of this subset (series-v3: 72 %). "
+        "strict: remove when met."
+    ),
+)
 def test_signals_of_10_mm_and_more_are_detected_at_the_scorers_80_percent(scored):
     assert _hit_rate(scored) >= 0.8
 

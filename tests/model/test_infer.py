@@ -8,11 +8,11 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
+from model_helpers import TINY_ARCH, IdentityDenoiser, tiny_model
 
 from insar_ae.errors import DataModelError, ParameterError
 from insar_ae.model import Cancelled, denoise
 from insar_ae.testing import tiny_frame
-from model_helpers import IdentityDenoiser, TINY_ARCH, tiny_model
 
 
 def _identity():
@@ -23,8 +23,9 @@ def _identity():
 def test_identity_model_reproduces_the_input_through_tiles_and_windows(tile, overlap, stride):
     """An oracle returning its input must give back the input series exactly."""
     ds = tiny_frame(1, n_time=14, ny=37, nx=45, noise_mm=2.0)
-    out = denoise(ds, model=_identity(), tile=tile, overlap=overlap, time_stride=stride,
-                  device="cpu")
+    out = denoise(
+        ds, model=_identity(), tile=tile, overlap=overlap, time_stride=stride, device="cpu"
+    )
     np.testing.assert_allclose(out["deformation"].values, ds["displacement"].values, atol=1e-4)
     np.testing.assert_allclose(out["noise"].values, 0.0, atol=1e-4)
 
@@ -37,8 +38,9 @@ def test_output_layout_attrs_and_input_untouched():
     assert set(out.data_vars) >= {"displacement", "height", "deformation", "noise"}
     assert out["deformation"].attrs["units"] == "mm"
     assert np.all(out["deformation"].isel(time=0).values == 0)
-    np.testing.assert_allclose(out["noise"].values,
-                               ds["displacement"].values - out["deformation"].values, atol=1e-5)
+    np.testing.assert_allclose(
+        out["noise"].values, ds["displacement"].values - out["deformation"].values, atol=1e-5
+    )
     # one definition of the output attributes (datamodel), also used by the block-wise store
     from insar_ae.datamodel import OUTPUT_ATTRS
     from insar_ae.distributed.store import OUTPUT_CUBES
@@ -79,8 +81,9 @@ def test_nan_in_nan_out_without_contaminating_neighbours():
     assert np.isfinite(d[:, far]).all()
     # with the identity oracle a hole changes nothing else at all
     ident = denoise(holed, model=_identity(), tile=32, overlap=8, device="cpu")["deformation"]
-    np.testing.assert_allclose(ident.values[~nan_in], holed["displacement"].values[~nan_in],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        ident.values[~nan_in], holed["displacement"].values[~nan_in], atol=1e-4
+    )
     assert np.nanmax(np.abs(d - ref)) < 10 * np.nanstd(ref) + 1e-3
 
 
@@ -122,8 +125,15 @@ def test_dask_backed_input_matches_numpy():
 def test_progress_reaches_one_and_cancel_stops():
     ds = tiny_frame(9, n_time=11)
     seen = []
-    denoise(ds, model=tiny_model(), tile=16, overlap=8, batch_size=4, device="cpu",
-            progress=lambda f, m: seen.append((f, m)))
+    denoise(
+        ds,
+        model=tiny_model(),
+        tile=16,
+        overlap=8,
+        batch_size=4,
+        device="cpu",
+        progress=lambda f, m: seen.append((f, m)),
+    )
     fr = [f for f, _ in seen]
     assert fr == sorted(fr) and fr[-1] == pytest.approx(1.0) and len(fr) > 3
     assert "window" in seen[0][1]
@@ -134,8 +144,16 @@ def test_progress_reaches_one_and_cancel_stops():
             ev.set()
 
     with pytest.raises(Cancelled):
-        denoise(ds, model=tiny_model(), tile=16, overlap=8, batch_size=4, device="cpu",
-                progress=cancel_soon, cancel=ev)
+        denoise(
+            ds,
+            model=tiny_model(),
+            tile=16,
+            overlap=8,
+            batch_size=4,
+            device="cpu",
+            progress=cancel_soon,
+            cancel=ev,
+        )
 
 
 def test_bad_inputs_raise_clear_errors():
@@ -146,7 +164,8 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(DataModelError, match="dims"):
         denoise(ds.transpose("x", "y", "time"), model=m, device="cpu")
     bad = ds.drop_vars("height").assign(
-        height=(("yd", "xd"), np.zeros((5, 5), np.float32), {"units": "m"}))
+        height=(("yd", "xd"), np.zeros((5, 5), np.float32), {"units": "m"})
+    )
     with pytest.raises(DataModelError, match="height"):
         denoise(bad, model=m, device="cpu")
     empty = ds.copy(deep=True)

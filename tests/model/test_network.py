@@ -6,12 +6,11 @@ import math
 
 import pytest
 import torch
+from model_helpers import tiny_model
 
 from insar_ae.errors import ParameterError
 from insar_ae.model import Denoiser, SpaceTimeAE
 from insar_ae.model.network import count_parameters, flops_per_pixel
-
-from model_helpers import tiny_model
 
 
 def _batch(b=2, h=40, w=24, seed=0, amp=5.0):

@@ -24,7 +24,7 @@ def _tiny(seed: int = 0) -> SeriesDenoiser:
 class _BasisOracle(SeriesDenoiser):
     """Returns the input's own (unscaled) coefficient maps: isolates projection, tiling, NaN."""
 
-    def forward_normalised(self, prep):  # noqa: D102
+    def forward_normalised(self, prep):
         h, w = prep.crop
         return prep.x[:, : self.K, :h, :w]
 

@@ -40,7 +40,8 @@ def scores(shipped, scenes):
     out: dict[str, list[float]] = {}
     for ds in scenes:
         out.setdefault("model", []).append(
-            _rmse(denoise(ds, model=shipped, device="cpu")["deformation"].values, ds))
+            _rmse(denoise(ds, model=shipped, device="cpu")["deformation"].values, ds)
+        )
         out.setdefault("raw", []).append(_rmse(ds["displacement"].values, ds))
         out.setdefault("zeros", []).append(_rmse(np.zeros(ds["displacement"].shape), ds))
         for name in B.DEFAULTS:
@@ -48,17 +49,23 @@ def scores(shipped, scenes):
     return {k: float(np.mean(v)) for k, v in out.items()}
 
 
-@pytest.mark.parametrize("baseline", ["raw", "spatial_highpass", "spatiotemporal_filter", "temporal_smooth"])
+@pytest.mark.parametrize(
+    "baseline", ["raw", "spatial_highpass", "spatiotemporal_filter", "temporal_smooth"]
+)
 def test_shipped_weights_beat_the_input_and_every_classical_baseline(scores, baseline):
     # measured with the series-v6 weights (2026-12-03): model 2.34 mm, temporal smoothing 2.63,
     # spatial 5.96-6.41, raw 17.4 (series-v3: 2.65 mm, behind temporal smoothing)
     assert scores["model"] < scores[baseline], scores
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "NOT MET by the CPU-trained weights (no GPU): on these 12-date scenes (~2 mm of deformation "
-    "under ~15 mm of atmosphere) the series-v6 model (2.34 mm) is still worse than all zeros "
-    "(1.94 mm). strict: remove this marker when better weights ship."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "NOT MET by the CPU-trained weights (no GPU): on these 12-date scenes (~2 mm of deformation "
+        "under ~15 mm of atmosphere) the series-v6 model (2.34 mm) is still worse than all zeros "
+        "(1.94 mm). strict: remove this marker when better weights ship."
+    ),
+)
 def test_shipped_weights_beat_all_zeros(scores):
     assert scores["model"] < scores["zeros"], scores
 
@@ -71,8 +78,13 @@ def _smooth_frame(ny=96, nx=112, n_time=10):
     bump = 8.0 * np.exp(-(((yy - 40) / 25.0) ** 2 + ((xx - 60) / 30.0) ** 2))
     cube = np.arange(n_time, dtype=np.float32)[:, None, None] / (n_time - 1) * bump
     height = 800.0 + 2.0 * xx
-    return make_dataset(cube, height, np.arange(n_time) * np.timedelta64(12, "D")
-                        + np.datetime64("2020-01-01"), np.arange(ny) * -100.0, np.arange(nx) * 100.0)
+    return make_dataset(
+        cube,
+        height,
+        np.arange(n_time) * np.timedelta64(12, "D") + np.datetime64("2020-01-01"),
+        np.arange(ny) * -100.0,
+        np.arange(nx) * 100.0,
+    )
 
 
 def test_tiled_and_whole_frame_agree_and_no_gradient_jumps_at_tile_edges(shipped):
@@ -88,6 +100,7 @@ def test_tiled_and_whole_frame_agree_and_no_gradient_jumps_at_tile_edges(shipped
     d2 = np.abs(np.diff(tiled[-1], n=2, axis=1)).mean(axis=0)  # index i ~ column i + 1
     starts = tile_starts(tiled.shape[-1], 48, 24)
     assert starts == [0, 24, 48, 64]
-    edges = sorted({c for s in starts for c in (s, s + 23, s + 24, s + 47)}
-                   - {0, tiled.shape[-1] - 1})
+    edges = sorted(
+        {c for s in starts for c in (s, s + 23, s + 24, s + 47)} - {0, tiled.shape[-1] - 1}
+    )
     assert d2[[c - 1 for c in edges]].max() < 4.0 * np.median(d2) + 1e-3, d2

@@ -12,7 +12,9 @@ from insar_ae.model.temporal_basis import date_weights, legendre_basis, project,
 
 def _days(n: int, seed: int = 0) -> torch.Tensor:
     rng = np.random.default_rng(seed)
-    return torch.as_tensor(np.cumsum(np.r_[0, rng.choice([6, 12, 24, 36], n - 1)]), dtype=torch.float64)
+    return torch.as_tensor(
+        np.cumsum(np.r_[0, rng.choice([6, 12, 24, 36], n - 1)]), dtype=torch.float64
+    )
 
 
 @pytest.mark.parametrize("n", [2, 3, 7, 24, 150])
@@ -52,8 +54,9 @@ def test_pixels_with_no_data_dates_match_their_own_least_squares():
     np.testing.assert_allclose(proj.coef[0, :, 1, 1].numpy(), want[1:], rtol=5e-3)  # ridge 1e-3
     assert int(proj.n_valid[0, 1, 1]) == 17
     # a fully valid pixel is the plain orthonormal projection
-    np.testing.assert_allclose(proj.coef[0, :, 0, 0].numpy(),
-                               (q[0].T @ series[0, :, 0, 0])[1:].numpy(), atol=1e-10)
+    np.testing.assert_allclose(
+        proj.coef[0, :, 0, 0].numpy(), (q[0].T @ series[0, :, 0, 0])[1:].numpy(), atol=1e-10
+    )
 
 
 def test_bad_days_are_refused():
@@ -63,7 +66,9 @@ def test_bad_days_are_refused():
         legendre_basis(_days(5), 0)
 
 
-def _noisy_series(sigmas: np.ndarray, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _noisy_series(
+    sigmas: np.ndarray, seed: int = 1
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A linear trend (10 mm over the series) plus white noise of per-date strength ``sigmas``,
     referenced to the first date; returns (series, trend, basis)."""
     n = len(sigmas)

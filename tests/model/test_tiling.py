@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -17,16 +19,17 @@ from insar_ae.model.tiling import (
 )
 
 
-@pytest.mark.parametrize(("n", "tile", "overlap"), [(128, 128, 32), (300, 128, 32), (129, 64, 16),
-                                                     (1000, 96, 48)])
+@pytest.mark.parametrize(
+    ("n", "tile", "overlap"), [(128, 128, 32), (300, 128, 32), (129, 64, 16), (1000, 96, 48)]
+)
 def test_tiles_cover_the_axis_with_at_least_the_overlap(n, tile, overlap):
     starts = tile_starts(n, tile, overlap)
     assert starts[0] == 0 and starts[-1] == n - tile
     cover = np.zeros(n, int)
     for s in starts:
-        cover[s:s + tile] += 1
+        cover[s : s + tile] += 1
     assert cover.min() >= 1
-    assert all(b - a <= tile - overlap for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a <= tile - overlap for a, b in itertools.pairwise(starts))
 
 
 def test_blend_weights_are_smooth_positive_and_one_in_the_centre():
@@ -56,7 +59,7 @@ def test_stitching_an_oracle_reproduces_the_series_exactly(n, stride):
     rng = np.random.default_rng(n + stride)
     series = rng.normal(0, 5, size=(n, 3, 4)).cumsum(axis=0).astype(np.float32)
     series -= series[0]
-    estimates = {k: series[k:k + 9] - series[k] for k in window_starts(n, 9, stride)}
+    estimates = {k: series[k : k + 9] - series[k] for k in window_starts(n, 9, stride)}
     np.testing.assert_allclose(stitch_windows(estimates, n), series, atol=1e-4)
 
 

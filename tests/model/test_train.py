@@ -12,15 +12,31 @@ from insar_ae.model import TrainConfig, load_model, train
 
 
 def _cfg(tmp_path, steps):
-    return TrainConfig(out=str(tmp_path / "run"), steps=steps, batch_size=8, patch=32,
-                       widths=(8, 8, 16, 16), n_mix=1, lr=3e-3, n_val=8, val_size=32,
-                       val_every=1000, checkpoint_every=10, log_every=5, device="cpu",
-                       progress_bar=False, seed=7)
+    return TrainConfig(
+        out=str(tmp_path / "run"),
+        steps=steps,
+        batch_size=8,
+        patch=32,
+        widths=(8, 8, 16, 16),
+        n_mix=1,
+        lr=3e-3,
+        n_val=8,
+        val_size=32,
+        val_every=1000,
+        checkpoint_every=10,
+        log_every=5,
+        device="cpu",
+        progress_bar=False,
+        seed=7,
+    )
 
 
 def _events(run, kind):
-    return [json.loads(x) for x in (run / "train.log").read_text().splitlines()
-            if json.loads(x)["event"] == kind]
+    return [
+        json.loads(x)
+        for x in (run / "train.log").read_text().splitlines()
+        if json.loads(x)["event"] == kind
+    ]
 
 
 def _fixed_sampler():
@@ -40,8 +56,9 @@ def test_initial_weights_follow_the_seed_not_the_global_rng(tmp_path):
     torch.manual_seed(12345)  # whatever ran before must not matter
     torch.rand(100)
     b = train(_cfg(tmp_path / "b", 1), sampler=_fixed_sampler())
-    for (ka, va), (kb, vb) in zip(load_model(a).state_dict().items(), load_model(b).state_dict().items(),
-                                  strict=True):
+    for (ka, va), (kb, vb) in zip(
+        load_model(a).state_dict().items(), load_model(b).state_dict().items(), strict=True
+    ):
         assert ka == kb and torch.equal(va, vb)
 
 
@@ -87,11 +104,19 @@ def test_warm_start_data_overrides_and_validation_seed(tmp_path):
         seen.append(kw.get("config"))
         return sampler(n, T, size, generator, device)
 
-    cfg = dataclasses.replace(_cfg(tmp_path, 5), out=str(tmp_path / "warm"), init=str(base),
-                              seed=8, val_seed=7 + 1_000_003, data={"turb_rms_mm": [1.0, 2.0]})
+    cfg = dataclasses.replace(
+        _cfg(tmp_path, 5),
+        out=str(tmp_path / "warm"),
+        init=str(base),
+        seed=8,
+        val_seed=7 + 1_000_003,
+        data={"turb_rms_mm": [1.0, 2.0]},
+    )
     path = train(cfg, sampler=spy)
     first = _events(tmp_path / "warm", "val")[0]
-    assert first["rmse_mm"] == pytest.approx(_events(tmp_path / "run", "end")[-1]["rmse_mm"], rel=1e-5)
+    assert first["rmse_mm"] == pytest.approx(
+        _events(tmp_path / "run", "end")[-1]["rmse_mm"], rel=1e-5
+    )
     training_draws = [c for c in seen if c is not None]
     assert training_draws and all(c.turb_rms_mm == (1.0, 2.0) for c in training_draws)
     assert seen[0] is None  # validation uses the default ranges
@@ -111,15 +136,26 @@ def test_gain_penalty_is_zero_at_unit_gain_and_grows_with_shrinking():
     valid[0, :4] = False
     assert float(gain_penalty(truth + 7.0, truth, valid)) < 1e-10
     # (gain - 1)^2 x the truth's mean square (centred): 0.25 x ~4 here
-    power = torch.stack([(t[v] - t[v].mean()).pow(2).mean() for t, v in zip(truth, valid)]).mean()
-    assert float(gain_penalty(0.5 * truth, truth, valid)) == pytest.approx(0.25 * float(power), rel=1e-4)
-    assert float(gain_penalty(1.5 * truth, truth, valid)) == pytest.approx(0.25 * float(power), rel=1e-4)
+    power = torch.stack(
+        [(t[v] - t[v].mean()).pow(2).mean() for t, v in zip(truth, valid, strict=True)]
+    ).mean()
+    assert float(gain_penalty(0.5 * truth, truth, valid)) == pytest.approx(
+        0.25 * float(power), rel=1e-4
+    )
+    assert float(gain_penalty(1.5 * truth, truth, valid)) == pytest.approx(
+        0.25 * float(power), rel=1e-4
+    )
     # noise uncorrelated with the truth adds little, and never more than the MSE
     noisy = truth + 0.3 * torch.randn(3, 32, 32, generator=g)
     assert float(gain_penalty(noisy, truth, valid)) < 0.01 * 0.09
     wild = truth + 5.0 * torch.randn(3, 32, 32, generator=g)
-    mse = float(((wild - wild.mean((-2, -1), keepdim=True)) - (truth - truth.mean((-2, -1), keepdim=True)))
-                [:, 4:].pow(2).mean())
+    mse = float(
+        ((wild - wild.mean((-2, -1), keepdim=True)) - (truth - truth.mean((-2, -1), keepdim=True)))[
+            :, 4:
+        ]
+        .pow(2)
+        .mean()
+    )
     assert float(gain_penalty(wild, truth, valid)) <= 1.5 * mse
     flat = torch.full((3, 32, 32), 4.0)
     zero = gain_penalty(torch.randn(3, 32, 32, requires_grad=True), flat, valid)
@@ -151,17 +187,17 @@ def test_peak_penalty_is_the_scorers_detection_statistic_of_the_error():
     from insar_ae.model.train import PEAK_SIGMA_PX, peak_penalty
 
     yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(96.0), indexing="ij")
-    blob = 6.0 * torch.exp(-((yy - 40) ** 2 + (xx - 55) ** 2) / (2 * 5.0 ** 2))
+    blob = 6.0 * torch.exp(-((yy - 40) ** 2 + (xx - 55) ** 2) / (2 * 5.0**2))
     truth = torch.randn(2, 96, 96, generator=torch.Generator().manual_seed(3))
     valid = torch.ones(2, 96, 96, dtype=torch.bool)
     assert float(peak_penalty(truth + 3.0, truth, valid)) < 1e-10
     err = blob - blob.mean()
     stat = float(abs(gaussian_filter(err.numpy(), PEAK_SIGMA_PX, mode="constant")).max())
     got = float(peak_penalty(truth + blob, truth, valid))
-    assert 0.85 * stat <= got ** 0.5 <= 1.02 * stat
+    assert 0.85 * stat <= got**0.5 <= 1.02 * stat
     # pixels without data carry nothing, whatever they hold
     valid[:, 30:50, 45:65] = False
-    assert float(peak_penalty(truth + blob * 1e3 * (~valid[0]), truth, valid)) < 1e-3 * stat ** 2
+    assert float(peak_penalty(truth + blob * 1e3 * (~valid[0]), truth, valid)) < 1e-3 * stat**2
     # a blob is found wherever it is, so the gradient reaches the map
     p = (truth + blob).requires_grad_(True)
     peak_penalty(p, truth, torch.ones_like(valid)).backward()

@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 import torch
+from model_helpers import tiny_model
 
 from insar_ae.errors import WeightsError
 from insar_ae.model import load_model, read_registry
 from insar_ae.model.weights import WEIGHTS_DIR, publish_weights, sha256_file
-from model_helpers import tiny_model
 
 
 def _inputs():
@@ -46,8 +46,9 @@ def test_missing_sidecar_unknown_name_and_garbage_are_rejected(tiny_weights, tmp
         load_model("no-such-model", weights_dir=tmp_path)
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not a safetensors file")
-    (tmp_path / "junk.safetensors.json").write_text(json.dumps(
-        {"sha256": sha256_file(junk), "config": tiny_model().config()}))
+    (tmp_path / "junk.safetensors.json").write_text(
+        json.dumps({"sha256": sha256_file(junk), "config": tiny_model().config()})
+    )
     with pytest.raises(WeightsError, match="not a readable safetensors"):
         load_model(junk)
 

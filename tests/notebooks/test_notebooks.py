@@ -47,11 +47,15 @@ def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("jupyter")
     spec = root / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "insar_ae test kernel",
-        "language": "python",
-    }))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "insar_ae test kernel",
+                "language": "python",
+            }
+        )
+    )
     return root
 
 
@@ -83,8 +87,11 @@ def test_committed_notebook_is_valid_and_stripped(path: Path) -> None:
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code, f"{path.name} has no code cell"
-    dirty = [i for i, c in enumerate(nb.cells)
-             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    dirty = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count is not None)
+    ]
     assert not dirty, f"{path.name}: cells {dirty} carry outputs; strip them before committing"
     assert "widgets" not in nb.metadata, f"{path.name}: widget state saved in the metadata"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
@@ -93,10 +100,12 @@ def test_committed_notebook_is_valid_and_stripped(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_opens_with_a_title_and_what_the_reader_learns(path: Path) -> None:
     first = nbformat.read(path, as_version=4).cells[0]
-    assert first.cell_type == "markdown" and first.source.startswith("# "), \
+    assert first.cell_type == "markdown" and first.source.startswith("# "), (
         f"{path.name}: the first cell must be a markdown title"
-    assert re.search(r"(?i)you will learn", first.source), \
+    )
+    assert re.search(r"(?i)you will learn", first.source), (
         f"{path.name}: the first cell must say what the reader will learn"
+    )
 
 
 def test_docs_list_every_notebook_once() -> None:
@@ -109,21 +118,31 @@ def test_docs_list_every_notebook_once() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_end_to_end_and_draws_figures(
-    path: Path, kernel_dir: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
+    path: Path,
+    kernel_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
     if path.name in NEEDS_REAL_DATA:
         real = request.getfixturevalue("real_data_dir")  # skips, with the reason, when absent
         monkeypatch.setenv("INSAR_AE_REAL_DATA", str(real))
     monkeypatch.setenv("INSAR_AE_NB_FAST", "1")
-    monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join(
-        [str(kernel_dir), *filter(None, [os.environ.get("JUPYTER_PATH")])]))
+    monkeypatch.setenv(
+        "JUPYTER_PATH",
+        os.pathsep.join([str(kernel_dir), *filter(None, [os.environ.get("JUPYTER_PATH")])]),
+    )
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # no user startup files
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=CELL_TIMEOUT_S,
-                            allow_errors=False, record_timing=True,
-                            resources={"metadata": {"path": str(NB_DIR)}})
+    client = NotebookClient(
+        nb,
+        kernel_name=KERNEL_NAME,
+        timeout=CELL_TIMEOUT_S,
+        allow_errors=False,
+        record_timing=True,
+        resources={"metadata": {"path": str(NB_DIR)}},
+    )
     try:
         client.execute()  # raises CellExecutionError (with the cell's traceback) on any error
     finally:
@@ -134,7 +153,9 @@ def test_notebook_runs_end_to_end_and_draws_figures(
     figures = [o for o in outputs if any(m in o.get("data", {}) for m in FIGURE_MIME)]
     assert len(figures) >= 2, f"{path.name} drew {len(figures)} figure(s); expected its plots"
     # HoloViews/Panel catch plotting errors and display them instead of raising: look for them too
-    tracebacks = [text for text in map(_text, outputs) if "Traceback (most recent call last)" in text]
+    tracebacks = [
+        text for text in map(_text, outputs) if "Traceback (most recent call last)" in text
+    ]
     assert not tracebacks, f"{path.name} shows a traceback: {tracebacks[0][:1000]}"
     # the notebook route of the dashboard: a cell that builds Dashboard(...) displays it
     for cell in nb.cells:

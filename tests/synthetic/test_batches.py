@@ -22,8 +22,9 @@ def test_batch_shapes_dtypes_and_device(batch):
     assert batch.dem.shape == (24, 64, 64) and batch.mask.shape == (24, 64, 64)
     assert batch.windows.dtype == torch.float32 and batch.mask.dtype == torch.bool
     assert all(t.device.type == "cpu" for t in batch)
-    b64 = sample_batch(2, T=3, size=16, generator=torch.Generator().manual_seed(0),
-                       dtype=torch.float64)
+    b64 = sample_batch(
+        2, T=3, size=16, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
     assert b64.windows.dtype == torch.float64 and b64.truth.dtype == torch.float64
 
 
@@ -58,8 +59,9 @@ def test_noise_only_fraction_controls_deformation_free_samples():
 
 
 def test_amplitudes_and_noise_span_a_wide_range():
-    b = sample_batch(48, T=9, size=48, generator=torch.Generator().manual_seed(2),
-                     noise_only_fraction=0.0)
+    b = sample_batch(
+        48, T=9, size=48, generator=torch.Generator().manual_seed(2), noise_only_fraction=0.0
+    )
     peak = b.truth.abs().amax(dim=(1, 2, 3))
     peak = peak[peak > 0]
     assert float(peak.min()) < 1.0 and float(peak.max()) > 10.0  # sub-mm to cm
@@ -72,8 +74,9 @@ def test_amplitudes_and_noise_span_a_wide_range():
 
 def test_truth_is_smooth_or_sharp_like_faults_and_has_fault_discontinuities():
     """Some samples carry surface-breaking faults: a large one-pixel jump in the truth."""
-    b = sample_batch(48, T=5, size=48, generator=torch.Generator().manual_seed(3),
-                     noise_only_fraction=0.0)
+    b = sample_batch(
+        48, T=5, size=48, generator=torch.Generator().manual_seed(3), noise_only_fraction=0.0
+    )
     last = b.truth[:, -1]
     jump = (last[:, :, 1:] - last[:, :, :-1]).abs().amax(dim=(1, 2))
     spread = last.abs().amax(dim=(1, 2)).clamp_min(1e-9)
@@ -81,12 +84,26 @@ def test_truth_is_smooth_or_sharp_like_faults_and_has_fault_discontinuities():
 
 
 def test_config_narrows_the_draws():
-    cfg = BatchConfig(amplitude_mm=(5.0, 5.0), p_fault=(0.0, 0.0), p_mogi=1.0,
-                      turb_rms_mm=(1e-6, 1e-6), strat_mm_per_km=(1e-6, 1e-6),
-                      ramp_mm=(1e-6, 1e-6), pixel_noise_mm=(1e-6, 1e-6), p_unwrapping=0.0,
-                      hole_fraction=(0.0, 0.0), scatter_fraction=(0.0, 0.0))
-    b = sample_batch(8, T=6, size=32, generator=torch.Generator().manual_seed(4),
-                     noise_only_fraction=0.0, config=cfg)
+    cfg = BatchConfig(
+        amplitude_mm=(5.0, 5.0),
+        p_fault=(0.0, 0.0),
+        p_mogi=1.0,
+        turb_rms_mm=(1e-6, 1e-6),
+        strat_mm_per_km=(1e-6, 1e-6),
+        ramp_mm=(1e-6, 1e-6),
+        pixel_noise_mm=(1e-6, 1e-6),
+        p_unwrapping=0.0,
+        hole_fraction=(0.0, 0.0),
+        scatter_fraction=(0.0, 0.0),
+    )
+    b = sample_batch(
+        8,
+        T=6,
+        size=32,
+        generator=torch.Generator().manual_seed(4),
+        noise_only_fraction=0.0,
+        config=cfg,
+    )
     peak = b.truth.abs().amax(dim=(2, 3)).amax(dim=1)
     np.testing.assert_allclose(peak.numpy(), 5.0, rtol=1e-4)  # one Mogi of 5 mm peak each
     assert float((b.windows - b.truth).abs().max()) < 1e-3
@@ -97,8 +114,7 @@ def test_config_narrows_the_draws():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_batch_on_cuda_matches_cpu_draws():
     cpu = sample_batch(2, T=4, size=32, generator=torch.Generator().manual_seed(5))
-    gpu = sample_batch(2, T=4, size=32, generator=torch.Generator().manual_seed(5),
-                       device="cuda")
+    gpu = sample_batch(2, T=4, size=32, generator=torch.Generator().manual_seed(5), device="cuda")
     assert gpu.windows.device.type == "cuda"
     torch.testing.assert_close(gpu.truth.cpu(), cpu.truth, atol=1e-3, rtol=1e-3)
     assert math.isfinite(float(gpu.dem.sum()))

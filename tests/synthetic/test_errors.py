@@ -6,24 +6,43 @@ import numpy as np
 import pytest
 
 from insar_ae.errors import ParameterError
-from insar_ae.synthetic import (fault_displacement, fractal_dem, los_vector, make_scene, mogi,
-                                okada85, sample_batch)
+from insar_ae.synthetic import (
+    fault_displacement,
+    fractal_dem,
+    los_vector,
+    make_scene,
+    mogi,
+    okada85,
+    sample_batch,
+)
 
 X = np.array([1.0, 2.0])
 OK = dict(depth=4.0, dip_deg=70.0, length=3.0, width=2.0, strike_slip=1.0)
-FAULT = dict(x0_m=0.0, y0_m=0.0, strike_deg=10.0, dip_deg=60.0, top_depth_m=0.0,
-             length_m=10e3, width_m=5e3, rake_deg=90.0, slip_m=1.0)
+FAULT = dict(
+    x0_m=0.0,
+    y0_m=0.0,
+    strike_deg=10.0,
+    dip_deg=60.0,
+    top_depth_m=0.0,
+    length_m=10e3,
+    width_m=5e3,
+    rake_deg=90.0,
+    slip_m=1.0,
+)
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    ({"depth": -1.0}, ["depth", "(0"]),
-    ({"dip_deg": 95.0}, ["dip_deg", "[0, 90]", "95"]),
-    ({"dip_deg": -5.0}, ["dip_deg", "[0, 90]"]),
-    ({"length": 0.0}, ["length", "(0"]),
-    ({"width": 0.0}, ["width", "(0"]),
-    ({"depth": 1.0, "width": 2.0, "dip_deg": 90.0}, ["above the surface", "depth"]),
-    ({"nu": 0.5}, ["nu", "0.5"]),
-])
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"depth": -1.0}, ["depth", "(0"]),
+        ({"dip_deg": 95.0}, ["dip_deg", "[0, 90]", "95"]),
+        ({"dip_deg": -5.0}, ["dip_deg", "[0, 90]"]),
+        ({"length": 0.0}, ["length", "(0"]),
+        ({"width": 0.0}, ["width", "(0"]),
+        ({"depth": 1.0, "width": 2.0, "dip_deg": 90.0}, ["above the surface", "depth"]),
+        ({"nu": 0.5}, ["nu", "0.5"]),
+    ],
+)
 def test_okada85_rejects_bad_geometry(change, words):
     with pytest.raises(ParameterError) as err:
         okada85(X, X, **{**OK, **change})
@@ -31,13 +50,16 @@ def test_okada85_rejects_bad_geometry(change, words):
         assert w in str(err.value)
 
 
-@pytest.mark.parametrize(("change", "name"), [
-    ({"top_depth_m": -100.0}, "top_depth_m"),
-    ({"dip_deg": 91.0}, "dip_deg"),
-    ({"length_m": 0.0}, "length_m"),
-    ({"width_m": -1.0}, "width_m"),
-    ({"dip_deg": 0.0, "top_depth_m": 0.0}, "top_depth_m"),
-])
+@pytest.mark.parametrize(
+    ("change", "name"),
+    [
+        ({"top_depth_m": -100.0}, "top_depth_m"),
+        ({"dip_deg": 91.0}, "dip_deg"),
+        ({"length_m": 0.0}, "length_m"),
+        ({"width_m": -1.0}, "width_m"),
+        ({"dip_deg": 0.0, "top_depth_m": 0.0}, "top_depth_m"),
+    ],
+)
 def test_fault_displacement_rejects_bad_geometry(change, name):
     with pytest.raises(ParameterError, match=name):
         fault_displacement(X, X, **{**FAULT, **change})
@@ -72,8 +94,9 @@ def test_make_scene_rejects_unknown_preset_and_parameters():
 
 def test_make_scene_rejects_dates_not_increasing():
     with pytest.raises(ParameterError, match="strictly increasing"):
-        make_scene("noise-only", 0, shape=(16, 16),
-                   dates=["2020-01-01", "2020-01-13", "2020-01-13"])
+        make_scene(
+            "noise-only", 0, shape=(16, 16), dates=["2020-01-01", "2020-01-13", "2020-01-13"]
+        )
     with pytest.raises(ParameterError, match="strictly increasing"):
         make_scene("noise-only", 0, shape=(16, 16), dates=["2020-02-01", "2020-01-01"])
     with pytest.raises(ParameterError, match="n_dates"):
@@ -81,7 +104,9 @@ def test_make_scene_rejects_dates_not_increasing():
 
 
 def test_make_scene_rejects_dem_of_the_wrong_shape():
-    with pytest.raises(ParameterError, match=r"dem must have the scene shape \(y, x\) = \(16, 16\)"):
+    with pytest.raises(
+        ParameterError, match=r"dem must have the scene shape \(y, x\) = \(16, 16\)"
+    ):
         make_scene("noise-only", 0, shape=(16, 16), n_dates=3, dem=np.zeros((16, 15)))
 
 

@@ -8,14 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-from insar_ae.synthetic import (SENTINEL1_ASC, SENTINEL1_DESC, los_vector, mogi,
-                                mogi_dvolume_from_pressure, project_los)
+from insar_ae.synthetic import (
+    SENTINEL1_ASC,
+    SENTINEL1_DESC,
+    los_vector,
+    mogi,
+    mogi_dvolume_from_pressure,
+    project_los,
+)
 
 
 def test_mogi_uplift_at_centre_equals_analytic_value():
     d, dv, nu = 3000.0, 1.0e6, 0.25
-    ue, un, uu = mogi(np.array(500.0), np.array(-200.0), x0_m=500.0, y0_m=-200.0, depth_m=d,
-                      dvolume_m3=dv, nu=nu)
+    ue, un, uu = mogi(
+        np.array(500.0), np.array(-200.0), x0_m=500.0, y0_m=-200.0, depth_m=d, dvolume_m3=dv, nu=nu
+    )
     assert float(uu) == pytest.approx((1 - nu) * dv / (math.pi * d * d), rel=1e-12)
     assert float(ue) == 0.0 and float(un) == 0.0
 
@@ -24,8 +31,7 @@ def test_mogi_horizontal_to_vertical_ratio_is_r_over_d_and_radial():
     d = 2500.0
     r = np.linspace(100.0, 10000.0, 50)
     az = np.radians(30.0)
-    ue, un, uu = mogi(r * np.sin(az), r * np.cos(az), x0_m=0.0, y0_m=0.0, depth_m=d,
-                      dvolume_m3=5e5)
+    ue, un, uu = mogi(r * np.sin(az), r * np.cos(az), x0_m=0.0, y0_m=0.0, depth_m=d, dvolume_m3=5e5)
     np.testing.assert_allclose(np.hypot(ue, un) / uu, r / d, rtol=1e-12)
     np.testing.assert_allclose(np.arctan2(ue, un), az, atol=1e-12)  # points away from source
 
@@ -55,8 +61,9 @@ def test_mogi_pressure_form_matches_classical_formula():
 def test_mogi_torch_matches_numpy():
     e, n = np.meshgrid(np.linspace(-5e3, 5e3, 9), np.linspace(-4e3, 4e3, 7))
     ref = mogi(e, n, x0_m=300.0, y0_m=-100.0, depth_m=2000.0, dvolume_m3=-3e5)
-    got = mogi(torch.tensor(e), torch.tensor(n), x0_m=300.0, y0_m=-100.0, depth_m=2000.0,
-               dvolume_m3=-3e5)
+    got = mogi(
+        torch.tensor(e), torch.tensor(n), x0_m=300.0, y0_m=-100.0, depth_m=2000.0, dvolume_m3=-3e5
+    )
     for a, b in zip(ref, got, strict=True):
         np.testing.assert_allclose(b.numpy(), a, rtol=1e-12)
 
@@ -64,23 +71,26 @@ def test_mogi_torch_matches_numpy():
 def test_los_vector_known_values_and_unit_norm():
     e, n, u = los_vector(-12.0, 39.0)
     s, c = math.sin(math.radians(39.0)), math.cos(math.radians(39.0))
-    assert (e, n, u) == pytest.approx((-s * math.cos(math.radians(12.0)),
-                                       -s * math.sin(math.radians(12.0)), c))
+    assert (e, n, u) == pytest.approx(
+        (-s * math.cos(math.radians(12.0)), -s * math.sin(math.radians(12.0)), c)
+    )
     assert e * e + n * n + u * u == pytest.approx(1.0)
     # heading north, looking east: the satellite is due west of the target
     assert los_vector(0.0, 30.0) == pytest.approx((-0.5, 0.0, math.cos(math.radians(30.0))))
 
 
 def test_uplift_projects_to_positive_cos_incidence():
-    los = project_los(0.0, 0.0, 10.0, **{k: SENTINEL1_ASC[k] for k in ("heading_deg",
-                                                                      "incidence_deg")})
+    los = project_los(
+        0.0, 0.0, 10.0, **{k: SENTINEL1_ASC[k] for k in ("heading_deg", "incidence_deg")}
+    )
     assert los == pytest.approx(10.0 * math.cos(math.radians(39.0)))
 
 
 def test_east_motion_changes_sign_between_ascending_and_descending():
     asc = project_los(1.0, 0.0, 0.0, SENTINEL1_ASC["heading_deg"], SENTINEL1_ASC["incidence_deg"])
-    desc = project_los(1.0, 0.0, 0.0, SENTINEL1_DESC["heading_deg"],
-                       SENTINEL1_DESC["incidence_deg"])
+    desc = project_los(
+        1.0, 0.0, 0.0, SENTINEL1_DESC["heading_deg"], SENTINEL1_DESC["incidence_deg"]
+    )
     assert asc < -0.5 and desc > 0.5  # ascending looks east: eastward motion is away
     assert SENTINEL1_ASC["wavelength_m"] == pytest.approx(0.0555, abs=1e-4)
 

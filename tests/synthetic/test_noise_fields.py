@@ -10,8 +10,13 @@ from insar_ae.synthetic import fractal_dem
 from insar_ae.synthetic._backend import Random
 from insar_ae.synthetic.atmosphere import relative_to_first, stratified_delay, turbulent_delay
 from insar_ae.synthetic.fields import power_law_field
-from insar_ae.synthetic.noise import (HALF_WAVELENGTH_MM_C, decorrelation_mask, orbital_ramp,
-                                      ramp_basis, unwrapping_errors)
+from insar_ae.synthetic.noise import (
+    HALF_WAVELENGTH_MM_C,
+    decorrelation_mask,
+    orbital_ramp,
+    ramp_basis,
+    unwrapping_errors,
+)
 
 
 def _spectral_slope(field: np.ndarray) -> float:
@@ -66,8 +71,9 @@ def test_fractal_dem_spans_the_relief_and_is_seeded():
     dem = fractal_dem((80, 100), relief_m=1500.0, base_m=200.0, seed=5)
     assert dem.shape == (80, 100)
     assert dem.min() == pytest.approx(200.0) and dem.max() == pytest.approx(1700.0)
-    np.testing.assert_array_equal(dem, fractal_dem((80, 100), relief_m=1500.0, base_m=200.0,
-                                                   seed=5))
+    np.testing.assert_array_equal(
+        dem, fractal_dem((80, 100), relief_m=1500.0, base_m=200.0, seed=5)
+    )
 
 
 def test_orbital_ramp_is_planar_plus_quadratic():
@@ -78,8 +84,12 @@ def test_orbital_ramp_is_planar_plus_quadratic():
         coef, *_ = np.linalg.lstsq(basis, img.ravel(), rcond=None)
         np.testing.assert_allclose(basis @ coef, img.ravel(), atol=1e-10)
     flat = orbital_ramp(r, (200,), 8, 8, amp_mm=5.0, quad_fraction=0.0)
-    coef = np.array([np.linalg.lstsq(ramp_basis(r, 8, 8).reshape(6, -1).T, f.ravel(),
-                                     rcond=None)[0] for f in flat])
+    coef = np.array(
+        [
+            np.linalg.lstsq(ramp_basis(r, 8, 8).reshape(6, -1).T, f.ravel(), rcond=None)[0]
+            for f in flat
+        ]
+    )
     assert np.abs(coef[:, 3:]).max() < 1e-9
     assert coef[:, :3].std(axis=0) == pytest.approx([5.0, 5.0, 5.0], rel=0.2)
 

@@ -10,8 +10,14 @@ import pandas as pd
 import pytest
 
 from insar_ae.datamodel import validate
-from insar_ae.synthetic import (fault_displacement, list_presets, make_scene, mogi, project_los,
-                                sample_batch)
+from insar_ae.synthetic import (
+    fault_displacement,
+    list_presets,
+    make_scene,
+    mogi,
+    project_los,
+    sample_batch,
+)
 from insar_ae.synthetic.timefuncs import days_since_first, evaluate
 
 SMALL = dict(shape=(48, 56), n_dates=10)
@@ -19,12 +25,17 @@ COMPONENTS = ("deformation_true", "turbulent", "stratified", "ramp")
 
 
 def test_presets_are_listed():
-    assert set(list_presets()) >= {"anatolia-slow-slip", "coso-deflation", "clean-fault",
-                                   "noise-only"}
+    assert set(list_presets()) >= {
+        "anatolia-slow-slip",
+        "coso-deflation",
+        "clean-fault",
+        "noise-only",
+    }
 
 
-@pytest.mark.parametrize("preset", ["anatolia-slow-slip", "coso-deflation", "clean-fault",
-                                    "noise-only"])
+@pytest.mark.parametrize(
+    "preset", ["anatolia-slow-slip", "coso-deflation", "clean-fault", "noise-only"]
+)
 def test_scene_is_canonical_relative_to_first_date_and_sums_its_components(preset):
     ds = make_scene(preset, 3, **SMALL)
     validate(ds)
@@ -55,8 +66,7 @@ def test_same_seed_same_scene_and_other_seed_differs():
 
 def test_truth_params_rebuild_the_anatolia_deformation():
     dates = pd.date_range("2020-01-01", periods=8, freq="45D")
-    ds = make_scene("anatolia-slow-slip", 1, shape=(40, 44), dates=dates,
-                    sse_onset="2020-04-01")
+    ds = make_scene("anatolia-slow-slip", 1, shape=(40, 44), dates=dates, sse_onset="2020-04-01")
     tp = json.loads(ds.attrs["truth_params"])
     assert tp["creep_rate_mm_yr"] == 8.0 and tp["strike_deg"] == 80.0
     assert tp["sse_onset"] == "2020-04-01" and tp["sse_duration_days"] > 0
@@ -67,10 +77,19 @@ def test_truth_params_rebuild_the_anatolia_deformation():
     t = days_since_first(ds.time.values)
     total = 0.0
     for s in tp["sources"]:
-        u = fault_displacement(e, n, x0_m=s["x0_m"], y0_m=s["y0_m"], strike_deg=s["strike_deg"],
-                               dip_deg=s["dip_deg"], top_depth_m=s["top_depth_m"],
-                               length_m=s["length_m"], width_m=s["width_m"],
-                               rake_deg=s["rake_deg"], slip_m=1.0)
+        u = fault_displacement(
+            e,
+            n,
+            x0_m=s["x0_m"],
+            y0_m=s["y0_m"],
+            strike_deg=s["strike_deg"],
+            dip_deg=s["dip_deg"],
+            top_depth_m=s["top_depth_m"],
+            length_m=s["length_m"],
+            width_m=s["width_m"],
+            rake_deg=s["rake_deg"],
+            slip_m=1.0,
+        )
         los = project_los(*u, tp["heading_deg"], tp["incidence_deg"])
         total = total + los[None] * evaluate(s["time"], t)[:, None, None]
     np.testing.assert_allclose(ds.deformation_true.values, total, atol=2e-4)
@@ -82,8 +101,9 @@ def test_truth_params_rebuild_the_anatolia_deformation():
 
 
 def test_coso_subsidence_rate_above_the_source():
-    ds = make_scene("coso-deflation", 0, shape=(65, 65), dates=["2021-01-01", "2022-01-01"],
-                    seasonal_mm=0.0)
+    ds = make_scene(
+        "coso-deflation", 0, shape=(65, 65), dates=["2021-01-01", "2022-01-01"], seasonal_mm=0.0
+    )
     tp = json.loads(ds.attrs["truth_params"])
     centre = ds.deformation_true.isel(time=1, y=32, x=32).values
     assert float(ds.x[32]) == tp["source_x_m"] and float(ds.y[32]) == tp["source_y_m"]
@@ -97,8 +117,14 @@ def test_coso_subsidence_rate_above_the_source():
     assert expected * 1.2 < img.min() < expected
     # the Mogi field itself: horizontal motion toward the source shows on the LOS
     src = tp["sources"][0]
-    u = mogi(np.array(float(ds.x[32]) + 2000.0), np.array(float(ds.y[32])), x0_m=src["x0_m"],
-             y0_m=src["y0_m"], depth_m=src["depth_m"], dvolume_m3=tp["amount_rate_per_yr"])
+    u = mogi(
+        np.array(float(ds.x[32]) + 2000.0),
+        np.array(float(ds.y[32])),
+        x0_m=src["x0_m"],
+        y0_m=src["y0_m"],
+        depth_m=src["depth_m"],
+        dvolume_m3=tp["amount_rate_per_yr"],
+    )
     assert float(u[0]) < 0  # deflation pulls the east side westward
 
 
@@ -125,16 +151,18 @@ def test_noise_only_has_no_deformation_and_clean_fault_is_clean():
 
 def test_user_dem_and_overrides_are_used():
     dem = np.add.outer(np.arange(48.0), np.arange(56.0)) * 10.0
-    ds = make_scene("noise-only", 0, dem=dem, orbit="desc", pixel_m=200.0,
-                    turb_rms_mm=(1.0, 2.0), **SMALL)
+    ds = make_scene(
+        "noise-only", 0, dem=dem, orbit="desc", pixel_m=200.0, turb_rms_mm=(1.0, 2.0), **SMALL
+    )
     np.testing.assert_allclose(ds.height.values, dem)
     assert ds.attrs["heading_deg"] == -168.0 and ds.attrs["pixel_m"] == 200.0
     assert float(ds.x[1] - ds.x[0]) == 200.0
 
 
 def test_unwrapping_errors_are_optional_half_wavelength_jumps():
-    ds = make_scene("anatolia-slow-slip", 2, unwrapping_errors=True,
-                    unwrap_date_probability=0.6, **SMALL)
+    ds = make_scene(
+        "anatolia-slow-slip", 2, unwrapping_errors=True, unwrap_date_probability=0.6, **SMALL
+    )
     u = ds["unwrapping"].values / 27.73288
     assert np.abs(u).max() >= 1
     np.testing.assert_allclose(u, np.round(u), atol=1e-4)

@@ -46,14 +46,22 @@ def test_time_functions_run_on_tensors_with_per_sample_parameters():
 
 def test_evaluate_sums_json_terms():
     t = np.array([0.0, 365.25])
-    terms = [{"type": "linear", "rate_per_yr": 2.0}, {"type": "step", "t_step_days": 10.0,
-                                                      "amplitude": 1.0}]
+    terms = [
+        {"type": "linear", "rate_per_yr": 2.0},
+        {"type": "step", "t_step_days": 10.0, "amplitude": 1.0},
+    ]
     np.testing.assert_allclose(evaluate(terms, t), [0.0, 3.0])
 
 
 def test_acquisition_dates_are_increasing_multiples_of_the_revisit_and_seeded():
-    d = acquisition_dates("2020-01-01", 80, np.random.default_rng(4), cadences_days=(6.0, 12.0),
-                          p_cadence=(0.5, 0.5), p_missing=0.2)
+    d = acquisition_dates(
+        "2020-01-01",
+        80,
+        np.random.default_rng(4),
+        cadences_days=(6.0, 12.0),
+        p_cadence=(0.5, 0.5),
+        p_missing=0.2,
+    )
     gaps = np.asarray((d[1:] - d[:-1]).days, dtype=float)
     assert len(d) == 80 and d[0] == pd.Timestamp("2020-01-01")
     assert np.all(gaps > 0)
@@ -61,6 +69,12 @@ def test_acquisition_dates_are_increasing_multiples_of_the_revisit_and_seeded():
     assert base in (6.0, 12.0)
     np.testing.assert_allclose(gaps % base, 0.0)
     assert (gaps > base).any()  # some acquisitions are missing
-    again = acquisition_dates("2020-01-01", 80, np.random.default_rng(4),
-                              cadences_days=(6.0, 12.0), p_cadence=(0.5, 0.5), p_missing=0.2)
+    again = acquisition_dates(
+        "2020-01-01",
+        80,
+        np.random.default_rng(4),
+        cadences_days=(6.0, 12.0),
+        p_cadence=(0.5, 0.5),
+        p_missing=0.2,
+    )
     assert d.equals(again)
