@@ -15,6 +15,7 @@ import xarray as xr
 from app.frames import KEEP
 from app.jobs import DenoiseJob, JobsBusy
 from app.results import ResultCache, default_cache, frame_fingerprint, model_sha256
+from insar_ae.model.options import DenoiseOptions
 
 __all__ = ["DenoiseSession"]
 
@@ -62,9 +63,17 @@ class DenoiseSession(param.Parameterized):
         self.model_name = "default" if "default" in models else models[0]
 
     @property
+    def options(self) -> DenoiseOptions:
+        """The :class:`insar_ae.model.DenoiseOptions` of the session's choices (model, device,
+        time stride; tiling at its defaults)."""
+        return DenoiseOptions(
+            model=self.model_name, device=self.device, time_stride=int(self.time_stride)
+        )
+
+    @property
     def _key(self) -> tuple[str, str, int]:
         """What a denoised result depends on: frame, model and time stride."""
-        return (self.frame, self.model_name, int(self.time_stride))
+        return _result_key(self.frame, self.options)
 
     def _disk_key(self, ds: xr.Dataset | None = None) -> str:
         """Key of the current (frame content, model SHA-256, options) in the on-disk cache;
@@ -72,8 +81,8 @@ class DenoiseSession(param.Parameterized):
         if self.frame not in self._fingerprints:
             self._fingerprints[self.frame] = frame_fingerprint(self.dataset if ds is None else ds)
         window = self.model_kind == "window"
-        options = {
-            "time_stride": int(self.time_stride) if window else None,
+        options = {  # the same keys as before DenoiseOptions: cached results stay valid
+            "time_stride": self.options.time_stride if window else None,
             "kind": self.model_kind,
         }
         return ResultCache.key(
@@ -143,13 +152,7 @@ class DenoiseSession(param.Parameterized):
                 self.denoise_status, self.denoise_fraction = "done", 1.0
                 self.denoise_message, self.denoise_error = "cached result", ""
             return None
-        job = DenoiseJob(
-            self.dataset,
-            model_name=self.model_name,
-            device=self.device,
-            frame=self.frame,
-            time_stride=int(self.time_stride),
-        )
+        job = DenoiseJob(self.dataset, self.options, frame=self.frame)
         job.cache_key = self._disk_key() if self._disk is not None else None  # type: ignore[attr-defined]
         try:
             job.start()
@@ -177,7 +180,7 @@ class DenoiseSession(param.Parameterized):
         if job is None:
             return True
         info = job.describe()
-        job_key = (job.frame, job.model_name, job.time_stride)
+        job_key = _result_key(job.frame, job.options)
         other = job_key != self._key
         with param.parameterized.batch_call_watchers(self):
             self.denoise_fraction = info["fraction"]
@@ -211,3 +214,8 @@ class DenoiseSession(param.Parameterized):
     @property
     def job(self) -> DenoiseJob | None:
         return self._job
+
+
+def _result_key(frame: str, options: DenoiseOptions) -> tuple[str, str, int]:
+    """The session cache's key: frame, model and time stride (the options the page varies)."""
+    return (frame, options.model, options.time_stride)

@@ -21,6 +21,8 @@ from typing import Any
 import xarray as xr
 
 from app.settings import positive_int_env
+from insar_ae.errors import ParameterError
+from insar_ae.model.options import DenoiseOptions
 
 __all__ = ["MAX_JOBS_ENV", "DenoiseJob", "JobsBusy", "max_jobs", "running_jobs"]
 
@@ -55,25 +57,21 @@ class DenoiseJob:
     ----------
     ds
         Canonical dataset to denoise (displacement in mm, positive toward the satellite).
-    model_name
-        Name of a shipped model, passed to ``insar_ae.model.load_model``.
-    device
-        Torch device name among ``insar_ae.model.available_devices()``.
+    options
+        :class:`insar_ae.model.DenoiseOptions` of the run: ``model`` a shipped model's name
+        (``insar_ae.model.load_model``), ``device`` one of
+        ``insar_ae.model.available_devices()``, ``time_stride`` the dates between the starts of
+        successive 9-date windows (1 = every window, best; larger = proportionally faster).
     frame
         Catalog entry the dataset came from (bookkeeping for the result cache).
-    time_stride
-        Dates between the starts of successive 9-date windows (``insar_ae.model.denoise``):
-        1 = every window (best), larger = proportionally faster.
     """
 
-    def __init__(
-        self, ds: xr.Dataset, *, model_name: str, device: str, frame: str = "", time_stride: int = 1
-    ) -> None:
+    def __init__(self, ds: xr.Dataset, options: DenoiseOptions, *, frame: str = "") -> None:
+        if not isinstance(options, DenoiseOptions):
+            raise ParameterError(f"options must be a DenoiseOptions, got {type(options).__name__}")
         self.ds = ds
         self.frame = frame
-        self.model_name = model_name
-        self.device = device
-        self.time_stride = int(time_stride)
+        self.options = options
         self.fraction = 0.0
         self.message = "queued"
         self.status = "idle"  # idle | running | done | cancelled | error
@@ -149,15 +147,10 @@ class DenoiseJob:
         from insar_ae.model import Cancelled, denoise, load_model
 
         try:
-            model = load_model(self.model_name, device=self.device)
+            model = load_model(self.options.model, device=self.options.device)
             self.message = "denoising"
             result = denoise(
-                self.ds,
-                model=model,
-                device=self.device,
-                progress=self._on_progress,
-                cancel=self._cancel,
-                time_stride=self.time_stride,
+                self.ds, self.options, model=model, progress=self._on_progress, cancel=self._cancel
             )
         except Cancelled:
             self.message = "cancelled"

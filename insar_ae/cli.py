@@ -19,9 +19,13 @@ from typing import Any, NamedTuple
 __all__ = [
     "COMMANDS",
     "Command",
+    "add_batch_arguments",
+    "add_denoise_arguments",
+    "build_batch_parser",
     "check_outputs",
     "main",
     "open_input",
+    "options_from_args",
     "reader_options",
     "write_output",
 ]
@@ -124,6 +128,39 @@ def write_output(
     return Path(write_frame(ds, path, format=fmt, overwrite=overwrite, **kw))
 
 
+# ---------------------------------------------------------------- denoise options
+def add_denoise_arguments(p: argparse.ArgumentParser) -> None:
+    """One flag per :class:`insar_ae.model.DenoiseOptions` field (``--model``, ``--device``,
+    ``--tile``, ``--overlap``, ``--batch-size``, ``--time-stride``), typed, defaulted and
+    described from the field and its metadata (no torch import)."""
+    import dataclasses
+
+    from insar_ae.model.options import DenoiseOptions
+
+    for f in dataclasses.fields(DenoiseOptions):
+        meta = f.metadata
+        units = f", {meta['units']}" if meta.get("units") else ""
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=int if f.type in (int, "int") else str,
+            default=f.default,
+            help=f"{meta['help']} (default {f.default}{units})",
+        )
+
+
+def options_from_args(args: argparse.Namespace) -> Any:
+    """The validated :class:`insar_ae.model.DenoiseOptions` of parsed denoise flags
+    (ParameterError naming the option when one is out of bounds)."""
+    import dataclasses
+
+    from insar_ae.model.options import DenoiseOptions
+
+    return DenoiseOptions(
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(DenoiseOptions)}
+    )
+
+
 # ---------------------------------------------------------------- denoise
 def _denoise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="input frame (any format insar_ae.io reads)")
@@ -141,22 +178,7 @@ def _denoise_args(p: argparse.ArgumentParser) -> None:
         choices=("deformation", "noise", "displacement"),
         help="cube written to the single-cube formats .tif and .h5 (default deformation)",
     )
-    p.add_argument(
-        "--model",
-        default="default",
-        help="registry name (see `insar-ae models`) or "
-        "a path to a .safetensors file (./name.safetensors); names win over files",
-    )
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default auto)")
-    p.add_argument("--tile", type=int, default=128, help="tile size in pixels (default 128)")
-    p.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (default 32)")
-    p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
-    p.add_argument(
-        "--time-stride",
-        type=int,
-        default=1,
-        help="window models only (e.g. --model window-v2): step between successive 9-date windows (1 = best, 8 = fastest); the default series model reads every date at once and ignores it",
-    )
+    add_denoise_arguments(p)
     p.add_argument(
         "--geometry",
         metavar="FILE",
@@ -210,6 +232,7 @@ def run_denoise(args: argparse.Namespace) -> int:
     from insar_ae.model.weights import load_model
     from insar_ae.preflight import check_height, check_memory, drop_dates, empty_dates
 
+    options = options_from_args(args)
     inp, out = Path(args.input), Path(args.output)
     if not inp.exists():
         raise FormatError(f"input {inp} does not exist")
@@ -235,8 +258,8 @@ def run_denoise(args: argparse.Namespace) -> int:
                 f"{', ...' if len(empty) > 5 else ''}); leave them out with --drop-dates "
                 f"{','.join(empty)}"
             )
-    net = load_model(args.model, device="cpu" if args.block is not None else args.device)
-    _say(f"model {args.model}: sha256 {net.weights_sha256} ({net.weights_path})")
+    net = load_model(options.model, device="cpu" if args.block is not None else options.device)
+    _say(f"model {options.model}: sha256 {net.weights_sha256} ({net.weights_path})")
     bar = None
     progress = None
     if not args.quiet:
@@ -259,14 +282,9 @@ def run_denoise(args: argparse.Namespace) -> int:
             denoise_blocks(
                 data,
                 out,
+                options,
                 block=args.block,
                 client=False,
-                model=args.model,
-                device=args.device,
-                tile=args.tile,
-                overlap=args.overlap,
-                batch_size=args.batch_size,
-                time_stride=args.time_stride,
                 progress=progress,
                 overwrite=args.overwrite,
                 format=fmt_in,
@@ -280,16 +298,7 @@ def run_denoise(args: argparse.Namespace) -> int:
     from insar_ae.model import denoise
 
     try:
-        result = denoise(
-            ds,
-            model=net,
-            device=args.device,
-            tile=args.tile,
-            overlap=args.overlap,
-            batch_size=args.batch_size,
-            progress=progress,
-            time_stride=args.time_stride,
-        )
+        result = denoise(ds, options, model=net, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -471,10 +480,94 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- batch (insar_ae.distributed)
-def _batch_args(p: argparse.ArgumentParser) -> None:
-    from insar_ae.distributed.cli_args import add_batch_arguments
+def _halo(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--halo must be 'auto' or an integer, got {text!r}"
+        ) from None
 
+
+def add_batch_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the options of ``insar-ae batch`` on ``p`` (the denoise flags from
+    :func:`add_denoise_arguments`)."""
+    p.add_argument(
+        "frames",
+        metavar="CATALOG_OR_GLOB",
+        help="catalog file (*.yaml), 'catalog' for the default catalog, or a quoted "
+        "glob of frame files, e.g. 'data/*.zarr'",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output directory: DIR/<frame>.zarr and DIR/status.jsonl",
+    )
+    p.add_argument(
+        "--scheduler",
+        default="local",
+        metavar="ADDRESS|local",
+        help="'local' (default) starts a LocalCluster on this machine; else the "
+        "address of a running scheduler, e.g. tcp://10.0.0.5:8786",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local workers (default: one per GPU, else one per CPU core)",
+    )
+    p.add_argument("--threads-per-worker", type=int, default=1)
+    p.add_argument(
+        "--memory-limit",
+        default="auto",
+        help="per local worker, e.g. 4GiB (default: RAM / workers)",
+    )
+    p.add_argument(
+        "--select",
+        default=None,
+        metavar="PATTERN",
+        help="only frames whose name matches this shell pattern",
+    )
+    p.add_argument(
+        "--block",
+        type=int,
+        default=512,
+        help="block size in pixels (default 512, rounded up to a multiple of "
+        "tile - overlap with --halo auto)",
+    )
+    p.add_argument(
+        "--halo",
+        type=_halo,
+        default="auto",
+        help="'auto' (default: results identical to whole-frame denoising) or a width in pixels",
+    )
+    add_denoise_arguments(p)
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=0,
+        help="extra attempts of a block task that raised (lost workers are always retried by Dask)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="redo frames whose output exists")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--status-file", default=None, metavar="FILE", help="status log (default DIR/status.jsonl)"
+    )
+
+
+def build_batch_parser() -> argparse.ArgumentParser:
+    """A stand-alone parser for ``insar-ae batch`` (used by ``insar_ae.distributed.batch.main``)."""
+    p = argparse.ArgumentParser(
+        prog="insar-ae batch",
+        description="Denoise many frames on a Dask cluster into DIR/<frame>.zarr with a status "
+        "log DIR/status.jsonl; rerun the same command to redo only the frames that "
+        "failed or did not finish.",
+    )
     add_batch_arguments(p)
+    return p
 
 
 COMMANDS: dict[str, Command] = {
@@ -491,7 +584,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "batch": Command(
         "denoise many frames on a Dask cluster (status log, restartable)",
-        _batch_args,
+        add_batch_arguments,
         "insar_ae.distributed.batch:run_from_args",
     ),
 }

@@ -4,6 +4,8 @@
   result equals whole-frame :func:`insar_ae.model.denoise` (``halo="auto"``).
 - :func:`run_batch`: many frames (a catalog or a glob) on a cluster, with a JSON-lines status
   log and restart of only the frames that failed or did not finish (``insar-ae batch``).
+- :class:`DenoiseOptions` (the one set of denoising options, ``insar_ae.model.options``) is
+  taken whole by both; :class:`BlockRun` is what every block task receives.
 - :func:`make_client`: a LocalCluster (one GPU per worker where CUDA exists) or an existing
   scheduler.
 
@@ -19,7 +21,8 @@ from typing import Any
 _LAZY: dict[str, str] = {
     "Block": "insar_ae.distributed.layout",
     "plan_blocks": "insar_ae.distributed.layout",
-    "DenoiseOptions": "insar_ae.distributed.task",
+    "BlockRun": "insar_ae.distributed.task",
+    "DenoiseOptions": "insar_ae.model.options",
     "denoise_blocks": "insar_ae.distributed.blocks",
     "FrameSpec": "insar_ae.distributed.discover",
     "discover_frames": "insar_ae.distributed.discover",

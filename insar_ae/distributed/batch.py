@@ -33,7 +33,8 @@ from insar_ae.distributed.cluster import gpu_resources, make_client, workers_inf
 from insar_ae.distributed.discover import FrameSpec, discover_frames
 from insar_ae.distributed.frame import FrameRun
 from insar_ae.distributed.status import STATUS_FILE, StatusLog, now
-from insar_ae.distributed.task import DenoiseOptions, process_block
+from insar_ae.distributed.task import BlockRun, process_block
+from insar_ae.model.options import DenoiseOptions
 
 __all__ = ["main", "run_batch", "run_from_args"]
 
@@ -54,7 +55,9 @@ class _InFlight:
 def run_batch(
     frames: str | Sequence[FrameSpec],
     out_dir: str | os.PathLike[str],
+    options: DenoiseOptions | None = None,
     *,
+    model: Any = None,
     client: Any = None,
     scheduler: str = "local",
     workers: int | None = None,
@@ -62,12 +65,6 @@ def run_batch(
     memory_limit: str | int | None = "auto",
     block: int = 512,
     halo: int | str = "auto",
-    model: Any = "default",
-    device: str = "auto",
-    tile: int = 128,
-    overlap: int = 32,
-    batch_size: int = 8,
-    time_stride: int = 1,
     retries: int = 0,
     overwrite: bool = False,
     select: str | None = None,
@@ -83,10 +80,13 @@ def run_batch(
         A catalog/glob spec (see :func:`discover_frames`) or a list of :class:`FrameSpec`.
     out_dir
         Output directory (shared by client and workers); holds ``status.jsonl``.
+    options, model
+        :class:`insar_ae.model.DenoiseOptions` and an optional loaded model, as
+        :func:`insar_ae.distributed.denoise_blocks`.
     client
         A ``distributed.Client``; ``None`` connects per ``scheduler`` (``"local"`` starts a
         LocalCluster of ``workers`` processes, closed at the end; an address connects to it).
-    block, halo, model, device, tile, overlap, batch_size, time_stride, retries
+    block, halo, retries
         As :func:`insar_ae.distributed.denoise_blocks`.
     overwrite
         Redo frames whose output exists (default: skip them).
@@ -108,14 +108,7 @@ def run_batch(
     status = StatusLog(
         Path(status_file) if status_file else out_dir / STATUS_FILE, uuid.uuid4().hex[:12]
     )
-    options = DenoiseOptions(
-        model=model,
-        device=device,
-        tile=tile,
-        overlap=overlap,
-        batch_size=batch_size,
-        time_stride=time_stride,
-    )
+    run = BlockRun.of(options, model)
     own_client = client is None
     cluster = None
     if own_client:
@@ -131,7 +124,7 @@ def run_batch(
             specs,
             out_dir,
             status,
-            options,
+            run,
             block=block,
             halo=halo,
             retries=retries,
@@ -155,7 +148,7 @@ class _Batch:
         specs: list[FrameSpec],
         out_dir: Path,
         status: StatusLog,
-        options: DenoiseOptions,
+        run: BlockRun,
         *,
         block: int,
         halo: int,
@@ -165,7 +158,7 @@ class _Batch:
         max_in_flight: int | None,
     ) -> None:
         self.client, self.specs, self.out_dir, self.status = client, specs, out_dir, status
-        self.options, self.block, self.halo = options, block, halo
+        self.run, self.block, self.halo = run, block, halo
         self.retries, self.overwrite = retries, overwrite
         n_workers = max(1, len(workers_info(client)))
         self.max_in_flight = max_in_flight or max(2, 2 * n_workers)
@@ -219,7 +212,7 @@ class _Batch:
                     out,
                     block=self.block,
                     halo=self.halo,
-                    options=self.options,
+                    run=self.run,
                     overwrite=self.overwrite,
                 )
                 pending = run.prepare()
@@ -293,7 +286,7 @@ class _Batch:
     def _skip(self, spec: FrameSpec, out: Path) -> None:
         stamp = now()
         previous = _output_options(out)
-        if previous is not None and previous != self.options.identity():
+        if previous is not None and previous != self.run.identity():
             self._record(
                 spec.name,
                 "failed",
@@ -353,14 +346,16 @@ def _describe(fut: Any) -> str:
 # -- command line --------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """``insar-ae batch``: returns 0 when no frame failed, 1 otherwise."""
-    from insar_ae.distributed.cli_args import build_parser
+    from insar_ae.cli import build_batch_parser
 
-    return run_from_args(build_parser().parse_args(argv))
+    return run_from_args(build_batch_parser().parse_args(argv))
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Run a parsed ``insar-ae batch`` command line (see :func:`build_parser`)."""
+    """Run a parsed ``insar-ae batch`` command line (see ``insar_ae.cli.build_batch_parser``)."""
     import sys
+
+    from insar_ae.cli import options_from_args
 
     memory_limit: Any = args.memory_limit
     if isinstance(memory_limit, str) and memory_limit.isdigit():
@@ -368,18 +363,13 @@ def run_from_args(args: argparse.Namespace) -> int:
     table = run_batch(
         args.frames,
         args.out,
+        options_from_args(args),
         scheduler=args.scheduler,
         workers=args.workers,
         threads_per_worker=args.threads_per_worker,
         memory_limit=memory_limit,
         block=args.block,
         halo=args.halo,
-        model=args.model,
-        device=args.device,
-        tile=args.tile,
-        overlap=args.overlap,
-        batch_size=args.batch_size,
-        time_stride=args.time_stride,
         retries=args.retries,
         overwrite=args.overwrite,
         select=args.select,

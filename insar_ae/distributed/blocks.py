@@ -28,7 +28,8 @@ import xarray as xr
 from insar_ae.distributed.cluster import gpu_resources
 from insar_ae.distributed.frame import FrameRun
 from insar_ae.distributed.layout import Block
-from insar_ae.distributed.task import DenoiseOptions, process_block
+from insar_ae.distributed.task import BlockRun, process_block
+from insar_ae.model.options import DenoiseOptions
 
 __all__ = ["denoise_blocks"]
 
@@ -41,16 +42,12 @@ Progress = Callable[[float, str], None]
 def denoise_blocks(
     data: xr.Dataset | str | os.PathLike[str],
     out: str | os.PathLike[str],
+    options: DenoiseOptions | None = None,
     *,
+    model: Any = None,
     block: int = 512,
     halo: int | str = "auto",
     client: Any = None,
-    model: Any = "default",
-    device: str = "auto",
-    tile: int = 128,
-    overlap: int = 32,
-    batch_size: int = 8,
-    time_stride: int = 1,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     overwrite: bool = False,
@@ -68,6 +65,12 @@ def denoise_blocks(
     out
         Output Zarr directory store: the input variables plus ``deformation`` and ``noise``
         (mm, same convention). Appears only when complete (atomic rename).
+    options
+        :class:`insar_ae.model.DenoiseOptions`, as for :func:`insar_ae.model.denoise` (None:
+        the defaults); ``device="auto"`` gives each Dask worker its GPU.
+    model
+        A loaded model (``torch.nn.Module``, pickled into each task) used instead of
+        ``options.model``, or a weights name/path replacing it.
     block
         Block core size, pixels (with ``halo="auto"`` rounded up to a multiple of
         ``tile - overlap``, 576 for the defaults). Peak memory per task is about
@@ -81,8 +84,6 @@ def denoise_blocks(
         A ``distributed.Client``; ``None`` uses the current default client if one exists, else
         runs the blocks one after another in this process (memory still bounded by a block);
         ``False`` always runs in this process.
-    model, device, tile, overlap, batch_size, time_stride
-        As :func:`insar_ae.model.denoise`; ``device="auto"`` gives each Dask worker its GPU.
     progress
         ``progress(fraction, message)`` called as blocks finish.
     cancel
@@ -100,20 +101,12 @@ def denoise_blocks(
     xarray.Dataset
         The output store, opened lazily and validated.
     """
-    options = DenoiseOptions(
-        model=model,
-        device=device,
-        tile=tile,
-        overlap=overlap,
-        batch_size=batch_size,
-        time_stride=time_stride,
-    )
     run = FrameRun(
         data,
         out,
         block=block,
         halo=halo,
-        options=options,
+        run=BlockRun.of(options, model),
         overwrite=overwrite,
         resume=resume,
         format=format,

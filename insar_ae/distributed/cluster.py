@@ -1,5 +1,6 @@
 """Dask clusters for insar_ae: a LocalCluster (one GPU per worker where CUDA exists) or an
-existing scheduler, and the per-worker choice of torch device and model."""
+existing scheduler, the worker's index (its GPU, via ``insar_ae.model.devices.resolve_device``)
+and the per-worker model cache."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ __all__ = [
     "make_client",
     "preload_workers",
     "set_worker_threads",
-    "worker_device",
+    "worker_index",
     "worker_model",
     "workers_info",
 ]
@@ -29,11 +30,9 @@ _THREADS_SET = False
 
 
 def _cuda_count() -> int:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a hard dependency
-        return 0
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    from insar_ae.model.devices import cuda_count
+
+    return cuda_count()
 
 
 def make_client(
@@ -117,27 +116,20 @@ def gpu_resources(client: Any) -> dict[str, float] | None:
     return None
 
 
-def worker_device(device: str = "auto") -> str:
-    """Torch device for this process: ``"auto"`` -> one CUDA GPU per worker, else ``"cpu"``.
+def worker_index() -> int:
+    """This process's index among block-task workers, for ``resolve_device(device, index)``.
 
     On a LocalCluster the workers are named 0..n-1 and worker ``i`` takes GPU ``i % n_gpu``;
-    on clusters that pin one GPU per worker (``CUDA_VISIBLE_DEVICES``) that is ``cuda:0``.
-    An explicit device (``"cpu"``, ``"cuda:1"``) is returned unchanged.
+    a worker with another name (clusters that pin one GPU per worker with
+    ``CUDA_VISIBLE_DEVICES``) and a block run in this process are 0.
     """
-    if device != "auto":
-        return device
-    n_gpu = _cuda_count()
-    if not n_gpu:
-        return "cpu"
-    index = 0
     try:
         from distributed import get_worker
 
         name = get_worker().name
-        index = int(name) % n_gpu if str(name).lstrip("-").isdigit() else 0
     except (ImportError, ValueError):
-        index = 0
-    return f"cuda:{index}"
+        return 0
+    return int(name) if str(name).lstrip("-").isdigit() else 0
 
 
 def set_worker_threads() -> None:

@@ -12,7 +12,7 @@ import xarray as xr
 
 from insar_ae.distributed.layout import Block, effective_block, plan_blocks
 from insar_ae.distributed.store import PartialStore, output_template
-from insar_ae.distributed.task import DatasetSource, DenoiseOptions, PathSource, is_lazy
+from insar_ae.distributed.task import BlockRun, DatasetSource, PathSource, is_lazy
 from insar_ae.errors import ParameterError
 
 __all__ = ["FrameRun"]
@@ -34,7 +34,7 @@ class FrameRun:
         *,
         block: int = 512,
         halo: int | str = "auto",
-        options: DenoiseOptions | None = None,
+        run: BlockRun | None = None,
         overwrite: bool = False,
         resume: bool = True,
         format: str | None = None,
@@ -43,7 +43,8 @@ class FrameRun:
             raise ParameterError(f"block must be an integer >= 16 pixels, got {block!r}")
         self.data, self.format = data, format
         self.out = Path(out).absolute()
-        self.options = (options or DenoiseOptions()).pinned()  # weights' SHA-256 fixed now
+        self.run = (run or BlockRun()).pinned()  # weights' SHA-256 fixed now
+        self.options = self.run.options
         self.halo = halo
         self.block = effective_block(
             block, halo, tile=self.options.tile, overlap=self.options.overlap
@@ -63,9 +64,7 @@ class FrameRun:
         ``overwrite``, and ``ParameterError`` when the output is one of the input files.
         """
         from insar_ae.atomic import check_output, input_paths
-        from insar_ae.model.tiling import check_tiling
 
-        check_tiling(self.options.tile, self.options.overlap)
         if isinstance(self.data, xr.Dataset):
             ds, identity = self.data, {"dataset": _dataset_token(self.data)}
             inputs = input_paths(ds)
@@ -79,7 +78,7 @@ class FrameRun:
         from insar_ae.preflight import check_height
 
         check_height(ds)  # an all-NaN DEM would give an all-NaN cube: refuse before any block
-        T = int(getattr(self.options.model, "T", 9))
+        T = int(getattr(self.run.module, "T", 9))
         if ds.sizes.get("time", 0) < T:
             raise ParameterError(
                 f"the frame has {ds.sizes.get('time', 0)} dates; denoising "
@@ -102,7 +101,7 @@ class FrameRun:
             "sizes": dict(ds.sizes),
             "block": self.block,
             "halo": self.halo,
-            "options": self.options.identity(),
+            "options": self.run.identity(),
             "variables": self._variables,
         }
         self.partial = PartialStore(self.out, fingerprint)
@@ -131,7 +130,7 @@ class FrameRun:
             os.fspath(self.partial.store),
             os.fspath(self.partial.done_dir),
             self._variables,
-            self.options,
+            self.run,
         )
 
     def record(self, result: dict[str, Any]) -> None:
@@ -150,7 +149,7 @@ class FrameRun:
             "insar_ae_blocks": json.dumps(
                 {"block": self.block, "halo": self.halo, "n_blocks": len(self.blocks)}
             ),
-            "insar_ae_denoise": json.dumps(self.options.identity(), sort_keys=True),
+            "insar_ae_denoise": json.dumps(self.run.identity(), sort_keys=True),
         }
         return self.partial.finish(
             attrs=attrs,

@@ -13,20 +13,21 @@ import hashlib
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from insar_ae.distributed.cluster import set_worker_threads, worker_device, worker_model
+from insar_ae.distributed.cluster import set_worker_threads, worker_index, worker_model
 from insar_ae.distributed.layout import Block
 from insar_ae.distributed.store import OUTPUT_CUBES, write_region
+from insar_ae.model.options import DenoiseOptions, merge
 
 __all__ = [
+    "BlockRun",
     "DatasetSource",
-    "DenoiseOptions",
     "PathSource",
     "denoise_region",
     "is_lazy",
@@ -73,46 +74,60 @@ def is_lazy(ds: xr.Dataset) -> bool:
 
 # -- the task ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class DenoiseOptions:
-    """Arguments forwarded to :func:`insar_ae.model.denoise` in every block.
+class BlockRun:
+    """What every block task of a run needs to denoise: the :class:`DenoiseOptions`, the
+    module when one was given instead of ``options.model``, and the weights' SHA-256.
 
-    ``model`` is a registered weights name (loaded once per worker) or a ``torch.nn.Module``
-    (pickled into each task: keep it small, or register it).
+    ``module`` is a ``torch.nn.Module`` pickled into each task (keep it small, or register
+    it); without one, ``options.model`` (a registered name or a weights path) is loaded once
+    per worker.
     """
 
-    model: Any = "default"
-    device: str = "auto"
-    tile: int = 128
-    overlap: int = 32
-    batch_size: int = 8
-    time_stride: int = 1
-    #: SHA-256 of the weights file behind a ``model`` name/path, fixed when the run is planned
+    options: DenoiseOptions = field(default_factory=DenoiseOptions)
+    module: Any = None
+    #: SHA-256 of the weights file behind ``options.model``, fixed when the run is planned
     #: (:meth:`pinned`); workers refuse other weights.
     model_sha256: str | None = None
 
-    def pinned(self) -> DenoiseOptions:
-        """These options with ``model_sha256`` set from the weights file a name/path points to
+    @classmethod
+    def of(cls, options: DenoiseOptions | None = None, model: Any = None) -> BlockRun:
+        """The run of ``options`` (None: the defaults) and an optional ``model``: a module, or
+        a weights name/path replacing ``options.model``."""
+        options = merge(options)
+        if model is None:
+            return cls(options)
+        if isinstance(model, str | os.PathLike):
+            return cls(options.replace(model=model))
+        return cls(options, module=model)
+
+    @property
+    def model(self) -> Any:
+        """The module if one was given, else the weights name/path of the options."""
+        return self.options.model if self.module is None else self.module
+
+    def pinned(self) -> BlockRun:
+        """This run with ``model_sha256`` set from the weights file ``options.model`` points to
         now (a module is hashed in :meth:`identity`)."""
-        if not isinstance(self.model, str | os.PathLike) or self.model_sha256:
+        if self.module is not None or self.model_sha256:
             return self
         from insar_ae.model.weights import resolve_entry, sha256_file
 
-        path, _ = resolve_entry(self.model)
-        return replace(self, model=os.fspath(self.model), model_sha256=sha256_file(path))
+        path, _ = resolve_entry(self.options.model)
+        return replace(self, model_sha256=sha256_file(path))
 
     def identity(self) -> dict[str, Any]:
-        """JSON description for fingerprints: every option that changes the output, the model
-        by the SHA-256 of the weights that will run (a registry name or file is hashed now, so
-        swapping the weights behind a name changes the fingerprint), and the package version."""
+        """JSON description for fingerprints: every option (``DenoiseOptions.identity``), the
+        model by the SHA-256 of the weights that will run (a registry name or file is hashed
+        now, so swapping the weights behind a name changes the fingerprint), and the package
+        version."""
         from insar_ae import __version__
 
-        d = {k: v for k, v in asdict(self).items() if k != "model"}
-        if isinstance(self.model, str | os.PathLike):
-            d["model"] = os.fspath(self.model)
+        d = self.options.identity()
+        if self.module is None:
             d["model_sha256"] = self.pinned().model_sha256
         else:
             d["model"] = "module"
-            d["model_sha256"] = _module_sha256(self.model)
+            d["model_sha256"] = _module_sha256(self.module)
         d["insar_ae_version"] = __version__
         return d
 
@@ -125,7 +140,7 @@ def _module_sha256(module: Any) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def denoise_region(sub: xr.Dataset, options: DenoiseOptions) -> xr.Dataset:
+def denoise_region(sub: xr.Dataset, run: BlockRun) -> xr.Dataset:
     """Denoise one in-memory region with :func:`insar_ae.model.denoise`.
 
     Dates on which the region has no finite displacement at all (possible in a block although
@@ -134,10 +149,13 @@ def denoise_region(sub: xr.Dataset, options: DenoiseOptions) -> xr.Dataset:
     none (sea, decorrelated area), is not sent to the model and comes back all NaN.
     """
     from insar_ae.model import denoise
+    from insar_ae.model.devices import resolve_device
 
     finite = np.isfinite(sub["displacement"].values).any(axis=(1, 2))
-    device = worker_device(options.device)
-    model = worker_model(options.model, device, options.model_sha256) if finite.any() else None
+    options = run.options
+    if options.device == "auto":
+        options = options.replace(device=str(resolve_device("auto", worker_index())))
+    model = worker_model(run.model, options.device, run.model_sha256) if finite.any() else None
     n_needed = int(getattr(model, "min_dates", 9))
     if int(finite.sum()) < n_needed:
         if finite.any():
@@ -152,18 +170,10 @@ def denoise_region(sub: xr.Dataset, options: DenoiseOptions) -> xr.Dataset:
             deformation=nan.assign_attrs(OUTPUT_CUBES["deformation"]),
             noise=nan.assign_attrs(OUTPUT_CUBES["noise"]),
         )
-    kw = dict(
-        model=model,
-        device=device,
-        tile=options.tile,
-        overlap=options.overlap,
-        batch_size=options.batch_size,
-        time_stride=options.time_stride,
-    )
     if finite.all():
-        return denoise(sub, **kw)
+        return denoise(sub, options, model=model)
     # Rare: denoise only the dates holding data, put NaN back on the others.
-    part = denoise(sub.isel(time=np.flatnonzero(finite)), **kw)
+    part = denoise(sub.isel(time=np.flatnonzero(finite)), options, model=model)
     out = sub.copy()
     for name in ("deformation", "noise"):
         out[name] = part[name].reindex(time=sub["time"]).astype(np.float32)
@@ -176,7 +186,7 @@ def process_block(
     store: str,
     done_dir: str,
     variables: dict[str, str],
-    options: DenoiseOptions,
+    run: BlockRun,
 ) -> dict[str, Any]:
     """Read, denoise, crop and write one block; mark it done. Runs on a worker.
 
@@ -186,7 +196,7 @@ def process_block(
     t0 = time.perf_counter()
     set_worker_threads()
     sub = source.read(block)
-    out = denoise_region(sub, options)
+    out = denoise_region(sub, run)
     core = out.isel(block.inner)
     core = xr.Dataset({k: core[k].astype(dtype, copy=False) for k, dtype in variables.items()})
     write_region(core, store, y=block.core["y"], x=block.core["x"])

@@ -9,7 +9,7 @@ import torch
 
 from insar_ae.errors import ParameterError
 
-__all__ = ["autocast_context", "available_devices", "resolve_device"]
+__all__ = ["autocast_context", "available_devices", "cuda_count", "resolve_device"]
 
 
 def available_devices() -> list[str]:
@@ -24,15 +24,28 @@ def available_devices() -> list[str]:
     return out
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
+def cuda_count() -> int:
+    """Visible CUDA GPUs (0 without CUDA)."""
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def resolve_device(
+    device: str | torch.device = "auto", worker_index: int | None = None
+) -> torch.device:
     """Turn ``"auto" | "cpu" | "cuda" | "cuda:1" | "mps"`` into a ``torch.device``.
 
-    ``"auto"`` picks CUDA, then MPS, then CPU. Asking for a device that is not available raises
-    :class:`~insar_ae.errors.ParameterError`.
+    ``"auto"`` picks CUDA, then MPS, then CPU. With ``worker_index`` (a block task: the Dask
+    worker's number, ``insar_ae.distributed.cluster.worker_index()``) ``"auto"`` gives each
+    worker its own GPU, ``cuda:{worker_index % n_gpu}``, and the CPU where there is no CUDA
+    (MPS is not shared between worker processes). Asking for a device that is not available
+    raises :class:`~insar_ae.errors.ParameterError`.
     """
     if isinstance(device, torch.device):
         device = str(device)
     name = str(device).lower().strip()
+    if name == "auto" and worker_index is not None:
+        n_gpu = cuda_count()
+        return torch.device(f"cuda:{int(worker_index) % n_gpu}" if n_gpu else "cpu")
     if name == "auto":
         return torch.device(available_devices()[0])
     kind = name.split(":")[0]

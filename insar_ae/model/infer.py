@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -28,16 +29,20 @@ from insar_ae.datamodel import OUTPUT_ATTRS, output_attrs, validate
 from insar_ae.errors import Cancelled, DataModelError, ParameterError
 from insar_ae.model.devices import autocast_context, resolve_device
 from insar_ae.model.normalize import Denoiser, SeriesDenoiser
+from insar_ae.model.options import DenoiseOptions, merge
 from insar_ae.model.temporal_basis import date_weights, legendre_basis
 from insar_ae.model.tiling import (
     IncrementStitcher,
     blend_weights,
-    check_tiling,
     tile_origins,
     window_starts,
 )
 
-__all__ = ["Cancelled", "denoise"]  # Cancelled is defined in insar_ae.errors, re-exported here
+__all__ = [
+    "Cancelled",
+    "DenoiseOptions",
+    "denoise",
+]  # Cancelled is defined in insar_ae.errors, re-exported here
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -45,15 +50,12 @@ Progress = Callable[[float, str], None]
 
 def denoise(
     ds: xr.Dataset,
+    options: DenoiseOptions | None = None,
     *,
-    model: Denoiser | str | None = None,
-    device: str | torch.device = "auto",
-    tile: int = 128,
-    overlap: int = 32,
-    batch_size: int = 8,
+    model: Denoiser | SeriesDenoiser | str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
-    time_stride: int = 1,
+    **overrides: object,
 ) -> xr.Dataset:
     """Estimate the deformation of every date of ``ds``; return ``ds`` + ``deformation``, ``noise``.
 
@@ -62,24 +64,23 @@ def denoise(
     ds
         Canonical Dataset (``insar_ae.datamodel``): ``displacement`` (time, y, x) mm, LOS,
         positive toward the satellite, relative to the first date; ``height`` (y, x) m. At least
-        T = 9 dates, any frame size; numpy- or dask-backed (read one window at a time).
+        the model's ``min_dates`` dates (T = 9 for a window model), any frame size; numpy- or
+        dask-backed (read one window at a time).
+    options
+        :class:`DenoiseOptions` (weights, device, tile / overlap in pixels, batch size, time
+        stride); None for the defaults. Frames smaller than a tile are reflect-padded and
+        cropped; ``time_stride`` applies to window models only (the last window always ends
+        on the last date).
     model
-        A :class:`Denoiser`, a registry name / weights path for ``load_model``, or None for the
-        shipped default.
-    device
-        "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps".
-    tile, overlap
-        Square tile size in pixels (multiple of 8, >= 16) and overlap (<= tile // 2) of the
-        raised-cosine blending. Frames smaller than a tile are reflect-padded and cropped.
-    batch_size
-        Tiles per forward pass (bounds memory).
+        A loaded :class:`SeriesDenoiser` / :class:`Denoiser` (used instead of
+        ``options.model``), or a registry name / weights path (replaces ``options.model``).
     progress
         ``progress(fraction, message)`` called after every batch.
     cancel
         When set, the next batch raises :class:`Cancelled`.
-    time_stride
-        Step between the first dates of successive windows (1 = every window, best quality;
-        up to T - 1 = least compute). The last window always ends on the last date.
+    **overrides
+        Fields of :class:`DenoiseOptions` replacing those of ``options`` (``tile=64``,
+        ``device="cpu"``, ...); an unknown name raises ParameterError.
 
     Returns
     -------
@@ -87,12 +88,13 @@ def denoise(
         A new Dataset (inputs untouched) with ``deformation`` (mm, same convention, 0 at the
         first date) and ``noise = displacement - deformation``.
     """
+    opts = merge(options, **overrides)
+    if isinstance(model, str | os.PathLike):
+        opts, model = opts.replace(model=model), None
     validate(ds)
-    check_tiling(tile, overlap)
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ParameterError(f"batch_size={batch_size!r} must be a positive integer")
-    dev = resolve_device(device)
-    net = _prepare_model(model, dev)
+    tile, overlap, batch_size = opts.tile, opts.overlap, opts.batch_size
+    dev = resolve_device(opts.device)
+    net = _prepare_model(opts.model if model is None else model, dev)
     if isinstance(net, SeriesDenoiser):
         return _denoise_series(ds, net, dev, tile, overlap, batch_size, progress, cancel)
     T = net.T
@@ -103,7 +105,7 @@ def denoise(
             f"ds has {n} dates; denoise needs at least T={T} consecutive dates "
             "(the model's window); no padding in time is attempted"
         )
-    starts = window_starts(n, T, time_stride)
+    starts = window_starts(n, T, opts.time_stride)
     h, w = disp.sizes["y"], disp.sizes["x"]
     dem = np.asarray(ds["height"].values, dtype=np.float32)
     static_valid = np.isfinite(dem)
@@ -139,7 +141,7 @@ def denoise(
         stitcher.add(k, acc)
     deformation = stitcher.result()
     deformation[~(finite & static_valid)] = np.nan
-    return _assemble(ds, deformation, net, tile, overlap, time_stride)
+    return _assemble(ds, deformation, net, tile, overlap, opts.time_stride)
 
 
 def _static_valid(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -230,12 +232,12 @@ def _frame_date_weights(
 
 
 def _prepare_model(
-    model: Denoiser | SeriesDenoiser | str | None, dev: torch.device
+    model: Denoiser | SeriesDenoiser | str, dev: torch.device
 ) -> Denoiser | SeriesDenoiser:
     from insar_ae.model.weights import load_model
 
-    if model is None or isinstance(model, str):
-        return load_model(model or "default", device=dev)
+    if isinstance(model, str):
+        return load_model(model, device=dev)
     if not isinstance(model, Denoiser | SeriesDenoiser):
         raise ParameterError(
             f"model must be a Denoiser/SeriesDenoiser, a weights name/path or None, "
