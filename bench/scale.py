@@ -33,7 +33,7 @@ from insar_ae.distributed import denoise_blocks, plan_blocks
 from insar_ae.distributed.cluster import preload_workers
 from insar_ae.distributed.monitor import WorkerMemory
 from insar_ae.distributed.testing import lazy_frame
-from insar_ae.model import Denoiser, denoise, load_model
+from insar_ae.model import DenoiseOptions, Denoiser, denoise, load_model
 from insar_ae.model.network import flops_per_pixel
 from insar_ae.model.tiling import tile_origins, window_starts
 
@@ -121,12 +121,9 @@ def throughput(
                     denoise_blocks(
                         ds,
                         tmp / f"tp{workers}-{i}.zarr",
+                        DenoiseOptions(tile=tile, overlap=overlap, time_stride=stride),
                         block=block,
                         client=client,
-                        model="default",
-                        tile=tile,
-                        overlap=overlap,
-                        time_stride=stride,
                     )
                     t = time.perf_counter() - t0
                 peak = max(peak, mem.max_peak)
@@ -194,11 +191,10 @@ def memory_sweep(tmp: Path, sizes: list[int], n_time: int, block: int) -> list[d
                 denoise_blocks(
                     src,
                     tmp / f"out{size}.zarr",
+                    DenoiseOptions(time_stride=7, **tiling),
+                    model=tiny,
                     block=block,
                     client=client,
-                    model=tiny,
-                    time_stride=7,
-                    **tiling,
                 )
                 wall = time.perf_counter() - t0
             rows.append(

@@ -31,13 +31,11 @@ __all__ = [
 
 
 def check_tiling(tile: int, overlap: int) -> None:
-    """Raise ParameterError unless 16 <= tile, tile % 8 == 0 and 0 <= overlap <= tile // 2."""
-    if int(tile) != tile or tile < 16 or tile % 8:
-        raise ParameterError(f"tile={tile!r} must be an integer >= 16 and a multiple of 8")
-    if int(overlap) != overlap or not 0 <= overlap <= tile // 2:
-        raise ParameterError(
-            f"overlap={overlap!r} must be an integer in [0, tile // 2 = {tile // 2}]"
-        )
+    """Raise ParameterError unless 16 <= tile, tile % 8 == 0 and 0 <= overlap <= tile // 2
+    (the rule of :class:`insar_ae.model.DenoiseOptions`, pixels)."""
+    from insar_ae.model.options import DenoiseOptions
+
+    DenoiseOptions(tile=tile, overlap=overlap)
 
 
 def tile_starts(n: int, tile: int, overlap: int) -> list[int]:
