@@ -101,6 +101,38 @@ def test_command_table_and_lazy_imports():
     assert res.stdout.strip() == "False"
 
 
+def test_denoise_flags_are_generated_once_from_the_options():
+    """``denoise`` and ``batch`` declare the same flags, from DenoiseOptions' fields."""
+    import dataclasses
+
+    from insar_ae.cli import build_batch_parser, options_from_args
+    from insar_ae.model import DenoiseOptions
+
+    names = [f.name for f in dataclasses.fields(DenoiseOptions)]
+    den = build_parser().parse_args(["denoise", "in.nc", "-o", "o.nc"])
+    bat = build_batch_parser().parse_args(["catalog", "--out", "r"])
+    assert options_from_args(den) == options_from_args(bat) == DenoiseOptions()
+    flags = ["--tile", "64", "--overlap", "16", "--batch-size", "2", "--time-stride", "3"]
+    flags += ["--device", "cpu", "--model", "window-v2"]
+    den = build_parser().parse_args(["denoise", "in.nc", "-o", "o.nc", *flags])
+    bat = build_batch_parser().parse_args(["catalog", "--out", "r", *flags])
+    want = DenoiseOptions("window-v2", "cpu", 64, 16, 2, 3)
+    assert options_from_args(den) == options_from_args(bat) == want
+    helps = {
+        a.dest: a.help for a in build_batch_parser()._actions if a.dest in names
+    }  # help text and defaults from the field metadata
+    assert set(helps) == set(names) and "(default 128, px)" in helps["tile"]
+
+
+def test_out_of_bounds_denoise_flags_fail_in_one_line(files, tmp_path, capsys):
+    src, _ = files
+    out = tmp_path / "o.nc"
+    assert main(["denoise", str(src), "-o", str(out), "--time-stride", "0", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["insar-ae denoise: error: time_stride=0 must be an integer >= 1 (dates)"]
+    assert not out.exists()
+
+
 def test_models_lists_the_shipped_default(capsys):
     assert main(["models", "--verify"]) == 0
     out = capsys.readouterr().out

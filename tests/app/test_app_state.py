@@ -314,7 +314,7 @@ def test_denoising_runs_off_thread_and_is_cached_per_frame_and_model(state, tmp_
     assert state.time_stride == (4 if state.device == "cpu" else 1)  # fast default on a CPU
     state.time_stride = 2
     job = state.start_denoise()
-    assert job is not None and state.denoise_status == "running" and job.time_stride == 2
+    assert job is not None and state.denoise_status == "running" and job.options.time_stride == 2
     wait_for(state)
     assert state.denoised["deformation"].attrs["time_stride"] == 2
     assert state.denoise_status == "done" and state.denoise_fraction == 1.0

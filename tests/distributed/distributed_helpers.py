@@ -6,8 +6,12 @@ import warnings
 
 import torch
 
+from insar_ae.model import DenoiseOptions
+
 #: Model tiling used throughout these tests (small tiles -> several tiles per block).
 TILING = {"tile": 32, "overlap": 8}
+#: The same as denoise options (what denoise_blocks and run_batch take).
+OPTIONS = DenoiseOptions(**TILING)
 
 
 def make_tiny_model(seed: int = 0):

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
-from distributed_helpers import TILING
+from distributed_helpers import OPTIONS, TILING
 
 from insar_ae.distributed import discover_frames, read_status, run_batch
 from insar_ae.errors import CatalogError, ParameterError
@@ -82,7 +82,13 @@ def test_batch_logs_each_frame_and_reruns_only_what_failed(cluster_client, tiny_
     paths = _frames(tmp_path / "in")
     paths["f1"].write_bytes(b"this is not a frame")  # corrupt input
     out = tmp_path / "out"
-    kw = {"client": cluster_client, "block": 24, "model": tiny_model, "progress": False, **TILING}
+    kw = {
+        "client": cluster_client,
+        "block": 24,
+        "model": tiny_model,
+        "progress": False,
+        "options": OPTIONS,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = run_batch(str(tmp_path / "in" / "*.nc"), out, **kw)
@@ -108,7 +114,9 @@ def test_batch_logs_each_frame_and_reruns_only_what_failed(cluster_client, tiny_
     assert read_status(out)["status"].to_dict() == {"f0": "skipped", "f1": "done", "f2": "skipped"}
 
     # other parameters: existing outputs are not silently mixed with new ones
-    third = run_batch(str(tmp_path / "in" / "*.nc"), out, **{**kw, "overlap": 16})
+    third = run_batch(
+        str(tmp_path / "in" / "*.nc"), out, **{**kw, "options": OPTIONS.replace(overlap=16)}
+    )
     assert set(third["status"]) == {"failed"}
     assert third["error"].str.contains("other parameters").all()
 
@@ -171,7 +179,7 @@ def test_batch_resumes_a_frame_interrupted_mid_way(cluster_client, tiny_model, t
             client=False,
             cancel=cancel,
             progress=lambda f, m: m.startswith("3/") and cancel.set(),
-            **TILING,
+            options=OPTIONS,
         )
     table = run_batch(
         str(tmp_path / "in" / "*.nc"),
@@ -180,7 +188,7 @@ def test_batch_resumes_a_frame_interrupted_mid_way(cluster_client, tiny_model, t
         block=24,
         model=tiny_model,
         progress=False,
-        **TILING,
+        options=OPTIONS,
     )
     assert table.loc["f0", "status"] == "done"
     started = read_status(out, latest=False).query("status == 'started'").iloc[-1]

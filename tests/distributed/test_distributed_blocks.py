@@ -7,11 +7,11 @@ import threading
 import numpy as np
 import pytest
 import xarray as xr
-from distributed_helpers import TILING
+from distributed_helpers import OPTIONS, TILING
 
 from insar_ae.distributed import denoise_blocks
 from insar_ae.errors import ParameterError
-from insar_ae.model import Cancelled, denoise
+from insar_ae.model import Cancelled, DenoiseOptions, denoise
 from insar_ae.testing import tiny_frame
 
 
@@ -38,7 +38,7 @@ def _assert_same(out: xr.Dataset, ref: xr.Dataset, atol: float = 1e-5) -> None:
 @pytest.mark.parametrize("block", [24, 48, 200])
 def test_blocks_reproduce_whole_frame_denoise(frame, reference, tiny_model, tmp_path, block):
     out = denoise_blocks(
-        frame, tmp_path / "o.zarr", block=block, model=tiny_model, client=False, **TILING
+        frame, tmp_path / "o.zarr", block=block, model=tiny_model, client=False, options=OPTIONS
     )
     _assert_same(out, reference)
     assert out["deformation"].attrs["units"] == "mm"
@@ -50,14 +50,20 @@ def test_blocks_reproduce_whole_frame_denoise(frame, reference, tiny_model, tmp_
 def test_dask_backed_input_gives_the_same_result(frame, reference, tiny_model, tmp_path):
     lazy = frame.chunk({"time": -1, "y": 30, "x": 30})
     out = denoise_blocks(
-        lazy, tmp_path / "o.zarr", block=48, model=tiny_model, client=False, **TILING
+        lazy, tmp_path / "o.zarr", block=48, model=tiny_model, client=False, options=OPTIONS
     )
     _assert_same(out, reference)
 
 
 def test_integer_halo_differs_only_near_block_edges(frame, reference, tiny_model, tmp_path):
     out = denoise_blocks(
-        frame, tmp_path / "o.zarr", block=48, halo=40, model=tiny_model, client=False, **TILING
+        frame,
+        tmp_path / "o.zarr",
+        block=48,
+        halo=40,
+        model=tiny_model,
+        client=False,
+        options=OPTIONS,
     )
     diff = np.abs(out["deformation"].values - reference["deformation"].values)
     assert np.nanmax(diff) > 0  # not the tile-aligned layout: not bit-identical...
@@ -84,7 +90,7 @@ def test_interrupted_run_resumes_from_finished_blocks(frame, reference, tiny_mod
             client=False,
             progress=stop_after_two,
             cancel=cancel,
-            **TILING,
+            options=OPTIONS,
         )
     assert not out_path.exists()  # nothing under the final name until complete
     total = int(seen[0].split("/")[1].split()[0])
@@ -96,7 +102,7 @@ def test_interrupted_run_resumes_from_finished_blocks(frame, reference, tiny_mod
         model=tiny_model,
         client=False,
         progress=lambda f, m: resumed.append(m),
-        **TILING,
+        options=OPTIONS,
     )
     assert resumed[0].startswith(f"2/{total}")  # the two finished blocks were not redone
     _assert_same(out, reference)
@@ -114,7 +120,7 @@ def test_changed_parameters_discard_a_stale_partial_run(frame, tiny_model, tmp_p
             client=False,
             progress=lambda f, m: cancel.set() if m.startswith("1/") else None,
             cancel=cancel,
-            **TILING,
+            options=OPTIONS,
         )
     messages: list[str] = []
     denoise_blocks(
@@ -123,9 +129,7 @@ def test_changed_parameters_discard_a_stale_partial_run(frame, tiny_model, tmp_p
         block=24,
         model=tiny_model,
         client=False,
-        batch_size=3,
-        tile=32,
-        overlap=16,
+        options=DenoiseOptions(batch_size=3, tile=32, overlap=16),
         progress=lambda f, m: messages.append(m),
     )
     assert messages[0].startswith("0/")
@@ -133,9 +137,9 @@ def test_changed_parameters_discard_a_stale_partial_run(frame, tiny_model, tmp_p
 
 def test_existing_output_is_kept_unless_overwrite(frame, tiny_model, tmp_path):
     out_path = tmp_path / "o.zarr"
-    denoise_blocks(frame, out_path, block=200, model=tiny_model, client=False, **TILING)
+    denoise_blocks(frame, out_path, block=200, model=tiny_model, client=False, options=OPTIONS)
     with pytest.raises(FileExistsError, match="exists"):
-        denoise_blocks(frame, out_path, block=200, model=tiny_model, client=False, **TILING)
+        denoise_blocks(frame, out_path, block=200, model=tiny_model, client=False, options=OPTIONS)
     out = denoise_blocks(
         frame.isel(time=slice(0, 10)),
         out_path,
@@ -143,7 +147,7 @@ def test_existing_output_is_kept_unless_overwrite(frame, tiny_model, tmp_path):
         model=tiny_model,
         client=False,
         overwrite=True,
-        **TILING,
+        options=OPTIONS,
     )
     assert out.sizes["time"] == 10
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.zarr"]
@@ -155,7 +159,7 @@ def test_output_onto_its_own_input_is_refused(frame, tiny_model, tmp_path):
     src = write_frame(frame, tmp_path / "in.zarr")
     with pytest.raises(ParameterError, match="input"):
         denoise_blocks(
-            src, src, block=200, model=tiny_model, client=False, overwrite=True, **TILING
+            src, src, block=200, model=tiny_model, client=False, overwrite=True, options=OPTIONS
         )
     assert (src / ".zmetadata").exists()
 
@@ -167,7 +171,7 @@ def test_file_input_is_read_block_by_block_and_output_reads_back(
 
     src = write_frame(frame, tmp_path / "in.nc")
     out = denoise_blocks(
-        src, tmp_path / "o.zarr", block=48, model=tiny_model, client=False, **TILING
+        src, tmp_path / "o.zarr", block=48, model=tiny_model, client=False, options=OPTIONS
     )
     _assert_same(out, reference)
     again = open_frame(tmp_path / "o.zarr")  # the canonical reader reads it back
@@ -187,7 +191,7 @@ def test_empty_block_and_date_missing_in_one_block_stay_nan(tiny_model, tmp_path
     disp[:, 10, 60] = 1.0  # block 1 has a single pixel (finite on every date)
     ds = ds.assign(displacement=(ds["displacement"].dims, disp, ds["displacement"].attrs))
     out = denoise_blocks(
-        ds, tmp_path / "o.zarr", block=24, model=tiny_model, client=False, **TILING
+        ds, tmp_path / "o.zarr", block=24, model=tiny_model, client=False, options=OPTIONS
     )
     d = out["deformation"].values
     np.testing.assert_array_equal(np.isnan(d), np.isnan(disp))  # NaN exactly where no data
@@ -201,7 +205,7 @@ def test_a_date_missing_over_a_whole_block_is_left_out_there_only(tiny_model, tm
     disp[5, :, 24:] = np.nan  # date 5 is missing over the eastern block and its halo
     ds = ds.assign(displacement=(ds["displacement"].dims, disp, ds["displacement"].attrs))
     out = denoise_blocks(
-        ds, tmp_path / "o.zarr", block=48, model=tiny_model, client=False, **TILING
+        ds, tmp_path / "o.zarr", block=48, model=tiny_model, client=False, options=OPTIONS
     )  # blocks x 0..47 (outer 0..55) and 48..95 (outer 24..95)
     d = out["deformation"].values
     assert np.isnan(d[5, :, 48:]).all() and np.isfinite(np.delete(d, 5, axis=0)).all()
@@ -221,10 +225,10 @@ def test_bad_inputs_fail_before_any_work(frame, tiny_model, tmp_path):
             tmp_path / "o.zarr",
             model=tiny_model,
             client=False,
-            **TILING,
+            options=OPTIONS,
         )
     with pytest.raises(ParameterError, match="tile"):
-        denoise_blocks(frame, tmp_path / "o.zarr", model=tiny_model, client=False, tile=30)
+        denoise_blocks(frame, tmp_path / "o.zarr", DenoiseOptions(tile=30), client=False)
     with pytest.raises(ParameterError, match="does not exist"):
         denoise_blocks(tmp_path / "missing.nc", tmp_path / "o.zarr", client=False)
     assert not list(tmp_path.iterdir())  # nothing was written

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
-from distributed_helpers import TILING, local_cluster
+from distributed_helpers import OPTIONS, TILING, local_cluster
 
 from insar_ae.distributed import denoise_blocks
 from insar_ae.distributed.cluster import preload_workers
 from insar_ae.distributed.layout import plan_blocks
 from insar_ae.distributed.monitor import WorkerMemory
-from insar_ae.distributed.task import DenoiseOptions, denoise_region
+from insar_ae.distributed.task import BlockRun, denoise_region
 from insar_ae.distributed.testing import lazy_frame
 from insar_ae.model import denoise
 from insar_ae.testing import tiny_frame
@@ -30,7 +30,7 @@ def test_cluster_blocks_match_single_process(cluster_client, tiny_model, tmp_pat
     ds = tiny_frame(4, n_time=12, ny=130, nx=110)
     ref = denoise(ds, model=tiny_model, **TILING)
     out = denoise_blocks(
-        ds, tmp_path / "o.zarr", block=48, model=tiny_model, client=cluster_client, **TILING
+        ds, tmp_path / "o.zarr", block=48, model=tiny_model, client=cluster_client, options=OPTIONS
     )
     np.testing.assert_allclose(
         out["deformation"].values, ref["deformation"].values, atol=1e-5, rtol=0
@@ -67,7 +67,7 @@ def test_worker_killed_mid_run_is_survived(cluster_client, tiny_model, tmp_path)
             model=tiny_model,
             client=client,
             progress=kill_busiest_worker,
-            **TILING,
+            options=OPTIONS,
         )
     ((addr, in_flight),) = killed.items()
     assert in_flight >= 1  # the killed worker held at least one block task
@@ -102,7 +102,7 @@ def test_frame_larger_than_worker_memory_limit_completes(tiny_model, tmp_path):
     assert ds.nbytes > 1.1 * limit  # 5 cubes of 16 x 1440 x 1440 float32 + DEM: 670 MB
     ds.to_zarr(tmp_path / "in.zarr", zarr_format=2)  # streamed chunk by chunk
     src = xr.open_zarr(tmp_path / "in.zarr")  # lazily read (dask-backed)
-    opts = {"block": 144, "model": tiny_model, "time_stride": 7, **TILING}
+    opts = {"block": 144, "model": tiny_model, "options": OPTIONS.replace(time_stride=7)}
     blocks = plan_blocks(n, n, block=144, **TILING)
     n_cubes = sum(1 for v in ds.data_vars.values() if v.ndim == 3)
     working_set = max(block_working_set(b, n_time, n_cubes) for b in blocks)
@@ -133,7 +133,7 @@ def test_frame_larger_than_worker_memory_limit_completes(tiny_model, tmp_path):
     # spot-check one inner block against denoising its region in this process
     block = next(b for b in blocks if b.key == "4-6")
     region = src.isel(block.outer).compute()
-    expected = denoise_region(region, DenoiseOptions(model=tiny_model, time_stride=7, **TILING))
+    expected = denoise_region(region, BlockRun(OPTIONS.replace(time_stride=7), module=tiny_model))
     got = out["deformation"].isel(block.core).values
     np.testing.assert_allclose(got, expected["deformation"].isel(block.inner).values, atol=1e-5)
     for store in ("in.zarr", "out.zarr", "warm.zarr"):  # 1.6 GB: not left in pytest's basetemp

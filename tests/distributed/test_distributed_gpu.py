@@ -1,4 +1,5 @@
-"""GPU placement logic (no GPU needed): one GPU per worker, resources, local cluster setup."""
+"""GPU placement logic (no GPU needed): one GPU per worker (``resolve_device`` with the worker's
+index), resources, local cluster setup."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 
 from insar_ae.distributed import cluster
 from insar_ae.errors import ParameterError
+from insar_ae.model import devices
+from insar_ae.model.devices import resolve_device
 
 
 def _fake_worker(monkeypatch, name):
@@ -16,19 +19,27 @@ def _fake_worker(monkeypatch, name):
     monkeypatch.setattr(distributed, "get_worker", lambda: types.SimpleNamespace(name=name))
 
 
-def test_auto_device_is_cpu_without_cuda(monkeypatch):
-    monkeypatch.setattr(cluster, "_cuda_count", lambda: 0)
-    assert cluster.worker_device("auto") == "cpu"
-    assert cluster.worker_device("cuda:3") == "cuda:3"  # explicit devices pass through
+def test_auto_device_of_a_worker_is_cpu_without_cuda(monkeypatch):
+    monkeypatch.setattr(devices, "cuda_count", lambda: 0)
+    monkeypatch.setattr(devices, "available_devices", lambda: ["mps", "cpu"])
+    assert str(resolve_device("auto", worker_index=0)) == "cpu"  # MPS is not shared by workers
+    assert str(resolve_device("auto")) == "mps"  # a whole-frame run takes the best device
+    assert str(resolve_device("cpu", worker_index=3)) == "cpu"  # explicit devices pass through
 
 
 @pytest.mark.parametrize(
-    ("name", "expected"), [(0, "cuda:0"), (1, "cuda:1"), (3, "cuda:1"), ("gpu-node-a", "cuda:0")]
+    ("name", "index", "expected"),
+    [(0, 0, "cuda:0"), (1, 1, "cuda:1"), (3, 3, "cuda:1"), ("gpu-node-a", 0, "cuda:0")],
 )
-def test_each_local_worker_takes_its_own_gpu(monkeypatch, name, expected):
-    monkeypatch.setattr(cluster, "_cuda_count", lambda: 2)
+def test_each_local_worker_takes_its_own_gpu(monkeypatch, name, index, expected):
+    monkeypatch.setattr(devices, "cuda_count", lambda: 2)
     _fake_worker(monkeypatch, name)
-    assert cluster.worker_device("auto") == expected
+    assert cluster.worker_index() == index
+    assert str(resolve_device("auto", worker_index=cluster.worker_index())) == expected
+
+
+def test_outside_a_worker_the_index_is_zero():
+    assert cluster.worker_index() == 0
 
 
 def test_gpu_resource_is_requested_only_when_a_worker_offers_it():

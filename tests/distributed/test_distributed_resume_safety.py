@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from distributed_helpers import TILING
+from distributed_helpers import OPTIONS, TILING
 
 from insar_ae.distributed import denoise_blocks
 from insar_ae.model import Cancelled, Denoiser, denoise, save_weights
@@ -40,7 +40,7 @@ def _stop_after_first(path, frame, model) -> None:
             client=False,
             cancel=cancel,
             progress=lambda f, m: cancel.set() if m.startswith("1/") else None,
-            **TILING,
+            options=OPTIONS,
         )
 
 
@@ -57,7 +57,7 @@ def test_resume_after_a_weights_swap_recomputes_with_the_new_weights(frame, tmp_
         model=str(weights),
         client=False,
         progress=lambda f, m: messages.append(m),
-        **TILING,
+        options=OPTIONS,
     )
     assert messages[0].startswith("0/")  # nothing resumed from the old model's blocks
     ref = denoise(frame, model=str(weights), **TILING)
@@ -77,7 +77,9 @@ def test_corrupt_attrs_json_is_reported_and_rebuilt(frame, tmp_path):
     attrs.write_text('{"deformation": {"units": "m')  # half-written
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = denoise_blocks(frame, out, block=24, model=str(weights), client=False, **TILING)
+        res = denoise_blocks(
+            frame, out, block=24, model=str(weights), client=False, options=OPTIONS
+        )
     assert any("corrupt" in str(w.message) and "attrs.json" in str(w.message) for w in caught)
     assert res["deformation"].attrs["units"] == "mm"
     assert res["deformation"].attrs["model_sha256"] == sha256_file(weights)
@@ -98,7 +100,9 @@ def test_state_files_are_written_atomically(frame, tmp_path, monkeypatch):
 
     monkeypatch.setattr(store, "atomic_write_text", spy)
     weights = _weights(tmp_path / "w.safetensors", 1)
-    denoise_blocks(frame, tmp_path / "o.zarr", block=24, model=str(weights), client=False, **TILING)
+    denoise_blocks(
+        frame, tmp_path / "o.zarr", block=24, model=str(weights), client=False, options=OPTIONS
+    )
     assert {"fingerprint.json", "attrs.json"} <= set(written)
 
 
@@ -110,6 +114,6 @@ def test_block_run_without_a_dem_is_refused_before_any_block(frame, tmp_path):
     weights = _weights(tmp_path / "w.safetensors", 1)
     with pytest.raises(DataModelError, match=r"height \(DEM, m\) is NaN on every valid pixel"):
         denoise_blocks(
-            no_dem, tmp_path / "o.zarr", block=24, model=str(weights), client=False, **TILING
+            no_dem, tmp_path / "o.zarr", block=24, model=str(weights), client=False, options=OPTIONS
         )
     assert not [p for p in tmp_path.iterdir() if "o.zarr" in p.name]

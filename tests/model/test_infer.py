@@ -11,7 +11,7 @@ import xarray as xr
 from model_helpers import TINY_ARCH, IdentityDenoiser, tiny_model
 
 from insar_ae.errors import DataModelError, ParameterError
-from insar_ae.model import Cancelled, denoise
+from insar_ae.model import Cancelled, DenoiseOptions, denoise
 from insar_ae.testing import tiny_frame
 
 
@@ -182,6 +182,25 @@ def test_bad_inputs_raise_clear_errors():
         denoise(ds, model=m, batch_size=0, device="cpu")
     with pytest.raises(ParameterError, match="model"):
         denoise(ds, model=42, device="cpu")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=r"unknown denoise option.*'stride'"):
+        denoise(ds, model=m, stride=2, device="cpu")
+    with pytest.raises(ParameterError, match="DenoiseOptions"):
+        denoise(ds, {"tile": 32}, model=m)  # type: ignore[arg-type]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         denoise(ds, model=m, tile=32, overlap=8, device="cpu")  # clean input: no warning
+
+
+def test_options_object_and_keyword_overrides_give_the_same_result():
+    ds = tiny_frame(3, n_time=12, ny=40, nx=44)
+    m = tiny_model()
+    opts = DenoiseOptions(device="cpu", tile=32, overlap=8, time_stride=2)
+    whole = denoise(ds, opts, model=m)
+    keywords = denoise(ds, model=m, device="cpu", tile=32, overlap=8, time_stride=2)
+    mixed = denoise(
+        ds, DenoiseOptions(device="cpu", tile=64), model=m, tile=32, overlap=8, time_stride=2
+    )  # overrides win over the options
+    for other in (keywords, mixed):
+        np.testing.assert_array_equal(whole["deformation"].values, other["deformation"].values)
+    attrs = whole["deformation"].attrs
+    assert (attrs["tile"], attrs["overlap"], attrs["time_stride"]) == (32, 8, 2)
