@@ -158,7 +158,7 @@ class _Batch:
         max_in_flight: int | None,
     ) -> None:
         self.client, self.specs, self.out_dir, self.status = client, specs, out_dir, status
-        self.run, self.block, self.halo = run, block, halo
+        self.block_run, self.block, self.halo = run, block, halo
         self.retries, self.overwrite = retries, overwrite
         n_workers = max(1, len(workers_info(client)))
         self.max_in_flight = max_in_flight or max(2, 2 * n_workers)
@@ -212,7 +212,7 @@ class _Batch:
                     out,
                     block=self.block,
                     halo=self.halo,
-                    run=self.run,
+                    run=self.block_run,
                     overwrite=self.overwrite,
                 )
                 pending = run.prepare()
@@ -286,7 +286,7 @@ class _Batch:
     def _skip(self, spec: FrameSpec, out: Path) -> None:
         stamp = now()
         previous = _output_options(out)
-        if previous is not None and previous != self.run.identity():
+        if previous is not None and previous != self.block_run.identity():
             self._record(
                 spec.name,
                 "failed",
