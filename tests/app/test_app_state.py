@@ -418,6 +418,24 @@ def test_switching_frame_while_denoising_keeps_the_result_for_later(state):
     assert state.denoised is not None and state.denoise_status == "done"
 
 
+def test_a_job_takes_the_denoise_options_whole(state):
+    from app.jobs import DenoiseJob
+    from insar_ae.errors import ParameterError
+    from insar_ae.model import DenoiseOptions, denoise
+
+    assert state.options == DenoiseOptions(
+        model=state.model_name, device=state.device, time_stride=state.time_stride
+    )
+    ds = tiny_frame(4, n_time=10, ny=32, nx=32)
+    opts = DenoiseOptions(device="cpu", tile=32, overlap=8)
+    job = DenoiseJob(ds, opts, frame="tiny").start()
+    assert job.wait(300) and job.status == "done", job.error
+    expected = denoise(ds, opts)["deformation"].values
+    np.testing.assert_array_equal(job.result["deformation"].values, expected)
+    with pytest.raises(ParameterError, match="DenoiseOptions"):
+        DenoiseJob(ds, {"device": "cpu"})  # type: ignore[arg-type]
+
+
 def test_a_failed_denoising_reports_the_error(frames):
     short = frames["tiny"].isel(time=slice(0, 5))  # the window model needs at least 9 dates
     s = DashboardState(datasets={"short": short})
