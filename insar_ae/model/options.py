@@ -70,7 +70,9 @@ class DenoiseOptions:
     )
     tile: int = field(
         default=128,
-        metadata=_meta("tile size in pixels, a multiple of 8", units="px", min=16, multiple_of=8),
+        metadata=_meta(
+            "tile size in pixels, >= 16 and a multiple of 8", units="px", min=16, multiple_of=8
+        ),
     )
     overlap: int = field(
         default=32,
