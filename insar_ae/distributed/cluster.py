@@ -1,12 +1,13 @@
-"""Dask clusters for insar_ae: a LocalCluster (one GPU per worker where CUDA exists) or an
-existing scheduler, the worker's index (its GPU, via ``insar_ae.model.devices.resolve_device``)
-and the per-worker model cache."""
+"""Dask clusters for insar_ae, client side: a LocalCluster (one GPU per worker where CUDA
+exists) or an existing scheduler, the workers' GPU resources, and preloading the workers.
+
+What lives in a worker process (its index and GPU, torch threads, the model cache) is
+:mod:`insar_ae.distributed.task`'s."""
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,17 +17,10 @@ __all__ = [
     "gpu_resources",
     "make_client",
     "preload_workers",
-    "set_worker_threads",
-    "worker_index",
-    "worker_model",
     "workers_info",
 ]
 
 log = logging.getLogger(__name__)
-
-_MODELS: dict[tuple[str, str], Any] = {}
-_MODELS_LOCK = threading.Lock()
-_THREADS_SET = False
 
 
 def _cuda_count() -> int:
@@ -116,51 +110,12 @@ def gpu_resources(client: Any) -> dict[str, float] | None:
     return None
 
 
-def worker_index() -> int:
-    """This process's index among block-task workers, for ``resolve_device(device, index)``.
-
-    On a LocalCluster the workers are named 0..n-1 and worker ``i`` takes GPU ``i % n_gpu``;
-    a worker with another name (clusters that pin one GPU per worker with
-    ``CUDA_VISIBLE_DEVICES``) and a block run in this process are 0.
-    """
-    try:
-        from distributed import get_worker
-
-        name = get_worker().name
-    except (ImportError, ValueError):
-        return 0
-    return int(name) if str(name).lstrip("-").isdigit() else 0
-
-
-def set_worker_threads() -> None:
-    """On a Dask worker, give torch as many CPU threads as the worker has task threads.
-
-    Dask's parallelism is across worker processes; torch's own thread pool on top of it (by
-    default one thread per core in *every* worker) oversubscribes the CPU badly. Set
-    ``INSAR_AE_TORCH_THREADS`` to override. Outside a worker, or after the first call, nothing
-    is changed.
-    """
-    global _THREADS_SET
-    if _THREADS_SET:
-        return
-    try:
-        from distributed import get_worker
-
-        nthreads = int(get_worker().state.nthreads)
-    except (ImportError, ValueError, AttributeError):
-        return
-    import torch
-
-    torch.set_num_threads(max(1, int(os.environ.get("INSAR_AE_TORCH_THREADS", nthreads))))
-    _THREADS_SET = True
-
-
 def _preload() -> None:
     import torch  # noqa: F401
     import xarray  # noqa: F401
     import zarr  # noqa: F401
 
-    import insar_ae.distributed.blocks
+    import insar_ae.distributed.task
     import insar_ae.model  # noqa: F401
 
 
@@ -168,27 +123,3 @@ def preload_workers(client: Any) -> None:
     """Import torch, the model and the I/O stack on every worker now (not in the first task),
     e.g. before measuring memory or throughput."""
     client.run(_preload)
-
-
-def worker_model(model: Any, device: str, sha256: str | None = None) -> Any:
-    """The model to run here: ``model`` itself if it is a module (``denoise`` places it on
-    ``device``), else ``load_model(model)`` loaded once per process, device and weights
-    SHA-256 (cached). With ``sha256`` (the hash the run was planned with), weights that changed
-    since are refused (WeightsError) rather than mixed into the output."""
-    if not isinstance(model, str):
-        return model
-    key = (model, device, sha256)
-    with _MODELS_LOCK:
-        if key not in _MODELS:
-            from insar_ae.errors import WeightsError
-            from insar_ae.model import load_model
-
-            loaded = load_model(model, device=device)
-            got = getattr(loaded, "weights_sha256", None)
-            if sha256 is not None and got != sha256:
-                raise WeightsError(
-                    f"weights {model!r} changed during the run: planned with "
-                    f"sha256 {sha256}, found {got}; rerun to start again"
-                )
-            _MODELS[key] = loaded
-        return _MODELS[key]

@@ -5,6 +5,9 @@ Each task reads its own input (a file re-opened lazily on the worker, or the blo
 of an in-memory / dask-backed Dataset) with the synchronous scheduler, so no input chunk is held
 by the cluster on behalf of neighbouring blocks. Tasks are idempotent (the same bytes go to the
 same aligned Zarr chunks), so a task re-run after its worker died is harmless.
+
+The worker process's own state lives here too, beside the task that uses it: its index (which
+GPU ``device="auto"`` takes), torch's thread count, and the model loaded once per process.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +24,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from insar_ae.distributed.cluster import set_worker_threads, worker_index, worker_model
 from insar_ae.distributed.layout import Block
 from insar_ae.distributed.store import OUTPUT_CUBES, write_region
 from insar_ae.model.options import DenoiseOptions, merge
@@ -32,9 +35,17 @@ __all__ = [
     "denoise_region",
     "is_lazy",
     "process_block",
+    "set_worker_threads",
+    "worker_index",
+    "worker_model",
 ]
 
 log = logging.getLogger(__name__)
+
+# Per-process state of a worker (or of the process running blocks in-process).
+_MODELS: dict[tuple[str, str, str | None], Any] = {}
+_MODELS_LOCK = threading.Lock()
+_THREADS_SET = False
 
 
 # -- where a block's input comes from -----------------------------------------------------------
@@ -70,6 +81,79 @@ class DatasetSource:
 def is_lazy(ds: xr.Dataset) -> bool:
     """True when some variable of ``ds`` is dask-backed."""
     return any(v.chunks is not None for v in ds.variables.values())
+
+
+# -- the worker process: its index (GPU), torch threads, the model cache ---------------------------
+def worker_index() -> int:
+    """This process's index among block-task workers, for ``resolve_device(device, index)``.
+
+    On a LocalCluster the workers are named 0..n-1 and worker ``i`` takes GPU ``i % n_gpu``;
+    a worker with another name (clusters that pin one GPU per worker with
+    ``CUDA_VISIBLE_DEVICES``) and a block run in this process are 0.
+    """
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return 0
+    return int(name) if str(name).lstrip("-").isdigit() else 0
+
+
+def set_worker_threads() -> None:
+    """On a Dask worker, give torch as many CPU threads as the worker has task threads.
+
+    Dask's parallelism is across worker processes; torch's own thread pool on top of it (by
+    default one thread per core in *every* worker) oversubscribes the CPU badly. Set
+    ``INSAR_AE_TORCH_THREADS`` to override. Outside a worker, or after the first call, nothing
+    is changed.
+    """
+    global _THREADS_SET
+    if _THREADS_SET:
+        return
+    try:
+        from distributed import get_worker
+
+        nthreads = int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        return
+    import torch
+
+    torch.set_num_threads(max(1, int(os.environ.get("INSAR_AE_TORCH_THREADS", nthreads))))
+    _THREADS_SET = True
+
+
+def worker_model(model: Any, device: str, sha256: str | None = None) -> Any:
+    """The model to run here: ``model`` itself if it is a module (``denoise`` places it on
+    ``device``), else ``load_model(model)`` loaded once per process, device and weights
+    SHA-256 (cached). With ``sha256`` (the hash the run was planned with), weights that changed
+    since are refused (WeightsError) rather than mixed into the output."""
+    if not isinstance(model, str):
+        return model
+    key = (model, device, sha256)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            from insar_ae.errors import WeightsError
+            from insar_ae.model import load_model
+
+            loaded = load_model(model, device=device)
+            got = getattr(loaded, "weights_sha256", None)
+            if sha256 is not None and got != sha256:
+                raise WeightsError(
+                    f"weights {model!r} changed during the run: planned with "
+                    f"sha256 {sha256}, found {got}; rerun to start again"
+                )
+            _MODELS[key] = loaded
+        return _MODELS[key]
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"pid:{os.getpid()}"
 
 
 # -- the task ------------------------------------------------------------------------------------
@@ -208,12 +292,3 @@ def process_block(
         "worker": _worker_address(),
         "var_attrs": {k: dict(out[k].attrs) for k in ("deformation", "noise") if k in out},
     }
-
-
-def _worker_address() -> str:
-    try:
-        from distributed import get_worker
-
-        return str(get_worker().address)
-    except (ImportError, ValueError):
-        return f"pid:{os.getpid()}"

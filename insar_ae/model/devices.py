@@ -35,7 +35,7 @@ def resolve_device(
     """Turn ``"auto" | "cpu" | "cuda" | "cuda:1" | "mps"`` into a ``torch.device``.
 
     ``"auto"`` picks CUDA, then MPS, then CPU. With ``worker_index`` (a block task: the Dask
-    worker's number, ``insar_ae.distributed.cluster.worker_index()``) ``"auto"`` gives each
+    worker's number, ``insar_ae.distributed.task.worker_index()``) ``"auto"`` gives each
     worker its own GPU, ``cuda:{worker_index % n_gpu}``, and the CPU where there is no CUDA
     (MPS is not shared between worker processes). Asking for a device that is not available
     raises :class:`~insar_ae.errors.ParameterError`.

@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from insar_ae.distributed import cluster
+from insar_ae.distributed import cluster, task
 from insar_ae.errors import ParameterError
 from insar_ae.model import devices
 from insar_ae.model.devices import resolve_device
@@ -34,12 +34,12 @@ def test_auto_device_of_a_worker_is_cpu_without_cuda(monkeypatch):
 def test_each_local_worker_takes_its_own_gpu(monkeypatch, name, index, expected):
     monkeypatch.setattr(devices, "cuda_count", lambda: 2)
     _fake_worker(monkeypatch, name)
-    assert cluster.worker_index() == index
-    assert str(resolve_device("auto", worker_index=cluster.worker_index())) == expected
+    assert task.worker_index() == index
+    assert str(resolve_device("auto", worker_index=task.worker_index())) == expected
 
 
 def test_outside_a_worker_the_index_is_zero():
-    assert cluster.worker_index() == 0
+    assert task.worker_index() == 0
 
 
 def test_gpu_resource_is_requested_only_when_a_worker_offers_it():
