@@ -26,7 +26,7 @@ _LAZY: dict[str, str] = {
     "denoise_blocks": "insar_ae.distributed.blocks",
     "FrameSpec": "insar_ae.distributed.discover",
     "discover_frames": "insar_ae.distributed.discover",
-    "read_status": "insar_ae.distributed.status",
+    "read_status": "insar_ae.distributed.monitor",
     "run_batch": "insar_ae.distributed.batch",
     "make_client": "insar_ae.distributed.cluster",
 }

@@ -32,7 +32,7 @@ import pandas as pd
 from insar_ae.distributed.cluster import gpu_resources, make_client, workers_info
 from insar_ae.distributed.discover import FrameSpec, discover_frames
 from insar_ae.distributed.frame import FrameRun
-from insar_ae.distributed.status import STATUS_FILE, StatusLog, now
+from insar_ae.distributed.monitor import STATUS_FILE, StatusLog, now
 from insar_ae.distributed.task import BlockRun, process_block
 from insar_ae.model.options import DenoiseOptions
 
