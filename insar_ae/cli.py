@@ -559,7 +559,7 @@ def add_batch_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_batch_parser() -> argparse.ArgumentParser:
-    """A stand-alone parser for ``insar-ae batch`` (used by ``insar_ae.distributed.batch.main``)."""
+    """A stand-alone parser for ``insar-ae batch`` (the same options as the subcommand)."""
     p = argparse.ArgumentParser(
         prog="insar-ae batch",
         description="Denoise many frames on a Dask cluster into DIR/<frame>.zarr with a status "
@@ -568,6 +568,42 @@ def build_batch_parser() -> argparse.ArgumentParser:
     )
     add_batch_arguments(p)
     return p
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """``insar-ae batch CATALOG_OR_GLOB --out DIR``: :func:`insar_ae.distributed.run_batch` on
+    the parsed command line; one summary line, then one line per failed frame. Exit status 0
+    when no frame failed, 1 otherwise."""
+    from insar_ae.distributed import run_batch as batch_frames
+    from insar_ae.distributed.monitor import STATUS_FILE
+
+    memory_limit: Any = args.memory_limit
+    if isinstance(memory_limit, str) and memory_limit.isdigit():
+        memory_limit = int(memory_limit)
+    table = batch_frames(
+        args.frames,
+        args.out,
+        options_from_args(args),
+        scheduler=args.scheduler,
+        workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        memory_limit=memory_limit,
+        block=args.block,
+        halo=args.halo,
+        retries=args.retries,
+        overwrite=args.overwrite,
+        select=args.select,
+        progress=not args.no_progress,
+        status_file=args.status_file,
+    )
+    counts = table["status"].value_counts().to_dict()
+    sys.stdout.write(
+        " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+        + f"  (status log: {args.status_file or Path(args.out) / STATUS_FILE})\n"
+    )
+    for name, row in table[table["status"] == "failed"].iterrows():
+        sys.stdout.write(f"FAILED {name}: {row['error']}\n")
+    return 1 if counts.get("failed") else 0
 
 
 COMMANDS: dict[str, Command] = {
@@ -585,7 +621,7 @@ COMMANDS: dict[str, Command] = {
     "batch": Command(
         "denoise many frames on a Dask cluster (status log, restartable)",
         add_batch_arguments,
-        "insar_ae.distributed.batch:run_from_args",
+        "insar_ae.cli:run_batch",
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Denoise many frames on a Dask cluster: ``insar-ae batch CATALOG_OR_GLOB --out DIR``.
+"""Denoise many frames on a Dask cluster (``insar-ae batch CATALOG_OR_GLOB --out DIR``).
 
 Every frame is cut into blocks (:mod:`insar_ae.distributed.blocks`) and all blocks of the
 frames in flight share the cluster. Each frame's output ``DIR/<frame>.zarr`` appears only when
@@ -16,7 +16,6 @@ and the ``run`` id.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -36,7 +35,7 @@ from insar_ae.distributed.monitor import STATUS_FILE, StatusLog, now
 from insar_ae.distributed.task import BlockRun, process_block
 from insar_ae.model.options import DenoiseOptions
 
-__all__ = ["main", "run_batch", "run_from_args"]
+__all__ = ["run_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -341,46 +340,3 @@ def _describe(fut: Any) -> str:
     except Exception as e:  # pragma: no cover - defensive
         exc = e
     return f"{type(exc).__name__}: {exc}"
-
-
-# -- command line --------------------------------------------------------------------------------
-def main(argv: Sequence[str] | None = None) -> int:
-    """``insar-ae batch``: returns 0 when no frame failed, 1 otherwise."""
-    from insar_ae.cli import build_batch_parser
-
-    return run_from_args(build_batch_parser().parse_args(argv))
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Run a parsed ``insar-ae batch`` command line (see ``insar_ae.cli.build_batch_parser``)."""
-    import sys
-
-    from insar_ae.cli import options_from_args
-
-    memory_limit: Any = args.memory_limit
-    if isinstance(memory_limit, str) and memory_limit.isdigit():
-        memory_limit = int(memory_limit)
-    table = run_batch(
-        args.frames,
-        args.out,
-        options_from_args(args),
-        scheduler=args.scheduler,
-        workers=args.workers,
-        threads_per_worker=args.threads_per_worker,
-        memory_limit=memory_limit,
-        block=args.block,
-        halo=args.halo,
-        retries=args.retries,
-        overwrite=args.overwrite,
-        select=args.select,
-        progress=not args.no_progress,
-        status_file=args.status_file,
-    )
-    counts = table["status"].value_counts().to_dict()
-    sys.stdout.write(
-        " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-        + f"  (status log: {args.status_file or Path(args.out) / STATUS_FILE})\n"
-    )
-    for name, row in table[table["status"] == "failed"].iterrows():
-        sys.stdout.write(f"FAILED {name}: {row['error']}\n")
-    return 1 if counts.get("failed") else 0
