@@ -23,11 +23,11 @@ _LAZY: dict[str, str] = {
     "plan_blocks": "insar_ae.distributed.layout",
     "BlockRun": "insar_ae.distributed.task",
     "DenoiseOptions": "insar_ae.model.options",
-    "denoise_blocks": "insar_ae.distributed.blocks",
+    "denoise_blocks": "insar_ae.distributed.driver",
     "FrameSpec": "insar_ae.distributed.discover",
     "discover_frames": "insar_ae.distributed.discover",
     "read_status": "insar_ae.distributed.monitor",
-    "run_batch": "insar_ae.distributed.batch",
+    "run_batch": "insar_ae.distributed.driver",
     "make_client": "insar_ae.distributed.cluster",
 }
 
