@@ -32,10 +32,10 @@ import xarray as xr
 from insar_ae.distributed import denoise_blocks, plan_blocks
 from insar_ae.distributed.cluster import preload_workers
 from insar_ae.distributed.monitor import WorkerMemory
-from insar_ae.distributed.testing import lazy_frame
 from insar_ae.model import DenoiseOptions, Denoiser, denoise, load_model
 from insar_ae.model.network import flops_per_pixel
 from insar_ae.model.tiling import tile_origins, window_starts
+from insar_ae.testing import lazy_frame
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.md"
 MB = 1e6

@@ -19,9 +19,8 @@ from insar_ae.distributed.cluster import preload_workers
 from insar_ae.distributed.layout import plan_blocks
 from insar_ae.distributed.monitor import WorkerMemory
 from insar_ae.distributed.task import BlockRun, denoise_region
-from insar_ae.distributed.testing import lazy_frame
 from insar_ae.model import denoise
-from insar_ae.testing import tiny_frame
+from insar_ae.testing import lazy_frame, tiny_frame
 
 pytestmark = pytest.mark.cluster
 
