@@ -238,7 +238,8 @@ class _Tasks:
     ``(group, future)`` as tasks finish, failed or not (``future.result()`` raises a task's
     error), skipping the tasks of a :meth:`drop`-ped group; once ``cancel`` is set it raises
     ``insar_ae.errors.Cancelled`` at the next finished task. Leaving the ``with`` block on any
-    exception (a task's error, ``Cancelled``, Ctrl-C) cancels every task still pending.
+    exception (a task's error, ``Cancelled``, Ctrl-C) cancels every task still pending and the
+    one being handled (releasing its result on the cluster).
     """
 
     def __init__(
@@ -251,13 +252,15 @@ class _Tasks:
         self._ac = as_completed([], loop=client.loop)
         self._groups: dict[str, dict[str, Any]] = {}  # group -> {future key: future}
         self._group_of: dict[str, str] = {}  # future key -> group
+        self._current: Any = None  # the future being handled by the caller of finished()
 
     def __enter__(self) -> _Tasks:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            self.client.cancel([f for futs in self._groups.values() for f in futs.values()])
+        if exc_type is not None:  # the task being handled too: its result is released
+            pending = [f for futs in self._groups.values() for f in futs.values()]
+            self.client.cancel([*pending, *([] if self._current is None else [self._current])])
 
     def submit(self, args: tuple[Any, ...], *, key: str, group: str = "") -> None:
         """Submit ``process_block(*args)`` as task ``key``."""
@@ -296,7 +299,9 @@ class _Tasks:
             del futures[fut.key]  # release the task (and its arguments) on the cluster
             if not futures:
                 del self._groups[group]
+            self._current = fut
             yield group, fut
+            self._current = None
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:
