@@ -257,10 +257,16 @@ def test_release_drops_the_session_data():
     from app.state import DashboardState
 
     s = DashboardState(datasets={"tiny": tiny_frame(0, n_time=6, ny=16, nx=16)})
+    x, y = s.dataset["x"].values, s.dataset["y"].values
+    s.analysis.add_profile([[x[2], y[8]], [x[-3], y[8]]])
+    assert s.analysis.profile_at_date() is not None and s.analysis._results
+    s.denoising._remember(s.denoising._key, s.dataset)  # a result kept by the session
     view = weakref.ref(s.view)
-    s.release()
+    s.release()  # every part empties what it holds
     gc.collect()
     assert s.dataset is None and s.denoised is None and s.view is None and view() is None
+    assert not s.analysis._results and s.analysis.profiles == [] and s.analysis.pins == []
+    assert not s.denoising._cache and s.denoising.job is None
 
 
 # ----------------------------------------------------------------------- denoising job cap

@@ -518,3 +518,96 @@ def test_a_date_switch_redraws_the_rendered_maps_in_place(frames):
     assert np.nanmax(before) == pytest.approx(11.0, abs=1e-4)
     assert np.nanmax(after) == pytest.approx(3.0, abs=1e-4)
     assert plot.handles["color_mapper"].high == pytest.approx(s.clim()[1])
+
+
+# --------------------------------------------------------------------------- the state's parts
+def test_a_frame_load_fires_each_watcher_once_the_frame_parts_first(state):
+    """The frame part and its parts are set in one nested batch: every watcher fires once, the
+    frame part's first, and each sees every part already reset for the new frame."""
+    a, d = state.analysis, state.denoising
+    a.add_profile(across_the_step(state))
+    a.pin_pixel()
+    a.show_candidates = True
+    d.denoise_status, d.denoise_message = "cancelled", "stopped by you"
+    calls = []
+
+    def record(part):
+        def watcher(*events):
+            calls.append(
+                {
+                    "part": part,
+                    "names": sorted(e.name for e in events),
+                    "profiles": list(a.profiles),
+                    "status": d.denoise_status,
+                    "revision": state.data_revision,
+                    "frame_of_view": state.view.sizes["x"],
+                }
+            )
+
+        return watcher
+
+    state.param.watch(record("frame"), ["dataset", "view", "data_revision", "time_index"])
+    d.param.watch(record("denoising"), ["denoise_status", "denoise_message"])
+    a.param.watch(record("analysis"), ["profiles", "profiles_revision", "pins", "show_candidates"])
+    revision = state.data_revision
+    state.frame = "other"
+    # the frame part's watcher runs twice, as before the parts: for the view its own
+    # _update_view watcher sets (run first), then for the frame's other parameters; then the
+    # denoising part's and the analysis part's watchers, once each
+    assert [c["part"] for c in calls] == ["frame", "frame", "denoising", "analysis"]
+    assert calls[0]["names"] == ["data_revision", "view"]
+    assert calls[1]["names"] == ["dataset", "time_index"]
+    assert calls[2]["names"] == ["denoise_message", "denoise_status"]
+    assert calls[3]["names"] == ["pins", "profiles", "profiles_revision", "show_candidates"]
+    for c in calls:  # every part is reset, and the new frame's data shown, before any watcher
+        assert c["profiles"] == [] and c["status"] == "idle"
+        assert c["revision"] == revision + 1 and c["frame_of_view"] == 30
+    assert a.pins == [] and not a.show_candidates and d.denoise_message == ""
+
+
+def test_profile_results_are_kept_until_the_data_change(state):
+    """The analysis part memoises its results and forgets them when the owner's data change
+    (new reference, denoised layers or frame): nothing outside it clears them."""
+    a = state.analysis
+    a.add_profile(across_the_step(state))
+    first = a.profile_at_date()
+    assert a.profile_at_date() is first  # kept
+    a.offset_model = "creep"
+    assert a.profile_at_date() is not first  # another model: another result (first kept too)
+    a.offset_model = "step"
+    assert a.profile_at_date() is first
+    x, y = float(state.dataset["x"][3]), float(state.dataset["y"][4])
+    assert state.set_reference_point(x, y)  # new data: every result is computed again
+    again = a.profile_at_date()
+    assert again is not first and len(a._results) < 10
+    assert again["fits"]["deformation_true"].offset_mm == pytest.approx(
+        first["fits"]["deformation_true"].offset_mm, abs=1e-4
+    )  # a point reference shifts both sides alike
+
+
+def test_each_view_gets_the_part_it_draws(frames):
+    from app.main import Dashboard
+
+    dash = Dashboard(state=DashboardState(datasets=frames, frame="tiny"))
+    s = dash.state
+    assert dash.denoise.denoising is s.denoising and s.denoising.owner is s
+    assert dash.profiles.analysis is s.analysis and s.analysis.owner is s
+    assert dash.profile_controls.analysis is s.analysis and dash.timeseries.analysis is s.analysis
+    assert dash.maps.state is s and dash.export.state is s and dash.frame.state is s
+    assert not isinstance(s, type(s.analysis)) and not isinstance(s, type(s.denoising))
+
+
+def test_a_frame_switch_refreshes_the_offsets_plot_once(frames):
+    """A new frame changes the line (analysis part) and the data (frame part) at once: the
+    offsets through time, drawn on the next tick, are redrawn once."""
+    from app.main import Dashboard
+
+    dash = Dashboard(state=DashboardState(datasets=frames, frame="tiny"))
+    deferred: list = []
+    dash.profiles._defer = deferred.append  # what the server runs on the next tick
+    dash.state.analysis.add_profile(across_the_step(dash.state))
+    assert len(deferred) == 1
+    deferred.pop()()
+    dash.state.frame = "other"
+    assert len(deferred) == 1
+    deferred.pop()()
