@@ -1,21 +1,30 @@
 """Denoising of a dashboard session: device, model and time-stride choice, off-thread runs,
 results cached per (frame, model, time stride) in the session and, server-wide, on disk
 (:mod:`app.results`, keyed by the frame's content, the model's SHA-256 and the options), so a
-reload or a second user gets a result at once. A param mixin of
-:class:`app.state.DashboardState` (no panel import)."""
+reload or a second user gets a result at once.
+
+:class:`DenoiseSession` is the ``denoising`` part of :class:`app.state.DashboardState` (its
+``owner``, the frame part; no panel import): it owns the denoising choices and the run's
+progress, resets them itself when the owner loads a frame (:meth:`DenoiseSession.new_frame`),
+and hands the result of the frame shown to the owner (``owner.denoised``)."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
 import param
 import xarray as xr
+from param.parameterized import batch_call_watchers
 
 from app.frames import KEEP
 from app.jobs import DenoiseJob, JobsBusy
 from app.results import ResultCache, default_cache, frame_fingerprint, model_sha256
 from insar_ae.model.options import DenoiseOptions
+
+if TYPE_CHECKING:
+    from app.state import DashboardState
 
 __all__ = ["DenoiseSession"]
 
@@ -25,8 +34,10 @@ TIME_STRIDES = {"every window (best)": 1, "every 2nd window": 2, "every 4th wind
 
 
 class DenoiseSession(param.Parameterized):
-    """Denoising state; expects ``frame``, ``dataset``, ``denoised`` and ``notice`` from
-    DashboardState."""
+    """Denoising of one session: ``state.denoising``.
+
+    Reads the owner's ``frame`` and ``dataset``; writes its own parameters, the owner's
+    ``denoised`` (the result of the frame shown, or None) and ``notice``."""
 
     model_name = param.Selector(default="default", objects=["default"], doc="Shipped model.")
     device = param.Selector(default="cpu", objects=["cpu"], doc="Torch device for denoising.")
@@ -44,12 +55,33 @@ class DenoiseSession(param.Parameterized):
     denoise_eta_s = param.Number(default=None, allow_None=True)
     denoise_error = param.String(default="")
 
-    def _init_denoising(self) -> None:
+    def __init__(self, owner: DashboardState, **params: Any) -> None:
+        super().__init__(**params)
+        self.owner = owner
         self._cache: OrderedDict[tuple[str, str, int], xr.Dataset] = OrderedDict()
         self._job: DenoiseJob | None = None
         self._fingerprints: dict[str, str] = {}
         self._disk: ResultCache | None = default_cache()
         self._init_models()
+
+    def new_frame(self, ds: xr.Dataset) -> xr.Dataset | None:
+        """The owner loads ``ds`` (its ``frame`` already names it): the status says whether a
+        result of it is kept; returns that result, or None (called inside the owner's
+        frame-load batch, which sets ``owner.denoised`` to it)."""
+        cached = self._cache_get(ds)
+        with param.parameterized.batch_call_watchers(self):
+            self.denoise_status = "done" if cached is not None else "idle"
+            self.denoise_fraction = 1.0 if cached is not None else 0.0
+            self.denoise_message = "cached result" if cached is not None else ""
+            self.denoise_error = ""
+        return cached
+
+    def release(self) -> None:
+        """The session ended: cancel its run and forget its results (the disk cache stays)."""
+        self.cancel_denoise()
+        self._job = None
+        self._cache.clear()
+        self._fingerprints.clear()
 
     def _init_models(self) -> None:
         from insar_ae.model import available_devices, read_registry
@@ -73,32 +105,33 @@ class DenoiseSession(param.Parameterized):
     @property
     def _key(self) -> tuple[str, str, int]:
         """What a denoised result depends on: frame, model and time stride."""
-        return _result_key(self.frame, self.options)
+        return _result_key(self.owner.frame, self.options)
 
     def _disk_key(self, ds: xr.Dataset | None = None) -> str:
         """Key of the current (frame content, model SHA-256, options) in the on-disk cache;
-        ``ds``: the frame's data when it is not ``self.dataset`` yet (while loading)."""
-        if self.frame not in self._fingerprints:
-            self._fingerprints[self.frame] = frame_fingerprint(self.dataset if ds is None else ds)
+        ``ds``: the frame's data when it is not ``owner.dataset`` yet (while loading)."""
+        frame = self.owner.frame
+        if frame not in self._fingerprints:
+            self._fingerprints[frame] = frame_fingerprint(self.owner.dataset if ds is None else ds)
         window = self.model_kind == "window"
         options = {  # the same keys as before DenoiseOptions: cached results stay valid
             "time_stride": self.options.time_stride if window else None,
             "kind": self.model_kind,
         }
         return ResultCache.key(
-            self._fingerprints[self.frame],
+            self._fingerprints[frame],
             model_sha256(self.model_name) or self.model_name,
             options,
         )
 
     def _cache_get(self, ds: xr.Dataset | None = None) -> xr.Dataset | None:
         """The session's result for (frame, model, stride), else the server-wide one on disk
-        (``ds``: the frame's data when it is not ``self.dataset`` yet)."""
+        (``ds``: the frame's data when it is not ``owner.dataset`` yet)."""
         key = self._key
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        ds = self.dataset if ds is None else ds
+        ds = self.owner.dataset if ds is None else ds
         if self._disk is not None and ds is not None:
             found = self._disk.get(self._disk_key(ds), ds)
             if found is not None:
@@ -113,7 +146,7 @@ class DenoiseSession(param.Parameterized):
 
     @param.depends("model_name", "time_stride", watch=True)
     def _model_changed(self) -> None:
-        self.denoised = self._cache_get()
+        self.owner.denoised = self._cache_get()
 
     @property
     def model_kind(self) -> str:
@@ -131,7 +164,7 @@ class DenoiseSession(param.Parameterized):
     def is_cached(self) -> bool:
         return self._key in self._cache or (
             self._disk is not None
-            and self.dataset is not None
+            and self.owner.dataset is not None
             and self._disk.path(self._disk_key()).exists()
         )
 
@@ -146,20 +179,21 @@ class DenoiseSession(param.Parameterized):
         if self._job is not None and not self._job.finished:
             return self._job
         cached = self._cache_get()
-        if cached is not None:
-            with param.parameterized.batch_call_watchers(self):
-                self.denoised = cached
+        owner = self.owner
+        if cached is not None:  # the owner's watchers first (new data), then this part's
+            with batch_call_watchers(self), batch_call_watchers(owner):
+                owner.denoised = cached
                 self.denoise_status, self.denoise_fraction = "done", 1.0
                 self.denoise_message, self.denoise_error = "cached result", ""
             return None
-        job = DenoiseJob(self.dataset, self.options, frame=self.frame)
+        job = DenoiseJob(owner.dataset, self.options, frame=owner.frame)
         job.cache_key = self._disk_key() if self._disk is not None else None  # type: ignore[attr-defined]
         try:
             job.start()
         except JobsBusy as busy:
-            with param.parameterized.batch_call_watchers(self):
+            with batch_call_watchers(self), batch_call_watchers(owner):
                 self.denoise_message = str(busy)
-                self.notice = str(busy)  # shown to the user as a warning
+                owner.notice = str(busy)  # shown to the user as a warning
             return None
         self._job = job
         self.denoise_error = ""
@@ -203,11 +237,12 @@ class DenoiseSession(param.Parameterized):
                     name="insar-ae-cache-put",
                 ).start()
             if not other:
-                self.denoised = result
+                self.owner.denoised = result
         if other:
             with param.parameterized.batch_call_watchers(self):
-                self.denoise_status = "done" if self.denoised is not None else "idle"
-                self.denoise_fraction = 1.0 if self.denoised is not None else 0.0
+                shown = self.owner.denoised is not None
+                self.denoise_status = "done" if shown else "idle"
+                self.denoise_fraction = 1.0 if shown else 0.0
                 self.denoise_message = f"{job.frame}: {job.status} (kept for when you go back)"
         return True
 

@@ -64,17 +64,17 @@ class Dashboard(pn.viewable.Viewer):
         if params.get("state") is None:
             params["state"] = DashboardState()
         super().__init__(**params)
-        s = self.state
+        s = self.state  # each view gets the part it draws: the frame part, or one of its parts
         self.frame = FramePicker(state=s)
-        self.denoise = DenoiseControls(state=s)
+        self.denoise = DenoiseControls(denoising=s.denoising)
         self.time = TimeControls(state=s)
         self.display = DisplayControls(state=s)
         self.reference = ReferenceControls(state=s)
-        self.profile_controls = ProfileControls(state=s)
+        self.profile_controls = ProfileControls(analysis=s.analysis)
         self.export = ExportPanel(state=s)
         self.maps = MapGrid(state=s)
-        self.timeseries = TimeSeriesView(state=s)
-        self.profiles = ProfileView(state=s)
+        self.timeseries = TimeSeriesView(analysis=s.analysis)
+        self.profiles = ProfileView(analysis=s.analysis)
         s.param.watch(self._notify, "notice")
 
     def _notify(self, event: param.parameterized.Event) -> None:

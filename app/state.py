@@ -1,9 +1,21 @@
 """Session state of the dashboard: param classes only (no panel import, no science).
 
-One :class:`DashboardState` per browser session (or notebook cell). It owns the selected catalog
-frame, the dataset, the denoised results cached per (frame, model), the current date, the
-reference, the profile lines and the display settings. Every number shown by the views comes
-from ``insar_ae`` functions called here or in :mod:`app.profiling`; the views only draw.
+One :class:`DashboardState` per browser session (or notebook cell), composed of three parts,
+each owning its parameters and resetting them itself when a frame is loaded:
+
+- the frame part, :class:`DashboardState` itself: the catalog entry shown, its dataset, the data
+  shown (``denoised``, ``view``, ``data_revision``), the date, the reference, the inspected
+  pixel, the colour limits and the display and rate settings;
+- ``state.denoising``, a :class:`app.denoising.DenoiseSession`: model, device, time stride,
+  the run's progress and the results cached per (frame, model, time stride);
+- ``state.analysis``, a :class:`app.profiles.ProfileAnalysis`: profile lines, swath width,
+  offset model, fault crossings, candidate faults, pinned pixels and their memoised results.
+
+Each part holds its owner (``part.owner``, this frame part) and reads the data there; a frame
+load (:meth:`DashboardState._load_frame`) sets every part inside one nested batch (the parts'
+``new_frame``), so each watcher fires once, those of the frame part first. Views receive the
+part they draw. Every number shown by the views comes from ``insar_ae`` functions called here
+or in the parts; the views only draw.
 
 Data flow: ``dataset`` (as read, validated) or ``denoised`` (dataset + deformation + noise) is
 re-referenced with ``insar_ae.analysis.reference_to_point/area``: lazily for whole-cube uses
@@ -24,11 +36,12 @@ import numpy as np
 import pandas as pd
 import param
 import xarray as xr
+from param.parameterized import batch_call_watchers
 
 from app.denoising import DenoiseSession
 from app.frames import catalog_notices, catalog_table, prepare, read_frame
 from app.frames import lazy as as_lazy
-from app.profiling import ProfileAnalysis
+from app.profiles import ProfileAnalysis
 from insar_ae.analysis import reference_to_area, reference_to_point, valid_pixel_near, velocity
 from insar_ae.catalog import DEFAULT_FRAME, catalog_paths
 from insar_ae.errors import InsarAEError
@@ -51,8 +64,9 @@ _CLIM_SAMPLE = 250_000  # values used for the percentile auto-range
 _SLICES = 4  # referenced dates kept per session (shown, prefetched, last for the colour limits)
 
 
-class DashboardState(ProfileAnalysis, DenoiseSession):
-    """Everything one dashboard session knows; views watch these parameters."""
+class DashboardState(param.Parameterized):
+    """Everything one dashboard session knows: the frame part's parameters here, the
+    ``denoising`` and ``analysis`` parts beside them; views watch the part they draw."""
 
     # --- catalog -----------------------------------------------------------------------
     frame = param.Selector(objects=[], doc="Catalog entry shown (never a file path).")
@@ -72,7 +86,7 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         class_=xr.Dataset,
         allow_None=True,
         precedence=-1,
-        doc="dataset + deformation + noise, or None.",
+        doc="dataset + deformation + noise, or None (set by the denoising part).",
     )
     view = param.ClassSelector(
         class_=xr.Dataset,
@@ -122,6 +136,9 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
     show_hillshade = param.Boolean(default=True, doc="Hillshaded DEM under the maps.")
     show_mask = param.Boolean(default=True, doc="Grey out masked (invalid) pixels.")
     show_rate = param.Boolean(default=False, doc="Add the rate (velocity) map, mm/yr, as a layer.")
+    rate_annual = param.Boolean(
+        default=True, doc="Fit an annual term with the rate (pixel series, rate map)."
+    )
 
     def __init__(
         self,
@@ -147,7 +164,10 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         self._datasets = dict(datasets or {})
         self._slices: OrderedDict[tuple, xr.Dataset] = OrderedDict()
         self._memo: dict[Any, Any] = {}
-        self._init_denoising()
+        #: The denoising part: model, device, time stride, runs and their results.
+        self.denoising = DenoiseSession(self)
+        #: The swath-profile analysis part: lines, crossings, candidates, pinned pixels.
+        self.analysis = ProfileAnalysis(self)
         self.frames = self._frames_table()
         #: Catalog entries and files skipped as unreadable (shown in the Frame card).
         self.catalog_notices: list[str] = [] if self._datasets else catalog_notices(self._catalog)
@@ -202,42 +222,38 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
             return self.dataset
 
     def release(self) -> None:
-        """Drop what this session holds, once it has ended: cancel its denoising, empty its
-        caches and forget its data (the shared frames stay, other sessions use them)."""
-        self.cancel_denoise()
-        self._job = None
-        self._cache.clear()
+        """Drop what this session holds, once it has ended: cancel its denoising, empty every
+        part's caches and forget its data (the shared frames stay, other sessions use them)."""
+        self.denoising.release()
+        self.analysis.release()
         self._slices.clear()
         self._memo.clear()
         self._datasets.clear()
         with param.parameterized.discard_events(self):
             self.dataset = self.denoised = self.view = None
-            self.profiles = []
 
     @param.depends("frame", watch=True)
     def _load_frame(self) -> None:
+        """Show the frame ``self.frame``: every part resets itself for it, in one nested batch
+        whose innermost level is this frame part, so each watcher fires once: those of the
+        frame part first (new data, view and date), then the denoising part's, then the
+        analysis part's, each seeing every part already set for the new frame."""
         ds = self._open(self.frame)
         n = ds.sizes["time"]
-        cached = self._cache_get(ds)
-        with param.parameterized.batch_call_watchers(self):
+        with (
+            batch_call_watchers(self.analysis),
+            batch_call_watchers(self.denoising),
+            batch_call_watchers(self),
+        ):
+            self.analysis.new_frame(ds)
+            cached = self.denoising.new_frame(ds)
             self.param.time_index.bounds = (0, n - 1)
             self.time_index = n - 1  # cumulative deformation shows best at the last date
             self.reference = None
             self.pixel = valid_pixel_near(ds)  # the centre, or the valid pixel nearest to it
             self.pixel_box = None
-            self.profiles = []
-            self.manual_crossings = {}
-            self.pins = []
-            self.profiles_revision += 1
-            self.active_profile = 0
-            self.show_candidates = False
-            self.swath_width = _default_swath(ds)
             self.dataset = ds
             self.denoised = cached
-            self.denoise_status = "done" if cached is not None else "idle"
-            self.denoise_fraction = 1.0 if cached is not None else 0.0
-            self.denoise_message = "cached result" if cached is not None else ""
-            self.denoise_error = ""
 
     @property
     def data(self) -> xr.Dataset:
@@ -263,7 +279,7 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         lazy = as_lazy(data)  # dask views of the (shared) arrays: no per-session copy
         self._memo.clear()
         self._slices.clear()
-        with param.parameterized.batch_call_watchers(self):
+        with batch_call_watchers(self):
             self.view = self._referenced(lazy)
             self.data_revision += 1
 
@@ -449,7 +465,7 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         if self.click_mode == "reference":
             self.set_reference_point(x, y)
         else:
-            with param.parameterized.batch_call_watchers(self):
+            with batch_call_watchers(self):
                 self.pixel = (float(x), float(y))
                 self.pixel_box = None
 
@@ -461,7 +477,7 @@ class DashboardState(ProfileAnalysis, DenoiseSession):
         if self.click_mode == "reference":
             self.set_reference_area((x0, y0, x1, y1))
         else:
-            with param.parameterized.batch_call_watchers(self):
+            with batch_call_watchers(self):
                 self.pixel = ((x0 + x1) / 2, (y0 + y1) / 2)
                 self.pixel_box = (abs(x1 - x0) / 2, abs(y1 - y0) / 2)
 
@@ -470,10 +486,3 @@ def _rowcol(rp: Any) -> str:
     """The delivered reference attribute, in x, y order (MintPy stores it as 'y,x')."""
     parts = [p.strip() for p in str(rp).split(",")]
     return f"x={parts[1]}, y={parts[0]}" if len(parts) == 2 else str(rp)
-
-
-def _default_swath(ds: xr.Dataset) -> float:
-    """Default full swath width: 1/25 of the frame width, at least 5 pixels (coordinate units)."""
-    x = np.asarray(ds["x"].values, dtype=float)
-    px = abs(x[1] - x[0]) if x.size > 1 else 1.0
-    return float(max(5 * px, abs(x[-1] - x[0]) / 25))

@@ -106,8 +106,9 @@ def bench_date_switch(size: int, n_dates: int, repeat: int) -> list[dict]:
 
     ds = _frame(size, n_dates)
     state = DashboardState(datasets={f"memory-{size}": ds})
-    state._cache[(state.frame, state.model_name)] = ds  # the "denoised" layers above
-    state.start_denoise()  # cache hit: shows them at once
+    den = state.denoising
+    den._remember(den._key, ds)  # the "denoised" layers above, as a result of this session
+    den.start_denoise()  # cache hit: shows them at once
     assert state.layers() == ["displacement", "deformation", "noise", "deformation_true"]
     _dash, patches = _dashboard(state)
     patches.flush()
@@ -115,7 +116,9 @@ def bench_date_switch(size: int, n_dates: int, repeat: int) -> list[dict]:
     for label in ("no profile", "one profile"):
         if label == "one profile":
             x, y = ds["x"].values, ds["y"].values
-            state.add_profile([[x[size // 10], y[size // 2]], [x[-size // 10], y[size // 2]]])
+            state.analysis.add_profile(
+                [[x[size // 10], y[size // 2]], [x[-size // 10], y[size // 2]]]
+            )
             patches.flush()
         for i in range(2):  # warm-up (numba compilation of the regridding)
             state.time_index = i
@@ -155,7 +158,7 @@ def bench_profile(state, label: str, repeat: int) -> list[dict]:
         j = ny // 2 + (k % 5) - 2  # a slightly different line each time (no memo)
         xs, ys = [x[nx // 10], x[-nx // 10]], [y[j], y[j]]
         w0, c0 = time.perf_counter(), time.process_time()
-        state.set_profiles_from_drawing([xs], [ys])
+        state.analysis.set_profiles_from_drawing([xs], [ys])
         patches.flush()
         first.append(time.perf_counter() - w0)
         while deferred:
@@ -163,7 +166,7 @@ def bench_profile(state, label: str, repeat: int) -> list[dict]:
         patches.flush()
         full.append(time.perf_counter() - w0)
         cpu.append(time.process_time() - c0)
-        state.clear_profiles()
+        state.analysis.clear_profiles()
         while deferred:
             deferred.pop(0)()
         patches.flush()

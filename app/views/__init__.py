@@ -1,4 +1,5 @@
-"""Panel views of the dashboard: pn.viewable.Viewer classes that draw a DashboardState.
+"""Panel views of the dashboard: pn.viewable.Viewer classes, each given the part of the session
+state it draws (the frame part ``DashboardState``, ``state.denoising`` or ``state.analysis``).
 
 Every plot is drawn on a 2-D canvas, not WebGL (HoloViews' default): the maps are images,
 which Bokeh never draws with WebGL, and the series hold a few hundred points, so WebGL only

@@ -8,10 +8,11 @@ re-render when the plots cannot be reached.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import panel as pn
+import param
 
 __all__ = [
     "AFTER_MAPS",
@@ -22,6 +23,7 @@ __all__ = [
     "follow",
     "live_plots",
     "push_overlay",
+    "watch",
 ]
 
 #: Watcher precedence of everything that follows the date except the maps: the maps' watcher
@@ -35,10 +37,22 @@ AFTER_MAPS = 1
 AFTER_MAPS_MS = 120
 
 
-def after_maps(state: Any, names: list[str], fn: Any) -> None:
-    """Call ``fn()`` whenever one of the state parameters ``names`` changes, after the maps:
-    :data:`AFTER_MAPS_MS` later for a date switch on a served page, at once otherwise
-    (another parameter, a notebook, tests)."""
+def watch(params: Iterable[param.Parameter], fn: Callable[..., Any], precedence: int = 0) -> None:
+    """Call ``fn(*events)`` whenever one of ``params`` changes: parameters of one or several
+    parts of the state (``state.param.time_index``, ``state.analysis.param.profiles``...), one
+    watcher per part. A frame load sets the parts in one nested batch: ``fn`` is then called
+    once per part whose watched parameters changed, the frame part's first."""
+    by_owner: dict[int, tuple[param.Parameterized, list[str]]] = {}
+    for p in params:
+        by_owner.setdefault(id(p.owner), (p.owner, []))[1].append(p.name)
+    for owner, names in by_owner.values():
+        owner.param.watch(fn, names, precedence=precedence)
+
+
+def after_maps(params: Iterable[param.Parameter], fn: Callable[[], Any]) -> None:
+    """Call ``fn()`` whenever one of the state parameters ``params`` changes (any parts, see
+    :func:`watch`), after the maps: :data:`AFTER_MAPS_MS` later for a date switch on a served
+    page, at once otherwise (another parameter, a notebook, tests)."""
     pending = [False]
 
     def run() -> None:
@@ -57,7 +71,7 @@ def after_maps(state: Any, names: list[str], fn: Any) -> None:
             pending[0] = True
             doc.add_timeout_callback(run, AFTER_MAPS_MS)
 
-    state.param.watch(watcher, names, precedence=AFTER_MAPS)
+    watch(params, watcher, precedence=AFTER_MAPS)
 
 
 def apply_updates(updates: list[tuple[Any, dict[str, Any]]]) -> None:
@@ -74,11 +88,13 @@ def apply_updates(updates: list[tuple[Any, dict[str, Any]]]) -> None:
     pn.state.execute(_apply)
 
 
-def follow(state: Any, names: list[str], pane: pn.pane.PaneBase, text: Any) -> pn.pane.PaneBase:
-    """Set ``pane.object = text()`` now and whenever one of the state parameters ``names``
+def follow(
+    params: Iterable[param.Parameter], pane: pn.pane.PaneBase, text: Callable[[], str]
+) -> pn.pane.PaneBase:
+    """Set ``pane.object = text()`` now and whenever one of the state parameters ``params``
     changes, after the maps (:func:`after_maps`); returns ``pane``."""
     pane.object = text()
-    after_maps(state, names, lambda: setattr(pane, "object", text()))
+    after_maps(params, lambda: setattr(pane, "object", text()))
     return pane
 
 

@@ -1,7 +1,8 @@
 """Sidebar controls: frame picker, denoising, time player, display, reference and profiles.
 
-Widgets only: every action calls a :class:`~app.state.DashboardState` method or sets one of its
-parameters; nothing here computes a science value.
+Widgets only: every action calls a method or sets a parameter of the state part a control is
+given (the frame part :class:`~app.state.DashboardState`, ``state.denoising`` or
+``state.analysis``); nothing here computes a science value.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 import panel as pn
 import param
 
-from app.denoising import TIME_STRIDES
+from app.denoising import TIME_STRIDES, DenoiseSession
+from app.profiles import ProfileAnalysis
 from app.state import DashboardState
-from app.views._plots import after_maps, follow
+from app.views._plots import after_maps, follow, watch
 
 __all__ = [
     "DenoiseControls",
@@ -82,20 +84,20 @@ class FramePicker(pn.viewable.Viewer):
 class DenoiseControls(pn.viewable.Viewer):
     """Denoise button, device choice, progress with an estimate, cancel, errors."""
 
-    state = param.ClassSelector(class_=DashboardState)
+    denoising = param.ClassSelector(class_=DenoiseSession, doc="The session's denoising part.")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        s = self.state
-        devices = list(s.param.device.objects)
+        d = self.denoising
+        devices = list(d.param.device.objects)
         self._device = pn.widgets.Select(
             label="Device",
             options={_DEVICE_LABELS.get(d, d.upper()): d for d in devices},
-            value=s.device,
+            value=d.device,
             css_classes=["insar-device"],
             sizing_mode="stretch_width",
         )
-        self._device.link(s, value="device")
+        self._device.link(d, value="device")
         missing = [lab for d, lab in _DEVICE_LABELS.items() if d not in devices]
         self._device_note = pn.pane.Markdown(
             f"Available: {', '.join(_DEVICE_LABELS.get(d, d) for d in devices)}"
@@ -103,9 +105,9 @@ class DenoiseControls(pn.viewable.Viewer):
             margin=(0, 10),
             styles={"font-size": "0.85em", "color": "#666"},
         )
-        self._model = pn.widgets.Select.from_param(s.param.model_name, label="Model")
+        self._model = pn.widgets.Select.from_param(d.param.model_name, label="Model")
         self._stride = pn.widgets.Select.from_param(
-            s.param.time_stride,
+            d.param.time_stride,
             label="Time windows",
             options=TIME_STRIDES,
             description="9-date windows start at every date (best) or every 2nd / 4th date "
@@ -136,62 +138,62 @@ class DenoiseControls(pn.viewable.Viewer):
             "", alert_type="danger", visible=False, sizing_mode="stretch_width"
         )
         self._run.on_click(self._start)
-        self._cancel.on_click(lambda _: s.cancel_denoise())
+        self._cancel.on_click(lambda _: d.cancel_denoise())
         self._callback: Any = None
-        s.param.watch(
-            self._render,
+        watch(
             [
-                "denoise_status",
-                "denoise_fraction",
-                "denoise_message",
-                "denoise_eta_s",
-                "denoise_error",
-                "frame",
-                "model_name",
-                "time_stride",
+                d.param.denoise_status,
+                d.param.denoise_fraction,
+                d.param.denoise_message,
+                d.param.denoise_eta_s,
+                d.param.denoise_error,
+                d.owner.param.frame,
+                d.param.model_name,
+                d.param.time_stride,
             ],
+            self._render,
         )
         self._render()
 
     def _start(self, _: Any = None) -> None:
-        job = self.state.start_denoise()
+        job = self.denoising.start_denoise()
         if job is not None and self._callback is None:
             self._callback = pn.state.add_periodic_callback(self._poll, period=_POLL_MS)
 
     def _poll(self) -> None:
-        if self.state.poll_denoise() and self._callback is not None:
+        if self.denoising.poll_denoise() and self._callback is not None:
             self._callback.stop()
             self._callback = None
 
     def _render(self, *_: Any) -> None:
-        s = self.state
-        running = s.denoise_status == "running"
+        d = self.denoising
+        running = d.denoise_status == "running"
         self._run.disabled = running
         self._cancel.disabled = not running
         self._device.disabled = running
         self._stride.disabled = running
-        self._stride.visible = s.model_kind == "window"  # a whole-series model has no windows
+        self._stride.visible = d.model_kind == "window"  # a whole-series model has no windows
         self._run.label = (
-            "Show cached result" if (s.is_cached and s.denoised is None) else "Denoise"
+            "Show cached result" if (d.is_cached and d.owner.denoised is None) else "Denoise"
         )
-        self._bar.value = round(100 * s.denoise_fraction)
+        self._bar.value = round(100 * d.denoise_fraction)
         self._bar.bar_color = {"error": "danger", "cancelled": "warning"}.get(
-            s.denoise_status, "primary"
+            d.denoise_status, "primary"
         )
-        eta = s.denoise_eta_s
+        eta = d.denoise_eta_s
         parts = {
             "idle": "Not denoised yet.",
-            "running": f"{100 * s.denoise_fraction:.0f} % · {s.denoise_message}"
+            "running": f"{100 * d.denoise_fraction:.0f} % · {d.denoise_message}"
             + (f" · about {_duration(eta)} left" if eta is not None else ""),
             "done": "Denoised"
-            + (" (cached result)" if s.denoise_message == "cached result" else "")
+            + (" (cached result)" if d.denoise_message == "cached result" else "")
             + ".",
             "cancelled": "Cancelled.",
             "error": "Denoising failed.",
         }
-        self._text.object = f"**Status:** {parts[s.denoise_status]}"
-        self._alert.object = f"**Denoising failed.** {s.denoise_error}" if s.denoise_error else ""
-        self._alert.visible = bool(s.denoise_error)
+        self._text.object = f"**Status:** {parts[d.denoise_status]}"
+        self._alert.object = f"**Denoising failed.** {d.denoise_error}" if d.denoise_error else ""
+        self._alert.visible = bool(d.denoise_error)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
@@ -269,7 +271,7 @@ class TimeControls(pn.viewable.Viewer):
         # The player's value follows at once (not after the maps): a click on its "last" button
         # right after a drag must see the dragged date, or the browser finds nothing to change.
         s.param.watch(self._sync_player, ["time_index"])
-        after_maps(s, ["time_index"], self._sync)
+        after_maps([s.param.time_index], self._sync)
         s.param.watch(self._reset, ["dataset"])
         self._reset()
 
@@ -366,14 +368,13 @@ class DisplayControls(pn.viewable.Viewer):
             ),
             pn.widgets.Checkbox.from_param(p.rate_annual, label="Annual term in rate fits"),
             follow(
-                self.state,
                 [
-                    "clim_mode",
-                    "clim_percentile",
-                    "clim_symmetric",
-                    "clim_manual",
-                    "data_revision",
-                    "time_index",
+                    p.clim_mode,
+                    p.clim_percentile,
+                    p.clim_symmetric,
+                    p.clim_manual,
+                    p.data_revision,
+                    p.time_index,
                 ],
                 pn.pane.Markdown(margin=(0, 10), styles={"color": "#666"}),
                 lambda: "Limits: {:.1f} … {:.1f} mm".format(*self.state.clim()),
@@ -421,14 +422,14 @@ class ReferenceControls(pn.viewable.Viewer):
 class ProfileControls(pn.viewable.Viewer):
     """Swath width, offset model, active profile, clear, candidate faults to profiles."""
 
-    state = param.ClassSelector(class_=DashboardState)
+    analysis = param.ClassSelector(class_=ProfileAnalysis, doc="The session's analysis part.")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        s = self.state
+        a = self.analysis
         self._syncing = False
         self._active = pn.widgets.Select(label="Profile shown", options={"—": 0})
-        self._active.param.watch(lambda e: setattr(s, "active_profile", int(e.new)), "value")
+        self._active.param.watch(lambda e: setattr(a, "active_profile", int(e.new)), "value")
         self._x0 = pn.widgets.FloatInput(
             label="Fault crossing (km along the profile)",
             value=None,
@@ -449,42 +450,48 @@ class ProfileControls(pn.viewable.Viewer):
             css_classes=["insar-crossing-reset"],
         )
         self._x0.param.watch(self._typed, "value")
-        self._relocate.on_click(lambda _: s.set_crossing(None))
-        s.param.watch(
+        self._relocate.on_click(lambda _: a.set_crossing(None))
+        watch(
+            [
+                a.param.profiles,
+                a.param.active_profile,
+                a.param.manual_crossings,
+                a.param.swath_width,
+                a.owner.param.data_revision,
+            ],
             self._sync,
-            ["profiles", "active_profile", "manual_crossings", "swath_width", "data_revision"],
         )
         self._sync()
 
     def _typed(self, event: param.parameterized.Event) -> None:
-        s = self.state
-        if self._syncing or event.new is None or s.profile_at_date() is None:
+        a = self.analysis
+        if self._syncing or event.new is None or a.profile_at_date() is None:
             return
-        current = s.line_crossing()
-        km = s.km_per_distance()
+        current = a.line_crossing()
+        km = a.km_per_distance()
         if current is None or abs(current * km - float(event.new)) > 1e-9:
-            s.set_crossing(float(event.new) / km)
+            a.set_crossing(float(event.new) / km)
 
     def _sync(self, *_: Any) -> None:
-        s = self.state
-        opts = {f"P{k + 1}": k for k in range(len(s.profiles))} or {"—": 0}
+        a = self.analysis
+        opts = {f"P{k + 1}": k for k in range(len(a.profiles))} or {"—": 0}
         self._active.options = opts
-        self._active.value = s.active_profile if s.active_profile in opts.values() else 0
-        x0 = s.line_crossing() if s.profiles else None
+        self._active.value = a.active_profile if a.active_profile in opts.values() else 0
+        x0 = a.line_crossing() if a.profiles else None
         self._syncing = True
         try:
-            self._x0.value = round(x0 * s.km_per_distance(), 3) if x0 is not None else None
+            self._x0.value = round(x0 * a.km_per_distance(), 3) if x0 is not None else None
         finally:
             self._syncing = False
-        self._x0.disabled = not s.profiles
-        line = s.profiles[s.active_profile] if 0 <= s.active_profile < len(s.profiles) else None
-        self._relocate.disabled = line is None or line.tobytes() not in s.manual_crossings
+        self._x0.disabled = not a.profiles
+        line = a.profiles[a.active_profile] if 0 <= a.active_profile < len(a.profiles) else None
+        self._relocate.disabled = line is None or line.tobytes() not in a.manual_crossings
 
     def _candidates_to_profiles(self, _: Any) -> None:
-        s = self.state
-        n = s.add_profiles_across_candidates()
-        s.show_candidates = True
-        found = len(s.candidate_list())
+        a = self.analysis
+        n = a.add_profiles_across_candidates()
+        a.show_candidates = True
+        found = len(a.candidate_list())
         msg = (
             f"{n} profile(s) added across the {found} strongest candidate fault(s) of the raw data"
             if n
@@ -494,11 +501,11 @@ class ProfileControls(pn.viewable.Viewer):
             pn.state.notifications.info(msg, duration=3000)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        s = self.state
+        a = self.analysis
         clear = pn.widgets.Button(
             label="Clear profiles", color="light", sizing_mode="stretch_width"
         )
-        clear.on_click(lambda _: s.clear_profiles())
+        clear.on_click(lambda _: a.clear_profiles())
         across = pn.widgets.Button(
             label="Profiles across candidate faults",
             color="primary",
@@ -507,7 +514,7 @@ class ProfileControls(pn.viewable.Viewer):
         )
         across.on_click(self._candidates_to_profiles)
         width = pn.widgets.FloatInput.from_param(
-            s.param.swath_width, label=f"Swath width ({s.units_xy})", step=100.0, start=0.0
+            a.param.swath_width, label=f"Swath width ({a.owner.units_xy})", step=100.0, start=0.0
         )
         return pn.Column(
             pn.pane.Markdown(
@@ -519,7 +526,7 @@ class ProfileControls(pn.viewable.Viewer):
             ),
             width,
             pn.widgets.RadioButtonGroup.from_param(
-                s.param.offset_model,
+                a.param.offset_model,
                 label="Offset model",
                 options={"Step": "step", "Creep (arctan)": "creep"},
                 color="primary",
@@ -529,7 +536,7 @@ class ProfileControls(pn.viewable.Viewer):
             self._x0,
             self._relocate,
             clear,
-            pn.widgets.Checkbox.from_param(s.param.show_candidates, label="Show candidate faults"),
+            pn.widgets.Checkbox.from_param(a.param.show_candidates, label="Show candidate faults"),
             across,
             sizing_mode="stretch_width",
         )

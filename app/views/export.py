@@ -87,7 +87,7 @@ def render_map_png(state: DashboardState, var: str, *, dpi: int = 120) -> bytes:
         vmax=hi,
         interpolation="nearest",
     )
-    for k, line in enumerate(state.profiles):
+    for k, line in enumerate(state.analysis.profiles):
         ax.plot(line[:, 0], line[:, 1], color="k", lw=2)
         ax.annotate(f"P{k + 1}", line[0], fontweight="bold")
     if state.reference is not None and state.reference["kind"] == "point":
@@ -178,7 +178,11 @@ class ExportPanel(pn.viewable.Viewer):
             label="Denoised cube (GeoTIFF)",
             **kw,
         )
-        after_maps(s, ["frame", "time_index", "view", "profiles", "pins"], self._names)
+        a = s.analysis
+        after_maps(
+            [s.param.frame, s.param.time_index, s.param.view, a.param.profiles, a.param.pins],
+            self._names,
+        )
         self._layer.param.watch(self._names, "value")
         s.param.watch(self._reset_netcdf, ["frame", "view"])
         self._names()
@@ -198,9 +202,9 @@ class ExportPanel(pn.viewable.Viewer):
         self._tif.filename = f"{_safe(s.frame)}_denoised.tif"
         ready = s.denoised is not None
         self._tif.disabled = self._nc_prepare.disabled = not ready
-        self._prof.disabled = self._offs.disabled = not s.profiles
+        self._prof.disabled = self._offs.disabled = not s.analysis.profiles
         self._cmp.filename = f"{_safe(s.frame)}_pixels_compared.csv"
-        self._cmp.disabled = len(s.pins) < 2
+        self._cmp.disabled = len(s.analysis.pins) < 2
 
     # ------------------------------------------------------------------ callbacks
     def _png_bytes(self) -> io.BytesIO:
@@ -208,7 +212,7 @@ class ExportPanel(pn.viewable.Viewer):
 
     def _ts_csv(self) -> io.StringIO:
         s = self.state
-        df = s.pixel_series()
+        df = s.analysis.pixel_series()
         x, y = s.pixel
         where = (
             f"box half sides {s.pixel_box[0]:.6g} x {s.pixel_box[1]:.6g} {s.units_xy} (mean)"
@@ -224,20 +228,21 @@ class ExportPanel(pn.viewable.Viewer):
     def _profiles_csv(self) -> io.StringIO:
         s = self.state
         head = (
-            f"# frame={s.frame}; reference={s.reference_label()}; swath width={s.swath_width:.6g} "
+            f"# frame={s.frame}; reference={s.reference_label()}; "
+            f"swath width={s.analysis.swath_width:.6g} "
             f"{s.units_xy}; units=mm, LOS, positive toward the satellite\n"
         )
-        return io.StringIO(head + s.profiles_table().to_csv(index=False))
+        return io.StringIO(head + s.analysis.profiles_table().to_csv(index=False))
 
     def _offsets_csv(self) -> io.StringIO:
-        s = self.state
-        head = f"# frame={s.frame}; reference={s.reference_label()}; model={s.offset_model}; units=mm\n"
-        return io.StringIO(head + s.offsets_table().to_csv(index=False, date_format="%Y-%m-%d"))
+        s, a = self.state, self.state.analysis
+        head = f"# frame={s.frame}; reference={s.reference_label()}; model={a.offset_model}; units=mm\n"
+        return io.StringIO(head + a.offsets_table().to_csv(index=False, date_format="%Y-%m-%d"))
 
     def _compare_csv(self) -> io.StringIO:
         """A, B, B - A with its per-date 1-sigma, and the rate of each (header lines)."""
         s = self.state
-        res = s.comparison()
+        res = s.analysis.comparison()
         if res is None:
             return io.StringIO("# pin two pixels first\n")
         (xa, ya), (xb, yb) = res["points"]["A"], res["points"]["B"]

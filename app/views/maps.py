@@ -43,7 +43,7 @@ from holoviews.plotting.bokeh.path import PathPlot, PolygonPlot
 from holoviews.plotting.bokeh.raster import RasterPlot
 
 from app.state import LAYERS, RATE, DashboardState
-from app.views._plots import AFTER_MAPS, apply_updates, drawn_plots
+from app.views._plots import AFTER_MAPS, apply_updates, drawn_plots, watch
 
 __all__ = ["CMAP", "MapGrid", "hillshade", "rasterize_to_screen"]
 
@@ -235,7 +235,8 @@ class MapGrid(pn.viewable.Viewer):
         # Lines, labels and markers: DynamicMaps keyed by a silent revision, redrawn in place
         # (_push_annotations) when the profiles, the inspected pixel or the reference change.
         self._annot = _AnnotStream(rev=0)
-        self._cands = hv.streams.Params(s, ["show_candidates", "data_revision"])
+        a = s.analysis  # the profile lines, crossings and candidate faults drawn on the maps
+        self._cands = hv.streams.Params(parameters=[a.param.show_candidates, s.param.data_revision])
         self._key: tuple | None = None
         # Screen rasters of the last few dates and layers, and the date prepared ahead.
         self._rasters: OrderedDict[tuple, tuple[np.ndarray, tuple]] = OrderedDict()
@@ -251,22 +252,29 @@ class MapGrid(pn.viewable.Viewer):
             self._update_banner, ["time_index", "reference", "dataset"], precedence=AFTER_MAPS
         )
         self._update_banner()
-        s.param.watch(
-            self._maybe_rebuild,
+        watch(
             [
-                "view",
-                "show_hillshade",
-                "show_mask",
-                "profiles_revision",
-                "frame",
-                "show_rate",
-                "rate_annual",
+                s.param.view,
+                s.param.show_hillshade,
+                s.param.show_mask,
+                a.param.profiles_revision,
+                s.param.frame,
+                s.param.show_rate,
+                s.param.rate_annual,
             ],
+            self._maybe_rebuild,
         )
         s.param.watch(self._push_date, ["time_index"])
-        s.param.watch(
+        watch(
+            [
+                a.param.profiles,
+                s.param.pixel,
+                s.param.pixel_box,
+                s.param.reference,
+                a.param.manual_crossings,
+                a.param.swath_width,
+            ],
             self._push_annotations,
-            ["profiles", "pixel", "pixel_box", "reference", "manual_crossings", "swath_width"],
         )
         self._maybe_rebuild()
 
@@ -279,7 +287,7 @@ class MapGrid(pn.viewable.Viewer):
             tuple(s.layers()),
             s.show_hillshade,
             s.show_mask,
-            s.profiles_revision,
+            s.analysis.profiles_revision,
             s.show_rate and s.rate_annual,
         )
         if key == self._key:
@@ -501,7 +509,9 @@ class MapGrid(pn.viewable.Viewer):
 
     def _editable_lines(self) -> hv.Path:
         s = self.state
-        path = hv.Path(list(s.profiles), group="Drawn")  # its source belongs to the draw tool
+        path = hv.Path(
+            list(s.analysis.profiles), group="Drawn"
+        )  # its source belongs to the draw tool
         draw = hv.streams.PolyDraw(
             source=path,
             drag=True,
@@ -514,7 +524,7 @@ class MapGrid(pn.viewable.Viewer):
 
         def _sync(data: dict | None) -> None:
             if data is not None:
-                s.set_profiles_from_drawing(data.get("xs", []), data.get("ys", []))
+                s.analysis.set_profiles_from_drawing(data.get("xs", []), data.get("ys", []))
 
         draw.add_subscriber(_sync)
         edit.add_subscriber(_sync)
@@ -553,22 +563,25 @@ class MapGrid(pn.viewable.Viewer):
         return hv.Image(arr, bounds=bounds, kdims=["x", "y"], vdims=[group.lower()], group=group)
 
     def _lines_element(self, **_: Any) -> hv.Path:
-        return hv.Path(list(self.state.profiles), group="Profile")
+        return hv.Path(list(self.state.analysis.profiles), group="Profile")
 
     def _labels_element(self, **_: Any) -> hv.Labels:
         pts = [
-            (float(p[0, 0]), float(p[0, 1]), f"P{k + 1}") for k, p in enumerate(self.state.profiles)
+            (float(p[0, 0]), float(p[0, 1]), f"P{k + 1}")
+            for k, p in enumerate(self.state.analysis.profiles)
         ]
         return hv.Labels(pts, kdims=["x", "y"], vdims=["text"], group="Profile")
 
     def _crossings_element(self, **_: Any) -> hv.Points:
         """Where each profile crosses its fault (the x0 its offsets are fitted at)."""
-        s = self.state
-        pts = [p for p in (s.crossing_point(k) for k in range(len(s.profiles))) if p is not None]
+        a = self.state.analysis
+        pts = [p for p in (a.crossing_point(k) for k in range(len(a.profiles))) if p is not None]
         return hv.Points(pts, kdims=["x", "y"], group="Crossing")
 
     def _candidates_element(self, show_candidates: bool, **_: Any) -> hv.Path:
-        return hv.Path(self.state.candidates() if show_candidates else [], group="Candidate")
+        return hv.Path(
+            self.state.analysis.candidates() if show_candidates else [], group="Candidate"
+        )
 
     def _pixel_element(self, **_: Any) -> hv.Polygons:
         """The inspected pixel (an open square) or box."""

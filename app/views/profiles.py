@@ -12,9 +12,8 @@ import pandas as pd
 import panel as pn
 import param
 
-from app.profiling import LEGENDS
-from app.state import DashboardState
-from app.views._plots import after_maps, follow, push_overlay
+from app.profiles import LEGENDS, ProfileAnalysis
+from app.views._plots import after_maps, follow, push_overlay, watch
 from app.views.timeseries import PLOT_OPTS as _TS_OPTS
 from app.views.timeseries import SERIES_STYLE, NowLines, now_line
 
@@ -32,59 +31,40 @@ _HINT_SHORT = "Draw a profile on the first map"
 class ProfileView(pn.viewable.Viewer):
     """Profile plot, offset-through-time plot and offsets table of one session."""
 
-    state = param.ClassSelector(class_=DashboardState)
+    analysis = param.ClassSelector(class_=ProfileAnalysis, doc="The session's analysis part.")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        s = self.state
+        a = self.analysis
+        s = a.owner
+        # What the profile plot, the offsets and the table are drawn from: the line, width,
+        # model and crossing (the analysis part) and the data (the frame part).
         line_params = [
-            s.param[p]
-            for p in (
-                "profiles",
-                "active_profile",
-                "swath_width",
-                "offset_model",
-                "data_revision",
-                "manual_crossings",
-            )
+            a.param.profiles,
+            a.param.active_profile,
+            a.param.swath_width,
+            a.param.offset_model,
+            s.param.data_revision,
+            a.param.manual_crossings,
         ]
         # The profile plot is drawn when the line, width, model or data change, and updated in
         # place (data, title, y range) when only the date changes.
         self._profile_pane = pn.pane.HoloViews(
             self._profile_plot(), sizing_mode="stretch_width", linked_axes=False
         )
-        s.param.watch(
-            self._redraw_profile,
-            [
-                "profiles",
-                "active_profile",
-                "swath_width",
-                "offset_model",
-                "data_revision",
-                "manual_crossings",
-            ],
-        )
-        after_maps(s, ["time_index"], self._date_changed)
+        watch(line_params, self._redraw_profile)
+        after_maps([s.param.time_index], self._date_changed)
         # The offset through time (every date fitted) follows on the next tick, so that the
-        # profile and its fit reach the browser first.
+        # profile and its fit reach the browser first; a change seen by several parts at once
+        # (a new frame) refreshes it once.
         self._offsets_pane = pn.pane.HoloViews(
             self._offsets_plot(), sizing_mode="stretch_width", linked_axes=False
         )
         self._defer = partial(pn.state.execute, schedule=True)
-        s.param.watch(
-            lambda *_: self._defer(self._refresh_offsets),
-            [
-                "profiles",
-                "active_profile",
-                "swath_width",
-                "offset_model",
-                "data_revision",
-                "manual_crossings",
-            ],
-        )
+        self._offsets_pending = False
+        watch(line_params, self._offsets_changed)
         self._table = follow(
-            s,
-            [p.name for p in line_params] + ["time_index"],
+            [*line_params, s.param.time_index],
             pn.pane.Markdown(css_classes=["insar-offsets"], sizing_mode="stretch_width"),
             self._summary,
         )
@@ -101,7 +81,7 @@ class ProfileView(pn.viewable.Viewer):
             self._profile_pane.object = self._profile_plot()
 
     def _date_changed(self, *_: Any) -> None:
-        if self.state.profile_at_date() is not None:
+        if self.analysis.profile_at_date() is not None:
             self._redraw_profile()
 
     def _profile_plot(self, *_: Any) -> hv.Overlay:
@@ -122,18 +102,19 @@ class ProfileView(pn.viewable.Viewer):
         )
 
     def _tapped(self, x: float | None, y: float | None) -> None:
-        s = self.state
-        if x is not None and s.profile_at_date() is not None:
-            s.set_crossing(float(x) / s.km_per_distance())
+        a = self.analysis
+        if x is not None and a.profile_at_date() is not None:
+            a.set_crossing(float(x) / a.km_per_distance())
 
     def _profile_frame(self) -> tuple[hv.Overlay, str, tuple, tuple]:
         """Elements of the profile plot (same structure at every date and for every line: a
         missing fit or line is drawn empty, not dropped), its title and x/y ranges."""
-        s = self.state
-        res = s.profile_at_date()
+        a = self.analysis
+        s = a.owner
+        res = a.profile_at_date()
         xlabel = "distance along profile (km)"
-        layers = s.profile_layers()
-        km = s.km_per_distance()
+        layers = a.profile_layers()
+        km = a.km_per_distance()
         if res is None:
             prof, d = None, np.array([0.0, 1.0])
         else:
@@ -195,9 +176,9 @@ class ProfileView(pn.viewable.Viewer):
             )
         )
         if res is not None:
-            notes.append(_crossing_note(s.crossing(), km))
+            notes.append(_crossing_note(a.crossing(), km))
         text = (
-            (f"{s.offset_model} offset (far minus near side)\n" + "\n".join(notes))
+            (f"{a.offset_model} offset (far minus near side)\n" + "\n".join(notes))
             if res is not None
             else _HINT_SHORT
         )
@@ -205,20 +186,27 @@ class ProfileView(pn.viewable.Viewer):
         items.append(hv.Text(tx, ty, text, halign="left", valign="top", fontsize=10))
         title = (
             (
-                f"P{s.active_profile + 1} swath profile on {s.date_label()} "
-                f"(width {_length(s.swath_width, s.units_xy)})"
+                f"P{a.active_profile + 1} swath profile on {s.date_label()} "
+                f"(width {_length(a.swath_width, s.units_xy)})"
             )
             if res is not None
             else "Swath profile"
         )
         return hv.Overlay(items), title, x_range, y_range
 
+    def _offsets_changed(self, *_: Any) -> None:
+        if not self._offsets_pending:
+            self._offsets_pending = True
+            self._defer(self._refresh_offsets)
+
     def _refresh_offsets(self) -> None:
+        self._offsets_pending = False
         self._offsets_pane.object = self._offsets_plot()
 
     def _offsets_plot(self, *_: Any) -> hv.DynamicMap:
-        s = self.state
-        res = s.offsets_through_time()
+        a = self.analysis
+        s = a.owner
+        res = a.offsets_through_time()
         opts = hv.opts.Overlay(**PLOT_OPTS, xlabel="date", ylabel="offset (mm)")
         if res is None:
             empty = hv.Curve((s.dates[[0, -1]], [np.nan, np.nan]), "date", "offset (mm)")
@@ -246,7 +234,7 @@ class ProfileView(pn.viewable.Viewer):
                 )
             )
         tr = res["transient"]
-        title = f"P{s.active_profile + 1} {s.offset_model} offset through time"
+        title = f"P{a.active_profile + 1} {a.offset_model} offset through time"
         if tr is not None:
             start = pd.Timestamp(tr.onset)
             end = start + pd.Timedelta(days=float(tr.duration_days))
@@ -257,16 +245,17 @@ class ProfileView(pn.viewable.Viewer):
         return (hv.Overlay(items) * now_line(s)).opts(opts, hv.opts.Overlay(title=title))
 
     def _summary(self, *_: Any) -> str:
-        s = self.state
-        if not s.profiles:
+        a = self.analysis
+        s = a.owner
+        if not a.profiles:
             return f"*No profile yet.* {_HINT}"
         rows = [
-            f"| profile | series | {s.offset_model} offset on {s.date_label()} | crossing x0 |",
+            f"| profile | series | {a.offset_model} offset on {s.date_label()} | crossing x0 |",
             "|---|---|---|---|",
         ]
-        for k in range(len(s.profiles)):
-            res = s.profile_at_date(k)
-            x0 = f"{res['x0'] * s.km_per_distance(k):.2f} km" if res["x0"] is not None else "—"
+        for k in range(len(a.profiles)):
+            res = a.profile_at_date(k)
+            x0 = f"{res['x0'] * a.km_per_distance(k):.2f} km" if res["x0"] is not None else "—"
             for layer, fit in res["fits"].items():
                 rows.append(
                     f"| P{k + 1} | {LEGENDS[layer]} | {_fmt_fit(fit) if fit else 'no fit'} | {x0} |"

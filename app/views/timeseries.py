@@ -11,6 +11,7 @@ import panel as pn
 import param
 from holoviews.plotting.bokeh.annotation import LineAnnotationPlot
 
+from app.profiles import ProfileAnalysis
 from app.state import DashboardState
 from app.views._plots import after_maps, apply_updates, drawn_plots, follow
 
@@ -39,7 +40,7 @@ class NowLines:
 
     def __init__(self, state: DashboardState, *panes: pn.pane.HoloViews) -> None:
         self.state, self.panes = state, panes
-        after_maps(state, ["time_index"], self._move)
+        after_maps([state.param.time_index], self._move)
 
     def _move(self, *_: Any) -> None:
         when = self.state.dates[self.state.time_index]
@@ -59,19 +60,19 @@ class TimeSeriesView(pn.viewable.Viewer):
     """Pixel time series plot (rebuilt when the pixel or data change; the current date is a
     line that follows the player without redrawing the curves)."""
 
-    state = param.ClassSelector(class_=DashboardState)
+    analysis = param.ClassSelector(class_=ProfileAnalysis, doc="The session's analysis part.")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        s = self.state
+        a = self.analysis
+        s = a.owner
         self._pane = pn.pane.HoloViews(
             pn.bind(self._plot, s.param.pixel, s.param.pixel_box, s.param.data_revision),
             sizing_mode="stretch_width",
             linked_axes=False,
         )
         self._info = follow(
-            s,
-            ["pixel", "pixel_box", "data_revision", "time_index"],
+            [s.param.pixel, s.param.pixel_box, s.param.data_revision, s.param.time_index],
             pn.pane.Markdown(
                 css_classes=["insar-pixel"], margin=(0, 10), sizing_mode="stretch_width"
             ),
@@ -97,15 +98,15 @@ class TimeSeriesView(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
         self._unpin = pn.widgets.Button(label="Clear pins", color="light", width=110)
-        self._pin.on_click(lambda _: s.pin_pixel())
-        self._unpin.on_click(lambda _: s.clear_pins())
+        self._pin.on_click(lambda _: a.pin_pixel())
+        self._unpin.on_click(lambda _: a.clear_pins())
         self._cmp_pane = pn.pane.HoloViews(
-            pn.bind(self._compare_plot, s.param.pins, s.param.data_revision, s.param.rate_annual),
+            pn.bind(self._compare_plot, a.param.pins, s.param.data_revision, s.param.rate_annual),
             sizing_mode="stretch_width",
             linked_axes=False,
         )
         self._cmp_text = pn.pane.Markdown(
-            pn.bind(self._compare_text, s.param.pins, s.param.data_revision, s.param.rate_annual),
+            pn.bind(self._compare_text, a.param.pins, s.param.data_revision, s.param.rate_annual),
             css_classes=["insar-compare"],
             margin=(0, 10),
             sizing_mode="stretch_width",
@@ -113,8 +114,9 @@ class TimeSeriesView(pn.viewable.Viewer):
         self._now = NowLines(s, self._pane)
 
     def _plot(self, *_: Any) -> hv.DynamicMap:
-        s = self.state
-        df = s.pixel_series()
+        a = self.analysis
+        s = a.owner
+        df = a.pixel_series()
         items = []
         for name in ("raw", "denoised", "truth"):
             if name not in df:
@@ -131,7 +133,7 @@ class TimeSeriesView(pn.viewable.Viewer):
                         color=SERIES_STYLE[name]["color"], size=4
                     )
                 )
-        fits = s.pixel_rates() if len(df) else {}
+        fits = a.pixel_rates() if len(df) else {}
         name = "denoised" if fits.get("denoised") is not None else "raw"
         if fits.get(name) is not None:
             items.append(
@@ -149,7 +151,8 @@ class TimeSeriesView(pn.viewable.Viewer):
 
     def _where(self) -> str:
         """'x=..., y=... (nearest pixel | mean of a ... box)' for the inspected pixel."""
-        s = self.state
+        a = self.analysis
+        s = a.owner
         x, y = s.pixel
         where = (
             f"mean of a {2 * s.pixel_box[0]:.4g} x {2 * s.pixel_box[1]:.4g} {s.units_xy} box"
@@ -159,14 +162,15 @@ class TimeSeriesView(pn.viewable.Viewer):
         return f"x={s.coord(x)}, y={s.coord(y)} ({where})"
 
     def _title(self) -> str:
-        return "Time series" if self.state.pixel is None else self._where()
+        return "Time series" if self.analysis.owner.pixel is None else self._where()
 
     def _describe(self, *_: Any) -> str:
         """Where the series is taken and its values on the current date (mm)."""
-        s = self.state
+        a = self.analysis
+        s = a.owner
         if s.pixel is None:
             return "Click a map to inspect a pixel."
-        df = s.pixel_series()
+        df = a.pixel_series()
         vals = (
             ", ".join(f"{c} {df[c].iloc[s.time_index]:.2f} mm" for c in df.columns)
             if len(df)
@@ -176,10 +180,11 @@ class TimeSeriesView(pn.viewable.Viewer):
 
     def _rates_text(self, *_: Any) -> str:
         """Rate ± 1 sigma (and annual amplitude) of each series of the pixel."""
-        s = self.state
+        a = self.analysis
+        s = a.owner
         if s.pixel is None:
             return ""
-        fits = s.pixel_rates()
+        fits = a.pixel_rates()
         parts = [f"{name} {_fmt_rate(fit)}" for name, fit in fits.items() if fit is not None]
         kind = "linear + annual" if s.rate_annual else "linear"
         return f"**Rate** ({kind} fit, 1σ): " + (
@@ -188,8 +193,9 @@ class TimeSeriesView(pn.viewable.Viewer):
 
     def _compare_plot(self, *_: Any) -> hv.Overlay:
         """Pinned pixels A and B and their difference B - A with 1-sigma error bars."""
-        s = self.state
-        res = s.comparison()
+        a = self.analysis
+        s = a.owner
+        res = a.comparison()
         if res is None:
             return hv.Overlay([hv.Curve((s.dates[[0, -1]], [np.nan, np.nan]), "date", "mm")]).opts(
                 hv.opts.Overlay(
@@ -220,10 +226,11 @@ class TimeSeriesView(pn.viewable.Viewer):
         )
 
     def _compare_text(self, *_: Any) -> str:
-        s = self.state
-        res = s.comparison()
+        a = self.analysis
+        s = a.owner
+        res = a.comparison()
         if res is None:
-            return f"{len(s.pins)} of 2 pixels pinned."
+            return f"{len(a.pins)} of 2 pixels pinned."
         rows = ["| | where | rate (mm/yr, 1σ) |", "|---|---|---|"]
         for name in ("A", "B", "B - A"):
             fit = res["fits"][name]

@@ -55,16 +55,17 @@ def _free_port(host: str = "127.0.0.1") -> int:
 
 
 class _Made:
-    """Weak references to every dashboard (and its state) the server built."""
+    """Weak references to every dashboard, its state and the state's parts the server built."""
 
     def __init__(self) -> None:
-        self.refs: list[tuple[weakref.ref, weakref.ref]] = []
+        self.refs: list[tuple[weakref.ref, ...]] = []
 
     def factory(self) -> Any:
         from app.main import Dashboard
 
         d = Dashboard()
-        self.refs.append((weakref.ref(d), weakref.ref(d.state)))
+        s = d.state
+        self.refs.append(tuple(map(weakref.ref, (d, s, s.denoising, s.analysis))))
         return d
 
     def page(self) -> None:
@@ -233,8 +234,8 @@ def test_ended_session_frees_its_dashboard_and_state(served):
     loads = _load(url, 2)
     refs = made.refs[n:]
     assert len(refs) == 2
-    dashboards = [d() for d, _ in refs]
-    states = [s() for _, s in refs]
+    dashboards = [r[0]() for r in refs]
+    states = [r[1]() for r in refs]
     assert all(d is not None for d in dashboards) and all(s is not None for s in states)
     # read-only frames are shared: both sessions show the same Dataset object
     assert states[0].dataset is states[1].dataset
@@ -246,9 +247,9 @@ def test_ended_session_frees_its_dashboard_and_state(served):
     _close_all(loads)
     time.sleep(3.0)  # the server's collection and heap trim run 2 s after the last session ended
     gc.collect()
-    alive = [(d() is not None, s() is not None) for d, s in refs]
-    assert alive == [(False, False), (False, False)], (
-        "an ended session's dashboard/state is still referenced"
+    alive = [tuple(r() is not None for r in one) for one in refs]
+    assert alive == [(False,) * 4] * 2, (
+        "an ended session's dashboard, state or state part is still referenced"
     )
 
 
@@ -256,10 +257,16 @@ def test_release_drops_the_session_data():
     from app.state import DashboardState
 
     s = DashboardState(datasets={"tiny": tiny_frame(0, n_time=6, ny=16, nx=16)})
+    x, y = s.dataset["x"].values, s.dataset["y"].values
+    s.analysis.add_profile([[x[2], y[8]], [x[-3], y[8]]])
+    assert s.analysis.profile_at_date() is not None and s.analysis._results
+    s.denoising._remember(s.denoising._key, s.dataset)  # a result kept by the session
     view = weakref.ref(s.view)
-    s.release()
+    s.release()  # every part empties what it holds
     gc.collect()
     assert s.dataset is None and s.denoised is None and s.view is None and view() is None
+    assert not s.analysis._results and s.analysis.profiles == [] and s.analysis.pins == []
+    assert not s.denoising._cache and s.denoising.job is None
 
 
 # ----------------------------------------------------------------------- denoising job cap
@@ -283,23 +290,22 @@ def test_denoise_jobs_beyond_the_cap_get_a_busy_message(monkeypatch):
     monkeypatch.setenv("INSAR_AE_RESULT_CACHE", "")
     frames = {"tiny": tiny_frame(0, n_time=6, ny=16, nx=16)}
     a, b = DashboardState(datasets=frames), DashboardState(datasets=frames)
-    a._disk = b._disk = None  # no server-wide result cache: both must run
+    da, db = a.denoising, b.denoising
+    da._disk = db._disk = None  # no server-wide result cache: both must run
     notices: list[str] = []
     b.param.watch(lambda e: notices.append(e.new), "notice")
-    job = a.start_denoise()
-    assert job is not None and a.denoise_status == "running" and jobs.running_jobs() == 1
-    assert b.start_denoise() is None
-    assert b.job is None and b.denoise_status == "idle" and jobs.running_jobs() == 1
-    assert BUSY in b.denoise_message and "1 denoising runs" in b.denoise_message
+    job = da.start_denoise()
+    assert job is not None and da.denoise_status == "running" and jobs.running_jobs() == 1
+    assert db.start_denoise() is None
+    assert db.job is None and db.denoise_status == "idle" and jobs.running_jobs() == 1
+    assert BUSY in db.denoise_message and "1 denoising runs" in db.denoise_message
     assert notices and BUSY in notices[-1] and jobs.MAX_JOBS_ENV in notices[-1]
     gate.set()
-    assert job.wait(30) and a.poll_denoise() and a.denoise_status == "done"
+    assert job.wait(30) and da.poll_denoise() and da.denoise_status == "done"
     assert jobs.running_jobs() == 0
-    second = b.start_denoise()  # a place is free again
-    assert (
-        second is not None and second.wait(30) and b.poll_denoise() and b.denoise_status == "done"
-    )
-    assert jobs.running_jobs() == 0
+    second = db.start_denoise()  # a place is free again
+    assert second is not None and second.wait(30) and db.poll_denoise()
+    assert db.denoise_status == "done" and jobs.running_jobs() == 0
 
 
 def test_max_jobs_and_sessions_read_the_environment(monkeypatch):

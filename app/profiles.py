@@ -1,9 +1,14 @@
-"""Profile lines, candidate faults and pixel time series of a session (param only, no panel).
+"""Swath-profile analysis of a dashboard session: profile lines, candidate faults, offsets and
+pixel time series (param only, no panel).
 
-:class:`ProfileAnalysis` is the part of :class:`app.state.DashboardState` that turns the lines a
-user drew into swath profiles, offset fits and offset time series, by calling
-``insar_ae.analysis`` on the session's re-referenced data. Results are memoised per
-(line, width, model, date) and cleared when the data or the reference change.
+:class:`ProfileAnalysis` is the ``analysis`` part of :class:`app.state.DashboardState` (its
+``owner``, the frame part): it turns the lines a user drew into swath profiles, offset fits and
+offset time series, and the inspected or pinned pixels into time series and rates, by calling
+``insar_ae.analysis`` on the owner's re-referenced data. It owns its parameters (lines, swath
+width, offset model, crossings typed, candidates shown, pins) and resets them itself when the
+owner loads a frame (:meth:`ProfileAnalysis.new_frame`). Results are memoised per (line,
+width, model, date, ...) and forgotten whenever the owner's ``data_revision`` changes (new
+data, denoised layers or reference).
 
 Fault crossing ``x0``: one per line, by ``insar_ae.analysis.locate_crossing`` (the package's
 one crossing policy): the steepest point of the **raw** profile at the last date, or the value
@@ -20,7 +25,7 @@ toward the satellite); offsets are far side (end of the line) minus near side.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +49,10 @@ from insar_ae.analysis import (
 )
 from insar_ae.errors import InsarAEError
 
-__all__ = ["LEGENDS", "ProfileAnalysis"]
+if TYPE_CHECKING:
+    from app.state import DashboardState
+
+__all__ = ["LEGENDS", "ProfileAnalysis", "default_swath"]
 
 #: Layers profiled and plotted as series, with their legend names.
 LEGENDS: dict[str, str] = {
@@ -55,7 +63,11 @@ LEGENDS: dict[str, str] = {
 
 
 class ProfileAnalysis(param.Parameterized):
-    """Profiles, offsets, candidates and pixel series of one session (mixin of DashboardState)."""
+    """Profiles, offsets, candidates and pixel series of one session: ``state.analysis``.
+
+    Reads the frame part (``owner``: its ``view``, ``dataset``, ``time_index``, ``pixel``,
+    ``pixel_box``, ``rate_annual``, ``data_revision`` and :meth:`~app.state.DashboardState.
+    date_slice`) and writes only its own parameters and the owner's ``notice``."""
 
     profiles = param.List(
         default=[],
@@ -83,16 +95,44 @@ class ProfileAnalysis(param.Parameterized):
         precedence=-1,
         doc="Crossings typed by the user: line bytes -> x0 (distance units).",
     )
-    rate_annual = param.Boolean(
-        default=True, doc="Fit an annual term with the rate (pixel series, rate map)."
-    )
     pins = param.List(default=[], item_type=tuple, doc="Pinned pixels (x, y) compared, at most 2.")
     n_candidates = param.Integer(
         default=3, bounds=(1, 10), doc="Candidate faults offered, strongest first."
     )
 
-    # view, data, dataset, time_index, pixel, pixel_box, _memo, date_slice, date_label come
-    # from DashboardState.
+    def __init__(self, owner: DashboardState, **params: Any) -> None:
+        super().__init__(**params)
+        self.owner = owner
+        self._results: dict[Any, Any] = {}
+        self._results_revision: int | None = None
+
+    def new_frame(self, ds: xr.Dataset) -> None:
+        """The owner loads ``ds``: no line, crossing, pin or candidate shown, the default swath
+        width of that frame (called inside the owner's frame-load batch)."""
+        with param.parameterized.batch_call_watchers(self):
+            self.profiles = []
+            self.manual_crossings = {}
+            self.pins = []
+            self.profiles_revision += 1
+            self.active_profile = 0
+            self.show_candidates = False
+            self.swath_width = default_swath(ds)
+
+    def release(self) -> None:
+        """The session ended: forget the results and the lines."""
+        self._results.clear()
+        with param.parameterized.discard_events(self):
+            self.profiles = []
+            self.pins = []
+
+    @property
+    def _memo(self) -> dict[Any, Any]:
+        """Results of the owner's current data (emptied when its ``data_revision`` moves on)."""
+        revision = self.owner.data_revision
+        if revision != self._results_revision:
+            self._results.clear()
+            self._results_revision = revision
+        return self._results
 
     # ------------------------------------------------------------------------- lines
     def set_profiles_from_drawing(self, xs: list, ys: list) -> None:
@@ -130,7 +170,7 @@ class ProfileAnalysis(param.Parameterized):
 
     # ------------------------------------------------------------------ profile results
     def profile_layers(self) -> list[str]:
-        return [v for v in LEGENDS if self.view is not None and v in self.view]
+        return [v for v in LEGENDS if self.owner.view is not None and v in self.owner.view]
 
     def _line(self, k: int | None) -> np.ndarray | None:
         k = self.active_profile if k is None else k
@@ -184,8 +224,8 @@ class ProfileAnalysis(param.Parameterized):
         given = self.manual_crossings.get(line.tobytes())
         key = ("x0", line.tobytes(), self.swath_width, given)
         if key not in self._memo:
-            last = self.dataset.sizes["time"] - 1
-            prof = self._swath(self.date_slice(last), line)
+            last = self.owner.dataset.sizes["time"] - 1
+            prof = self._swath(self.owner.date_slice(last), line)
             try:
                 self._memo[key] = locate_crossing(prof, given=given)
             except (InsarAEError, ValueError):
@@ -208,7 +248,7 @@ class ProfileAnalysis(param.Parameterized):
         the local arc degree), so that profiles are shown in km."""
         line = self._line(k)
         if line is None:
-            return 1e-3 if not self.units_xy.startswith("deg") else 111.2
+            return 1e-3 if not self.owner.units_xy.startswith("deg") else 111.2
         self.crossing(k)  # fills the memo
         return self._memo.get(("km", line.tobytes()), 1e-3)
 
@@ -252,11 +292,11 @@ class ProfileAnalysis(param.Parameterized):
             line.tobytes(),
             self.swath_width,
             self.offset_model,
-            self.time_index,
+            self.owner.time_index,
             self.manual_crossings.get(line.tobytes()),
         )
         if key not in self._memo:
-            prof = self._swath(self.date_slice(), line)
+            prof = self._swath(self.owner.date_slice(), line)
             x0 = self.line_crossing(k)
             fits = {str(v): self._fit(prof, str(v), x0) for v in prof["layer"].values}
             self._memo[key] = {"line": line, "profile": prof, "x0": x0, "fits": fits}
@@ -279,7 +319,7 @@ class ProfileAnalysis(param.Parameterized):
             self.manual_crossings.get(line.tobytes()),
         )
         if key not in self._memo:
-            prof = self._swath(self.view, line)
+            prof = self._swath(self.owner.view, line)
             series = offset_series(prof, model=self.offset_model, x0=self.line_crossing(k))
             layer = "deformation" if "deformation" in series["layer"] else "displacement"
             try:
@@ -296,7 +336,7 @@ class ProfileAnalysis(param.Parameterized):
         key = ("candidates", self.n_candidates)
         if key not in self._memo:
             try:
-                found = candidate_profiles(self.dataset, n=self.n_candidates)
+                found = candidate_profiles(self.owner.dataset, n=self.n_candidates)
             except (InsarAEError, ValueError):
                 found = []
             self._memo[key] = found
@@ -328,43 +368,43 @@ class ProfileAnalysis(param.Parameterized):
     def pixel_series(self) -> pd.DataFrame:
         """Time series at the inspected pixel (box mean when a box was drawn), one column per
         layer (raw, denoised, truth), mm, re-referenced; index = dates."""
-        if self.pixel is None or self.view is None:
+        view, box = self.owner.view, self.owner.pixel_box
+        if self.owner.pixel is None or view is None:
             return pd.DataFrame()
-        x, y = self.pixel
-        key = ("pixel", x, y, self.pixel_box)
+        x, y = self.owner.pixel
+        key = ("pixel", x, y, box)
         if key not in self._memo:
             layers = self.profile_layers()
             try:
                 # one call per layer: their valid-pixel counts (coordinate n_valid) differ
                 cols = {
                     LEGENDS[v]: np.asarray(
-                        point_timeseries(self.view[v], x=x, y=y, box=self.pixel_box).values,
-                        dtype=float,
+                        point_timeseries(view[v], x=x, y=y, box=box).values, dtype=float
                     )
                     for v in layers
                 }
             except InsarAEError as err:
-                self.notice = f"No time series there: {err}"
+                self.owner.notice = f"No time series there: {err}"
                 cols = {}
             self._memo[key] = pd.DataFrame(
-                cols, index=pd.DatetimeIndex(self.view["time"].values, name="date")
+                cols, index=pd.DatetimeIndex(view["time"].values, name="date")
             )
         return self._memo[key]
 
     def pixel_rates(self) -> dict[str, RateFit | None]:
         """Linear (+ annual, ``rate_annual``) fit of each column of :meth:`pixel_series`."""
         df = self.pixel_series()
-        key = ("rates", self.pixel, self.pixel_box, self.rate_annual)
+        annual = self.owner.rate_annual
+        key = ("rates", self.owner.pixel, self.owner.pixel_box, annual)
         if key not in self._memo:
-            self._memo[key] = {
-                c: _rate_or_none(df.index, df[c].values, self.rate_annual) for c in df.columns
-            }
+            self._memo[key] = {c: _rate_or_none(df.index, df[c].values, annual) for c in df.columns}
         return self._memo[key]
 
     def pin_pixel(self) -> None:
         """Pin the inspected pixel for comparison (the two latest pins are compared)."""
-        if self.pixel is not None:
-            self.pins = [*self.pins, (float(self.pixel[0]), float(self.pixel[1]))][-2:]
+        pixel = self.owner.pixel
+        if pixel is not None:
+            self.pins = [*self.pins, (float(pixel[0]), float(pixel[1]))][-2:]
 
     def clear_pins(self) -> None:
         self.pins = []
@@ -376,19 +416,20 @@ class ProfileAnalysis(param.Parameterized):
         B_minus_A_sigma_mm (per-date 1-sigma: the two series' fit residual RMS combined),
         'fits': {'A', 'B', 'B - A': RateFit | None}} or None with fewer than two pins.
         """
-        if len(self.pins) < 2 or self.view is None:
+        view, annual = self.owner.view, self.owner.rate_annual
+        if len(self.pins) < 2 or view is None:
             return None
-        key = ("compare", tuple(self.pins), self.rate_annual)
+        key = ("compare", tuple(self.pins), annual)
         if key not in self._memo:
-            layer = "deformation" if "deformation" in self.view else "displacement"
+            layer = "deformation" if "deformation" in view else "displacement"
             (xa, ya), (xb, yb) = self.pins[-2:]
-            idx = pd.DatetimeIndex(self.view["time"].values, name="date")
-            a = np.asarray(point_timeseries(self.view[layer], x=xa, y=ya).values, dtype=float)
-            b = np.asarray(point_timeseries(self.view[layer], x=xb, y=yb).values, dtype=float)
+            idx = pd.DatetimeIndex(view["time"].values, name="date")
+            a = np.asarray(point_timeseries(view[layer], x=xa, y=ya).values, dtype=float)
+            b = np.asarray(point_timeseries(view[layer], x=xb, y=yb).values, dtype=float)
             fits = {
-                "A": _rate_or_none(idx, a, self.rate_annual),
-                "B": _rate_or_none(idx, b, self.rate_annual),
-                "B - A": _rate_or_none(idx, b - a, self.rate_annual),
+                "A": _rate_or_none(idx, a, annual),
+                "B": _rate_or_none(idx, b, annual),
+                "B - A": _rate_or_none(idx, b - a, annual),
             }
             rms = [f.residual_rms_mm if f is not None else np.nan for f in (fits["A"], fits["B"])]
             table = pd.DataFrame(
@@ -423,7 +464,7 @@ class ProfileAnalysis(param.Parameterized):
                         {
                             "profile": k + 1,
                             "series": LEGENDS[str(layer)],
-                            "date": self.date_label(),
+                            "date": self.owner.date_label(),
                             "distance": np.asarray(p["distance"]),
                             "median_mm": np.asarray(p["median"]),
                             "p25_mm": np.asarray(p["p25"]),
@@ -465,3 +506,10 @@ def _rate_or_none(dates: Any, values: Any, annual: bool) -> RateFit | None:
         return fit_rate(dates, values, annual=annual)
     except (InsarAEError, ValueError, np.linalg.LinAlgError):
         return None
+
+
+def default_swath(ds: xr.Dataset) -> float:
+    """Default full swath width: 1/25 of the frame width, at least 5 pixels (coordinate units)."""
+    x = np.asarray(ds["x"].values, dtype=float)
+    px = abs(x[1] - x[0]) if x.size > 1 else 1.0
+    return float(max(5 * px, abs(x[-1] - x[0]) / 25))
