@@ -54,9 +54,11 @@ _SCALARS = {"int": "int", "float": "float", "bool": "bool", "str": "str"}
 
 
 @functools.cache
-def _kind(type_text: str) -> tuple[str, bool, int | None]:
-    """(kind, optional, tuple length or None for any) of a field's annotation text."""
-    text = str(type_text).replace(" ", "")
+def _kind(annotation: Any) -> tuple[str, bool, int | None]:
+    """(kind, optional, tuple length or None for any) of a field's annotation (text, or a
+    class where the module does not postpone annotations)."""
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    text = text.replace(" ", "")
     optional = text.endswith("|None")
     if optional:
         text = text[: -len("|None")]
