@@ -31,8 +31,8 @@ from torch.nn import functional as F
 from insar_ae._config import Config, meta
 from insar_ae.atomic import atomic_path
 from insar_ae.errors import ParameterError
+from insar_ae.model.denoisers import Denoiser, SeriesDenoiser
 from insar_ae.model.devices import autocast_context, resolve_device
-from insar_ae.model.normalize import Denoiser, SeriesDenoiser
 from insar_ae.model.options import DEVICE_PATTERN
 from insar_ae.model.temporal_basis import reconstruct
 
