@@ -85,13 +85,20 @@ def catalog_notices(catalog: str | None = None) -> list[str]:
     return list(_table(catalog)[1])
 
 
-def prepare(ds: xr.Dataset) -> xr.Dataset:
-    """Keep the displayed variables; read small frames into memory (validated)."""
+def _keep(ds: xr.Dataset) -> xr.Dataset:
+    """Keep the displayed variables; read small frames into memory (no check)."""
     ds = ds[[v for v in KEEP if v in ds]]
     cubes = sum(ds[v].nbytes for v in ds.data_vars if "time" in ds[v].dims)
     if cubes <= EAGER_BYTES and any(ds[v].chunks is not None for v in ds.data_vars):
         ds = ds.load()
-    return validate(ds)
+    return ds
+
+
+def prepare(ds: xr.Dataset) -> xr.Dataset:
+    """An in-memory frame given to the app (``AppState(datasets=...)``), prepared as
+    :func:`read_frame` prepares catalog frames: the displayed variables, small frames in
+    memory, validated (this is where such a frame enters the app: a boundary)."""
+    return validate(_keep(ds))
 
 
 def _freeze(ds: xr.Dataset) -> xr.Dataset:
@@ -107,13 +114,14 @@ def read_frame(name: str, catalog: str | None = None) -> xr.Dataset:
     """Catalog entry ``name`` prepared for the app, shared read-only by the sessions.
 
     Read once per server process (the last ``_FRAMES_KEPT`` frames are kept): every session
-    that shows the entry gets this same Dataset object; its numpy arrays are read-only."""
+    that shows the entry gets this same Dataset object; its numpy arrays are read-only. Not
+    validated again: the catalog's reader did (one validation per boundary, decision 81)."""
     key = (_key(catalog), name)
     with _lock:
         if key in _frames:
             _frames.move_to_end(key)
             return _frames[key]
-    ds = _freeze(prepare(open_catalog_frame(name, catalog=catalog)))
+    ds = _freeze(_keep(open_catalog_frame(name, catalog=catalog)))
     with _lock:
         ds = _frames.setdefault(key, ds)  # a concurrent first read: keep one of the two
         _frames.move_to_end(key)

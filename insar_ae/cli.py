@@ -356,10 +356,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--config",
-        metavar="JSON",
+        metavar="FILE",
         default=None,
-        help="read the whole training config from a JSON file (TrainConfig fields, "
-        "e.g. campaign/series-v3.json); the other options are then ignored "
+        help="read the whole training config from a .json or .yaml file (TrainConfig "
+        "fields, e.g. campaign/series-v3.json); the other options are then ignored "
         "except --publish",
     )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -415,14 +415,11 @@ def run_train(args: argparse.Namespace) -> int:
     from insar_ae.model.weights import publish_weights
 
     if args.config:
-        import json
-
         from insar_ae.errors import ParameterError
 
         try:
-            fields = json.loads(open(args.config).read())
-            cfg = TrainConfig(**fields)
-        except (OSError, json.JSONDecodeError, TypeError) as exc:
+            cfg = TrainConfig.from_file(args.config)
+        except (OSError, ParameterError) as exc:
             raise ParameterError(f"--config {args.config}: {exc}") from None
     else:
         val_dates = args.val_dates or (24 if args.arch == "series" else 9)

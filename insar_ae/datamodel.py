@@ -20,8 +20,9 @@ Dataset attrs: ``title``, ``source``, ``sensor``, ``wavelength_m``, ``heading_de
 units) or ``reference_area``.
 
 ``validate(ds)`` checks all of it and raises :class:`~insar_ae.errors.DataModelError` listing every
-violation. It is called at each boundary (reader output, writer input, ``denoise`` in and out, app
-load); code between boundaries trusts it.
+violation. It is called once at each boundary (reader output, generator output, writer input,
+``denoise`` in and out, in-memory frames handed to the dashboard); code between boundaries trusts
+it: a catalog frame is checked by its reader only, not again by the catalog or the dashboard.
 """
 
 from __future__ import annotations

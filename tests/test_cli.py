@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -181,3 +182,26 @@ def test_denoise_block_mode_requires_zarr_output(files, tmp_path, capsys):
     assert rc != 0
     assert "must end in .zarr" in capsys.readouterr().err
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_train_config_file_json_or_yaml(tmp_path, monkeypatch, capsys):
+    """``insar-ae train --config`` reads a committed campaign JSON or a YAML file whole; a bad
+    field is refused before training, naming the file and the field."""
+    from pathlib import Path
+
+    from insar_ae.model.train import TrainConfig
+
+    train_module = sys.modules["insar_ae.model.train"]  # the package's `train` is the function
+
+    seen: list = []
+    monkeypatch.setattr(train_module, "train", lambda cfg: seen.append(cfg) or tmp_path / "w")
+    campaign = Path(__file__).resolve().parents[1] / "campaign" / "series-v8.json"
+    assert main(["train", "--config", str(campaign)]) == 0
+    assert seen[-1] == TrainConfig(**json.loads(campaign.read_text()))
+    (tmp_path / "c.yaml").write_text(TrainConfig.from_file(campaign).to_yaml())
+    assert main(["train", "--config", str(tmp_path / "c.yaml")]) == 0
+    assert seen[-1] == seen[0]
+    (tmp_path / "bad.yaml").write_text("steps: 0\n")
+    assert main(["train", "--config", str(tmp_path / "bad.yaml")]) == 2
+    assert "bad.yaml: steps=0 must be an integer >= 1" in capsys.readouterr().err
+    assert len(seen) == 2

@@ -21,9 +21,9 @@ x/y units (metres, or arc degrees for degree datasets; see ``docs/analysis.md``)
 
 from __future__ import annotations
 
-from insar_ae.analysis._geometry import crossing_line
 from insar_ae.analysis.detection import detection_map, fault_candidates
 from insar_ae.analysis.faults import CandidateProfile, Crossing, candidate_profiles, locate_crossing
+from insar_ae.analysis.geometry import crossing_line
 from insar_ae.analysis.offset_series import offset_series
 from insar_ae.analysis.offsets import (
     OFFSET_MODELS,

@@ -20,7 +20,7 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
-from insar_ae.analysis._geometry import area_selection, coord_units, metric_scale
+from insar_ae.analysis.geometry import area_selection, coord_units, metric_scale
 from insar_ae.errors import ParameterError
 
 __all__ = ["detection_map", "fault_candidates", "robust_std"]

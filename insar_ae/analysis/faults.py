@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from insar_ae.analysis._geometry import coord_units, metric_scale
 from insar_ae.analysis.detection import fault_candidates
+from insar_ae.analysis.geometry import coord_units, metric_scale
 from insar_ae.analysis.offsets import locate_fault
 from insar_ae.errors import ParameterError
 

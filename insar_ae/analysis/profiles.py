@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from insar_ae.analysis._binning import BinIndex, binned_stats
-from insar_ae.analysis._geometry import (
+from insar_ae.analysis.geometry import (
     area_selection,
     as_polyline,
     coord_units,

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from insar_ae.analysis._geometry import area_selection, coord_units
+from insar_ae.analysis.geometry import area_selection, coord_units
 from insar_ae.datamodel import CUBE_VARS
 from insar_ae.errors import ParameterError
 

@@ -21,7 +21,7 @@ import xarray as xr
 from scipy import fft as sfft
 from scipy.optimize import curve_fit
 
-from insar_ae.analysis._geometry import coord_units, metric_scale, positive_length
+from insar_ae.analysis.geometry import coord_units, metric_scale, positive_length
 from insar_ae.analysis.reference import cube_vars
 from insar_ae.errors import ParameterError
 

@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from insar_ae.datamodel import validate
 from insar_ae.errors import CatalogError
 
 __all__ = [
@@ -340,7 +339,8 @@ def list_frames(
 
 
 def open_catalog_frame(name: str, catalog: CatalogArg = None, **params: Any) -> xr.Dataset:
-    """Open catalog entry ``name`` as a validated canonical Dataset.
+    """Open catalog entry ``name`` as a validated canonical Dataset (validated once, by the
+    reader behind the entry's driver; the attributes set here do not touch the data model).
 
     ``params`` set the entry's parameters or driver arguments, e.g. ``seed=1``,
     ``shape=(128, 128)``, ``n_dates=30`` for synthetic frames or ``path="my/timeseries.h5"``
@@ -379,7 +379,7 @@ def open_catalog_frame(name: str, catalog: CatalogArg = None, **params: Any) -> 
     if ref and "reference_point" not in ds.attrs and _on_grid(ds, str(ref)):
         ds.attrs["reference_point"] = str(ref)
     ds.attrs["catalog_entry"] = name
-    return validate(ds)
+    return ds
 
 
 def _on_grid(ds: xr.Dataset, ref: str) -> bool:

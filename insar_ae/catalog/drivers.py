@@ -10,7 +10,9 @@
   directory or a data root the catalog declares (``insar_ae_data_roots``).
 
 Both return canonical, validated ``xarray.Dataset`` objects from ``read()`` (and ``to_dask()``,
-which opens lazily); ``discover()`` answers from the entry metadata without reading data.
+which opens lazily); ``discover()`` answers from the entry metadata without reading data. The
+validation is the reader's (:func:`insar_ae.io.open_frame`, also behind the synthetic cache):
+the drivers trust it and do not check again (one validation per boundary, decision 81).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import xarray as xr
 from intake.source.base import DataSource, Schema
 
 from insar_ae import __version__
-from insar_ae.datamodel import validate
 from insar_ae.errors import CatalogError
 
 __all__ = ["FrameFile", "SyntheticFrame", "resolve_path"]
@@ -161,7 +162,7 @@ class SyntheticFrame(_FrameSource):
         )
         if lazy and ds["displacement"].chunks is None:
             ds = ds.chunk({"time": 1})
-        return validate(ds)
+        return ds  # validated by the reader of the cached NetCDF
 
 
 class FrameFile(_FrameSource):

@@ -20,8 +20,8 @@ from typing import Any
 _LAZY: dict[str, str] = {
     "Cancelled": "insar_ae.errors",
     "DenoiseOptions": "insar_ae.model.options",
-    "Denoiser": "insar_ae.model.normalize",
-    "SeriesDenoiser": "insar_ae.model.normalize",
+    "Denoiser": "insar_ae.model.denoisers",
+    "SeriesDenoiser": "insar_ae.model.denoisers",
     "SeriesUNet": "insar_ae.model.network",
     "SpaceTimeAE": "insar_ae.model.network",
     "TrainConfig": "insar_ae.model.train",

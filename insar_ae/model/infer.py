@@ -27,8 +27,8 @@ import xarray as xr
 
 from insar_ae.datamodel import OUTPUT_ATTRS, output_attrs, validate
 from insar_ae.errors import Cancelled, DataModelError, ParameterError
+from insar_ae.model.denoisers import Denoiser, SeriesDenoiser
 from insar_ae.model.devices import autocast_context, resolve_device
-from insar_ae.model.normalize import Denoiser, SeriesDenoiser
 from insar_ae.model.options import DenoiseOptions, merge
 from insar_ae.model.temporal_basis import date_weights, legendre_basis
 from insar_ae.model.tiling import (

@@ -4,21 +4,22 @@ Every entry point takes it whole: :func:`insar_ae.model.denoise`,
 :func:`insar_ae.distributed.denoise_blocks`, :func:`insar_ae.distributed.run_batch`, the
 dashboard's ``app.jobs.DenoiseJob`` and the ``insar-ae denoise`` / ``insar-ae batch`` flags
 (generated from the fields by ``insar_ae.cli.add_denoise_arguments``). Each field's metadata
-carries its bounds, units and command-line help, and validation reads the bounds from there.
+carries its bounds, units and command-line help, and validation reads the bounds from there
+(the checks, the round trips and ``replace`` are shared with the other configs in
+:mod:`insar_ae._config`).
 
 No torch import here: the command line builds its parser from these fields without loading it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from numbers import Integral
-from typing import Any
+from typing import Any, ClassVar
 
+from insar_ae._config import Config
+from insar_ae._config import meta as _meta
 from insar_ae.errors import ParameterError
 
 __all__ = ["DEVICE_PATTERN", "DenoiseOptions", "merge"]
@@ -27,12 +28,8 @@ __all__ = ["DEVICE_PATTERN", "DenoiseOptions", "merge"]
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
-def _meta(help: str, *, units: str = "", min: int | None = None, **extra: Any) -> dict[str, Any]:
-    return {"help": help, "units": units, "min": min, **extra}
-
-
 @dataclass(frozen=True)
-class DenoiseOptions:
+class DenoiseOptions(Config):
     """How a frame is denoised (what, where and in which pieces); all fields validated.
 
     Parameters
@@ -53,6 +50,8 @@ class DenoiseOptions:
         Window models only: dates between the first dates of successive windows (>= 1; at most
         T - 1, checked against the model when it runs). The series model ignores it.
     """
+
+    _label: ClassVar[str] = "denoise option"
 
     model: str = field(
         default="default",
@@ -93,10 +92,7 @@ class DenoiseOptions:
     )
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.type in (int, "int"):
-                object.__setattr__(self, f.name, _check_int(f, value))
+        self._check_fields()
         if isinstance(self.model, os.PathLike):
             object.__setattr__(self, "model", os.fspath(self.model))
         if not isinstance(self.model, str) or not self.model.strip():
@@ -115,40 +111,7 @@ class DenoiseOptions:
                 f"(tile={self.tile})"
             )
 
-    # -- derived copies ------------------------------------------------------------------------
-    def replace(self, **overrides: Any) -> DenoiseOptions:
-        """A validated copy with ``overrides``; an unknown name raises ParameterError."""
-        return merge(self, **overrides)
-
-    # -- serialisation -------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """``{field: value}`` (plain JSON/YAML types), in field order."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DenoiseOptions:
-        """Options from a mapping of field names (missing ones take their defaults)."""
-        if not isinstance(data, Mapping):
-            raise ParameterError(f"denoise options must be a mapping, got {type(data).__name__}")
-        _check_names(data)
-        return cls(**dict(data))
-
-    def to_yaml(self) -> str:
-        """The options as a YAML mapping (one field a line, in field order)."""
-        import yaml
-
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
-
-    @classmethod
-    def from_yaml(cls, text: str) -> DenoiseOptions:
-        """Options from YAML text (a mapping of field names; empty text gives the defaults)."""
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ParameterError(f"denoise options: not valid YAML ({exc})") from None
-        return cls.from_dict({} if data is None else data)
+    # replace, to_dict / from_dict, to_yaml / from_yaml, from_file: insar_ae._config.Config
 
     def identity(self) -> dict[str, Any]:
         """Every field, sorted by name: a stable, JSON-able description for cache keys and
@@ -167,32 +130,4 @@ def merge(options: DenoiseOptions | None = None, /, **overrides: Any) -> Denoise
         raise ParameterError(
             f"options must be a DenoiseOptions (or None), got {type(options).__name__}"
         )
-    if not overrides:
-        return options
-    _check_names(overrides)
-    return dataclasses.replace(options, **overrides)
-
-
-def _check_names(names: Mapping[str, Any]) -> None:
-    known = {f.name for f in dataclasses.fields(DenoiseOptions)}
-    unknown = sorted(set(names) - known)
-    if unknown:
-        raise ParameterError(
-            f"unknown denoise option(s) {', '.join(map(repr, unknown))}; "
-            f"valid: {', '.join(sorted(known))}"
-        )
-
-
-def _check_int(f: dataclasses.Field, value: Any) -> int:
-    """``value`` as an int within the bounds of ``f.metadata`` (min, multiple_of)."""
-    meta = f.metadata
-    units = f" ({meta['units']})" if meta.get("units") else ""
-    lo, step = meta.get("min"), meta.get("multiple_of")
-    rule = "an integer" + (f" >= {lo}" if lo is not None else "")
-    rule += f" and a multiple of {step}" if step else ""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ParameterError(f"{f.name}={value!r} must be {rule}{units}")
-    value = int(value)
-    if (lo is not None and value < lo) or (step and value % step):
-        raise ParameterError(f"{f.name}={value!r} must be {rule}{units}")
-    return value
+    return options.replace(**overrides)

@@ -21,17 +21,19 @@ import math
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch.nn import functional as F
 
+from insar_ae._config import Config, meta
 from insar_ae.atomic import atomic_path
 from insar_ae.errors import ParameterError
+from insar_ae.model.denoisers import Denoiser, SeriesDenoiser
 from insar_ae.model.devices import autocast_context, resolve_device
-from insar_ae.model.normalize import Denoiser, SeriesDenoiser
+from insar_ae.model.options import DEVICE_PATTERN
 from insar_ae.model.temporal_basis import reconstruct
 
 __all__ = [
@@ -55,108 +57,127 @@ _DEFAULT_WIDTHS = {"series": (32, 48, 64, 96), "window": (16, 32, 48, 64)}
 VAL_SEED_OFFSET = 1_000_003
 
 
-@dataclasses.dataclass
-class TrainConfig:
-    """Training recipe (all fields have CPU-sized defaults)."""
+def _f(default: Any, help: str, **bounds: Any) -> Any:
+    """A TrainConfig field: its default, help and bounds (see ``insar_ae._config.meta``)."""
+    return dataclasses.field(default=default, metadata=meta(help, **bounds))
 
-    out: str = "runs/default"
-    steps: int = 2000
-    batch_size: int = 8
-    patch: int = 64
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Config):
+    """Training recipe (all fields have CPU-sized defaults); frozen, validated on creation.
+
+    Each field's help, units and simple bounds live in its metadata (checked by
+    ``insar_ae._config``); lists are accepted for the tuples (JSON configs). ``widths=None`` is
+    filled in with the architecture's default on creation. Dict, YAML and file round trips
+    (``to_dict`` / ``from_dict``, ``to_yaml`` / ``from_yaml``, ``from_file``: ``.json`` or
+    ``.yaml``) as :class:`insar_ae.model.DenoiseOptions`; ``replace(**fields)`` for a copy.
+    """
+
+    _label: ClassVar[str] = "TrainConfig field"
+
+    out: str = _f("runs/default", "run folder (checkpoint, log, weights); rerun to resume")
+    steps: int = _f(2000, "optimiser steps", min=1)
+    batch_size: int = _f(8, "samples per step", units="samples", min=1)
+    patch: int = _f(64, "training patch side", units="px", min=16, multiple_of=8)
     #: "series" (whole series, any length: the default model) or "window" (9-date windows).
-    arch: str = "series"
+    arch: str = _f("series", "series (whole series, any length) or window (9 dates)", choices=ARCHS)
     #: Window model: dates per window. Series model: dates of the validation series.
-    T: int = 9
-    #: Channel widths; None -> the architecture's default.
-    widths: tuple[int, ...] | None = None
-    n_mix: int = 2
+    T: int = _f(9, "window model: dates per window; series: dates of validation", min=2)
+    #: Channel widths; None -> the architecture's default (filled in on creation).
+    widths: tuple[int, ...] | None = _f(None, "channel widths (None: the arch's default)", min=1)
+    n_mix: int = _f(2, "window model: TimeMix blocks", min=0)
     #: Series model: degree of the temporal basis, bottleneck dilations, range of the number of
     #: dates drawn per training batch (inclusive), and extra weight of the last date's map.
-    K: int = 6
-    dilations: tuple[int, ...] = (2, 4, 8, 2)
-    dates: tuple[int, int] = (8, 72)
-    final_weight: float = 1.0
+    K: int = _f(6, "series model: degree of the temporal basis", min=1)
+    dilations: tuple[int, ...] = _f((2, 4, 8, 2), "series model: bottleneck dilations", min=1)
+    dates: tuple[int, int] = _f(
+        (8, 72), "series model: dates per training batch, (lo, hi)", min=2, ordered=True
+    )
+    final_weight: float = _f(1.0, "series model: extra weight of the last date's map", min=0.0)
     #: Series model: extra weight of the last date's error *along the truth* (shrinkage), see
     #: ``gain_penalty``. MSE alone trades amplitude for noise and so rewards shrinking.
-    gain_weight: float = 0.0
+    gain_weight: float = _f(0.0, "series model: weight of the gain penalty", min=0.0)
     #: Series model: extra weight of the last date's *peak* smoothed error, see
     #: ``peak_penalty``: the scorer's detection statistic, so false alarms (atmosphere made
     #: into a blob on a map with no deformation) and missed peaks cost what they cost a user.
-    peak_weight: float = 0.0
+    peak_weight: float = _f(0.0, "series model: weight of the peak penalty", min=0.0)
     #: Series model: weighted projection, each date weighted by its atmospheric strength
     #: (``temporal_basis.date_weights``).
-    date_weighting: bool = False
-    loss: str = "mse"
-    huber_delta: float = 0.5
-    lr: float = 2e-3
-    warmup_fraction: float = 0.05
-    weight_decay: float = 0.0
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    max_minutes: float | None = None
-    noise_only_fraction: float = 0.2
-    n_val: int = 32
-    val_size: int = 96
-    val_every: int = 200
-    checkpoint_every: int = 100
-    log_every: int = 20
-    num_threads: int | None = None
-    progress_bar: bool = True
+    date_weighting: bool = _f(False, "series model: dates weighted by atmospheric strength")
+    loss: str = _f("mse", "window model loss", choices=LOSSES)
+    huber_delta: float = _f(0.5, "Huber loss threshold (normalised units)", gt=0.0)
+    lr: float = _f(2e-3, "peak learning rate", gt=0.0, lt=1.0)
+    warmup_fraction: float = _f(0.05, "share of the schedule in warm-up", min=0.0, max=1.0)
+    weight_decay: float = _f(0.0, "Adam weight decay", min=0.0)
+    seed: int = _f(0, "seed of the training batches and initial weights")
+    device: str = _f("auto", "auto, cpu, cuda, cuda:N, mps")
+    amp: bool = _f(True, "mixed precision on CUDA")
+    max_minutes: float | None = _f(None, "wall-clock budget", units="minutes", gt=0.0)
+    noise_only_fraction: float = _f(0.2, "share of samples without deformation", min=0.0, max=1.0)
+    n_val: int = _f(32, "validation samples", min=1)
+    val_size: int = _f(96, "validation patch side", units="px", min=8)
+    val_every: int = _f(200, "steps between validations", min=1)
+    checkpoint_every: int = _f(100, "steps between checkpoints", min=1)
+    log_every: int = _f(20, "steps between log lines", min=1)
+    num_threads: int | None = _f(None, "torch CPU threads (None or 0: torch's default)", min=0)
+    progress_bar: bool = _f(True, "show a progress bar")
     #: Warm start: weights (registry name or ``.safetensors`` path) to initialise the model
     #: from; the optimiser and schedule start fresh. Ignored when resuming a checkpoint.
-    init: str | None = None
+    init: str | None = _f(None, "warm start from weights (registry name or .safetensors path)")
     #: Overrides of the training data ranges (``BatchConfig`` field -> value), e.g.
     #: ``{"turb_rms_mm": [0.5, 25.0]}``. Validation always uses the default ranges, so
     #: validation numbers stay comparable between runs.
-    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+    data: dict[str, Any] = dataclasses.field(
+        default_factory=dict, metadata=meta("training data range overrides (BatchConfig fields)")
+    )
     #: Seed of the fixed validation set; None -> ``VAL_SEED_OFFSET + seed``. Set it when a
     #: warm-started run uses a new training ``seed`` but must validate on the same set.
-    val_seed: int | None = None
+    val_seed: int | None = _f(None, "seed of the validation set (None: 1000003 + seed)")
+
+    def __post_init__(self) -> None:
+        self._check_fields()
+        for name in ("out", "init"):
+            value = getattr(self, name)
+            if isinstance(value, os.PathLike):
+                object.__setattr__(self, name, value := os.fspath(value))
+            if not (value is None and name == "init") and (
+                not isinstance(value, str) or not value.strip()
+            ):
+                raise ParameterError(f"{name}={value!r} must be a non-empty path or name")
+        if not isinstance(self.device, str) or not DEVICE_PATTERN.match(self.device.lower()):
+            raise ParameterError(
+                f"device={self.device!r} is not one of 'auto', 'cpu', 'cuda[:N]', 'mps'"
+            )
+        if self.widths is None:
+            object.__setattr__(self, "widths", _DEFAULT_WIDTHS[self.arch])
+        if not isinstance(self.data, Mapping):
+            raise ParameterError(
+                f"data={self.data!r} must be a mapping of BatchConfig fields to values"
+            )
+        object.__setattr__(self, "data", dict(self.data))
+        self.batch_config()
 
     def validate(self) -> TrainConfig:
-        """Raise ParameterError on out-of-range fields; return self."""
-        if self.arch not in ARCHS:
-            raise ParameterError(f"arch={self.arch!r} must be one of {ARCHS}")
-        if self.widths is None:
-            self.widths = _DEFAULT_WIDTHS[self.arch]
-        lo, hi = (int(v) for v in self.dates)
-        if not 2 <= lo <= hi:
-            raise ParameterError(f"dates={self.dates!r} must be (lo, hi) with 2 <= lo <= hi")
-        if self.K < 1:
-            raise ParameterError(f"K={self.K!r} must be >= 1")
-        if min(self.gain_weight, self.final_weight, self.peak_weight) < 0:
-            raise ParameterError("gain_weight, peak_weight and final_weight must be >= 0")
-        if self.loss not in LOSSES:
-            raise ParameterError(f"loss={self.loss!r} must be one of {LOSSES}")
-        for name in ("steps", "batch_size", "n_val", "val_every", "checkpoint_every", "log_every"):
-            if int(getattr(self, name)) < 1:
-                raise ParameterError(f"{name}={getattr(self, name)!r} must be >= 1")
-        if self.patch < 16 or self.patch % 8:
-            raise ParameterError(f"patch={self.patch!r} must be a multiple of 8, >= 16")
-        if not 0 < self.lr < 1:
-            raise ParameterError(f"lr={self.lr!r} must be in (0, 1)")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ParameterError(f"max_minutes={self.max_minutes!r} must be > 0 or None")
-        self.batch_config()
+        """Compatibility: a config is validated when it is created; returns self."""
         return self
 
     def batch_config(self) -> Any:
         """The training ``BatchConfig`` (defaults plus ``data`` overrides); None without
-        overrides. Unknown fields raise ParameterError."""
+        overrides. Unknown fields and bad values raise ParameterError."""
         if not self.data:
             return None
         from insar_ae.synthetic.batches import BatchConfig
 
-        unknown = sorted(set(self.data) - set(BatchConfig._fields))
+        known = [f.name for f in dataclasses.fields(BatchConfig)]
+        unknown = sorted(set(self.data) - set(known))
         if unknown:
             raise ParameterError(
-                f"data overrides {unknown} are not BatchConfig fields "
-                f"({', '.join(BatchConfig._fields)})"
+                f"data overrides {unknown} are not BatchConfig fields ({', '.join(known)})"
             )
-        return BatchConfig(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in self.data.items()}
-        )
+        try:
+            return BatchConfig(**self.data)
+        except ParameterError as exc:
+            raise ParameterError(f"data: {exc}") from None
 
 
 def masked_loss(
@@ -376,8 +397,7 @@ def train(
     """
     from insar_ae.model.weights import save_weights
 
-    cfg = config if isinstance(config, TrainConfig) else TrainConfig(**dict(config))
-    cfg.validate()
+    cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     if cfg.num_threads:
         torch.set_num_threads(int(cfg.num_threads))
     sample = sampler or _sampler_default()
@@ -441,13 +461,13 @@ def train(
                 "model": model.state_dict(),
                 "optimizer": opt.state_dict(),
                 "generator": gen.get_state(),
-                "config": dataclasses.asdict(cfg),
+                "config": cfg.to_dict(),
                 **state,
             },
             ckpt,
         )
 
-    write({"event": "start", "config": dataclasses.asdict(cfg), **state})
+    write({"event": "start", "config": cfg.to_dict(), **state})
     bar = None
     if cfg.progress_bar:
         from tqdm.auto import tqdm
@@ -524,7 +544,7 @@ def train(
             "wall_time_s": round(state["wall_s"], 1),
             "hardware": _hardware(device),
             "torch": torch.__version__,
-            "train_config": dataclasses.asdict(cfg),
+            "train_config": cfg.to_dict(),
             "validation": {k: round(v, 4) for k, v in metrics.items()},
             "validation_set": f"{cfg.n_val} samples of {cfg.val_size} px, seed {val_seed}",
         }
@@ -550,8 +570,8 @@ def export_checkpoint(
 
     run = Path(run)
     saved = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
-    cfg = TrainConfig(**{**saved["config"], "widths": tuple(saved["config"]["widths"])})
-    model = build_model(cfg.validate())
+    cfg = TrainConfig.from_dict(saved["config"])
+    model = build_model(cfg)
     model.load_state_dict(saved["model"])
     meta = {
         "samples_seen": saved["samples_seen"],

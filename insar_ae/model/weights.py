@@ -20,7 +20,7 @@ import torch
 
 from insar_ae import atomic
 from insar_ae.errors import WeightsError
-from insar_ae.model.normalize import Denoiser, SeriesDenoiser
+from insar_ae.model.denoisers import Denoiser, SeriesDenoiser
 
 __all__ = [
     "WEIGHTS_DIR",

@@ -12,10 +12,13 @@ import functools
 import math
 import os
 import warnings
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 
+from insar_ae._config import Config, meta
+from insar_ae.errors import ParameterError
 from insar_ae.synthetic._backend import Random
 from insar_ae.synthetic._checks import check_range
 from insar_ae.synthetic.atmosphere import stratified_basis, turbulent_delay
@@ -31,7 +34,7 @@ from insar_ae.synthetic.okada import fault_displacement_core
 from insar_ae.synthetic.timefuncs import acquisition_offsets, seasonal, smooth_transient
 from insar_ae.synthetic.topography import fractal_dem_core
 
-__all__ = ["Batch", "BatchConfig", "sample_batch"]
+__all__ = ["DEFAULT_BATCH_CONFIG", "Batch", "BatchConfig", "sample_batch"]
 
 
 class Batch(NamedTuple):
@@ -52,24 +55,68 @@ class Batch(NamedTuple):
     days: torch.Tensor | None = None
 
 
-class BatchConfig(NamedTuple):
-    """Ranges of the random draws (documented in docs/synthetic.md)."""
+def _range(
+    default: tuple[float, float], help: str, units: str = "", *, log: bool = True, **bounds: Any
+) -> Any:
+    """A (lo, hi) range field (lo <= hi); log-uniform draws need lo > 0."""
+    scale = "log-uniform" if log else "uniform"
+    if log:
+        bounds = {"gt": 0.0, **bounds}
+    md = meta(f"{help}, {scale}", units=units, ordered=True, scale=scale, **bounds)
+    return field(default=default, metadata=md)
 
-    pixel_m: tuple[float, float] = (60.0, 250.0)  # log-uniform
-    relief_m: tuple[float, float] = (10.0, 4000.0)  # log-uniform
-    amplitude_mm: tuple[float, float] = (0.3, 60.0)  # max |LOS| per source, log-uniform
-    turb_rms_mm: tuple[float, float] = (0.3, 20.0)  # per-sample level, log-uniform
-    turb_slope: tuple[float, float] = (1.8, 4.0)  # per date
-    outer_scale_km: tuple[float, float] = (5.0, 100.0)  # log-uniform
-    strat_mm_per_km: tuple[float, float] = (0.1, 15.0)  # per-sample std, log-uniform
-    ramp_mm: tuple[float, float] = (0.05, 10.0)  # log-uniform
-    pixel_noise_mm: tuple[float, float] = (0.05, 3.0)  # log-uniform
-    hole_fraction: tuple[float, float] = (0.0, 0.3)
-    scatter_fraction: tuple[float, float] = (0.0, 0.03)
-    p_unwrapping: float = 0.1
-    turb_pad: float = 1.0  # FFT padding of the turbulence
-    p_fault: tuple[float, float] = (0.75, 0.25)  # first and second fault slots
-    p_mogi: float = 0.35
+
+@dataclass(frozen=True)
+class BatchConfig(Config):
+    """Ranges of the random draws (documented in docs/synthetic.md); frozen, validated on
+    creation (each field's bounds in its metadata), dict / YAML round trips as
+    :class:`insar_ae.model.DenoiseOptions`. A range is a pair (lo, hi) with lo <= hi."""
+
+    _label: ClassVar[str] = "BatchConfig field"
+
+    pixel_m: tuple[float, float] = _range((60.0, 250.0), "pixel size", "m")
+    relief_m: tuple[float, float] = _range((10.0, 4000.0), "DEM relief", "m")
+    amplitude_mm: tuple[float, float] = _range((0.3, 60.0), "peak |LOS| per source", "mm")
+    turb_rms_mm: tuple[float, float] = _range(
+        (0.3, 20.0), "per-sample turbulence level (RMS)", "mm"
+    )
+    turb_slope: tuple[float, float] = _range(
+        (1.8, 4.0), "spectral slope of the turbulence, per date", log=False
+    )
+    outer_scale_km: tuple[float, float] = _range(
+        (5.0, 100.0), "outer scale of the turbulence", "km"
+    )
+    strat_mm_per_km: tuple[float, float] = _range(
+        (0.1, 15.0), "per-sample std of the stratified coefficient K1", "mm/km"
+    )
+    ramp_mm: tuple[float, float] = _range((0.05, 10.0), "orbital ramp amplitude", "mm")
+    pixel_noise_mm: tuple[float, float] = _range((0.05, 3.0), "pixel noise std", "mm")
+    hole_fraction: tuple[float, float] = _range(
+        (0.0, 0.3), "share of the window in holes", log=False, min=0.0, max=1.0
+    )
+    scatter_fraction: tuple[float, float] = _range(
+        (0.0, 0.03), "share of scattered invalid pixels", log=False, min=0.0, max=1.0
+    )
+    p_unwrapping: float = field(
+        default=0.1, metadata=meta("share of samples with unwrapping errors", min=0.0, max=1.0)
+    )
+    turb_pad: float = field(
+        default=1.0, metadata=meta("FFT padding factor of the turbulence (1 = periodic)", min=1.0)
+    )
+    p_fault: tuple[float, float] = field(
+        default=(0.75, 0.25),
+        metadata=meta("probabilities of the first and second fault slots", min=0.0, max=1.0),
+    )
+    p_mogi: float = field(
+        default=0.35, metadata=meta("probability of the Mogi source", min=0.0, max=1.0)
+    )
+
+    def __post_init__(self) -> None:
+        self._check_fields()
+
+
+#: The default ranges (one shared frozen instance: ``sample_batch`` builds none per call).
+DEFAULT_BATCH_CONFIG = BatchConfig()
 
 
 def _sources_time(r: Random, t: torch.Tensor, seasonal_ok: bool) -> torch.Tensor:
@@ -302,7 +349,9 @@ def sample_batch(
     check_range("T", T, 2)
     check_range("size", size, 8)
     check_range("noise_only_fraction", noise_only_fraction, 0.0, 1.0)
-    cfg = config or BatchConfig()
+    cfg = DEFAULT_BATCH_CONFIG if config is None else config
+    if not isinstance(cfg, BatchConfig):
+        raise ParameterError(f"config must be a BatchConfig (or None), got {type(cfg).__name__}")
     r = Random(generator, device=device, dtype=dtype)
     n, T, size = int(n), int(T), int(size)
     px = r.log_uniform(*cfg.pixel_m, (n, 1, 1))

@@ -8,7 +8,7 @@ import xarray as xr
 from analysis_helpers import cube_da, grid
 
 from insar_ae.analysis import point_timeseries, swath_profile
-from insar_ae.analysis._geometry import metric_scale
+from insar_ae.analysis.geometry import metric_scale
 from insar_ae.errors import ParameterError
 
 

@@ -246,3 +246,48 @@ sources:
     ds = open_catalog_frame("stack", catalog=cat)
     np.testing.assert_array_equal(ds["height"].values, tiny["height"].values)
     assert ds.attrs["height_source"] == str(tmp_path / "frames" / "elsewhere_dem.tif")
+
+
+def _count_validations(monkeypatch) -> list[str]:
+    """Replace ``insar_ae.datamodel.validate`` wherever it was imported by a counting spy."""
+    import sys
+
+    import insar_ae.datamodel as dm
+
+    real, calls = dm.validate, []
+
+    def spy(ds, *args, **kw):
+        calls.append(ds.attrs.get("source", "?"))
+        return real(ds, *args, **kw)
+
+    for mod in list(sys.modules.values()):
+        name = getattr(mod, "__name__", "") or ""
+        if (name.startswith(("insar_ae", "app")) and getattr(mod, "validate", None) is real) or (
+            mod is dm
+        ):
+            monkeypatch.setattr(mod, "validate", spy)
+    return calls
+
+
+@pytest.mark.parametrize("kind", ["file", "synthetic"])
+def test_a_catalog_frame_is_validated_once_on_its_way_to_the_dashboard(
+    cache, tmp_path, tiny, monkeypatch, kind
+):
+    """The reader (insar_ae.io) is the boundary; the driver, open_catalog_frame and the
+    dashboard's read_frame trust it (decision 81)."""
+    frames = pytest.importorskip("app.frames")
+    if kind == "file":
+        cat, name, params = _lab_catalog(tmp_path, tiny), "lab-tiny", {}
+    else:
+        cat, name, params = None, "clean-fault", {"shape": SMALL, "n_dates": 8}
+        open_catalog_frame(name, **params)  # generate the cache first (generator + writer)
+    calls = _count_validations(monkeypatch)
+    ds = open_catalog_frame(name, catalog=cat, **params)
+    assert len(calls) == 1 and ds.attrs["catalog_entry"] == name
+    if kind == "file":
+        calls.clear()
+        shown = frames.read_frame(name, catalog=str(cat))
+        assert len(calls) == 1 and "displacement" in shown
+        calls.clear()
+        frames.prepare(tiny)  # a frame handed to the app in memory is checked where it enters
+        assert len(calls) == 1

@@ -9,7 +9,7 @@ import torch
 
 from insar_ae.errors import ParameterError
 from insar_ae.model import denoise, load_model, save_weights
-from insar_ae.model.normalize import SeriesDenoiser
+from insar_ae.model.denoisers import SeriesDenoiser
 from insar_ae.model.temporal_basis import legendre_basis, project
 from insar_ae.testing import tiny_frame
 

@@ -118,3 +118,37 @@ def test_batch_on_cuda_matches_cpu_draws():
     assert gpu.windows.device.type == "cuda"
     torch.testing.assert_close(gpu.truth.cpu(), cpu.truth, atol=1e-3, rtol=1e-3)
     assert math.isfinite(float(gpu.dem.sum()))
+
+
+def test_batch_config_is_frozen_validated_and_round_trips():
+    import dataclasses
+
+    from insar_ae.errors import ParameterError
+    from insar_ae.synthetic.batches import DEFAULT_BATCH_CONFIG
+
+    assert BatchConfig() == DEFAULT_BATCH_CONFIG
+    cfg = BatchConfig(turb_rms_mm=[1, 2], p_mogi=1)
+    assert cfg.turb_rms_mm == (1.0, 2.0) and type(cfg.p_mogi) is float
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.p_mogi = 0.5  # type: ignore[misc]
+    assert BatchConfig.from_dict(cfg.to_dict()) == cfg
+    assert BatchConfig.from_yaml(cfg.to_yaml()) == cfg
+    assert "turb_rms_mm: [1.0, 2.0]" in cfg.to_yaml()
+    assert cfg.replace(p_mogi=0.5).p_mogi == 0.5
+    for bad, match in [
+        (
+            {"turb_rms_mm": (0.0, 1.0)},
+            r"turb_rms_mm=\(0.0, 1.0\) must be a pair \(lo, hi\) of numbers > 0",
+        ),
+        ({"pixel_m": (250.0, 60.0)}, "lo <= hi"),
+        ({"hole_fraction": (0.0, 1.5)}, "hole_fraction"),
+        ({"p_fault": (0.5,)}, "p_fault"),
+        ({"p_mogi": -0.1}, "p_mogi"),
+        ({"turb_pad": 0.5}, "turb_pad"),
+    ]:
+        with pytest.raises(ParameterError, match=match):
+            BatchConfig(**bad)
+    with pytest.raises(ParameterError, match=r"unknown BatchConfig field.*'turb'"):
+        BatchConfig.from_dict({"turb": (1.0, 2.0)})
+    with pytest.raises(ParameterError, match="BatchConfig"):
+        sample_batch(1, 3, 8, config={"p_mogi": 1.0})  # type: ignore[arg-type]

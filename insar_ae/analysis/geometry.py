@@ -1,5 +1,8 @@
 """Map geometry helpers: local metric scale, areas around a point, swath samples along a polyline.
 
+A public module (it was ``_geometry.py`` until issue 15): the other analysis modules import its
+functions, and ``crossing_line`` is re-exported by :mod:`insar_ae.analysis`.
+
 All distances are handled internally in **metres** in a local tangent frame. When the dataset's
 ``x``/``y`` coordinates are in degrees (longitude/latitude), they are converted with the local
 WGS84 scale at a reference latitude (the line's mean latitude, or the point's latitude):
@@ -24,8 +27,12 @@ __all__ = [
     "MetricScale",
     "SwathGeometry",
     "area_selection",
+    "as_polyline",
+    "coord_units",
     "crossing_line",
     "metric_scale",
+    "pixel_size_m",
+    "positive_length",
     "swath_geometry",
 ]
 
