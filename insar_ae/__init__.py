@@ -13,9 +13,7 @@ only loaded when a model is needed):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from insar_ae._lazy import lazy_exports
 from insar_ae.datamodel import make_dataset, validate
 from insar_ae.errors import (
     CatalogError,
@@ -55,12 +53,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
-        return getattr(module, name)
-    raise AttributeError(f"module 'insar_ae' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

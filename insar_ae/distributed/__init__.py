@@ -15,8 +15,7 @@ See docs/scaling.md.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from insar_ae._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "Block": "insar_ae.distributed.layout",
@@ -34,11 +33,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'insar_ae.distributed' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -12,10 +12,11 @@ parser) does not load torch.
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import Any
+
+from insar_ae._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "Cancelled": "insar_ae.errors",
@@ -38,16 +39,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # later look-ups skip __getattr__
-        return value
-    raise AttributeError(f"module 'insar_ae.model' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, cache=True)
 
 
 class _Package(types.ModuleType):
