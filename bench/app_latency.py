@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import numpy as np  # noqa: E402
 from _report import cpu_model  # noqa: E402
+from _server import free_port, serve_command, wait_listening  # noqa: E402
 
 
 def _frame(size: int, n_dates: int):
@@ -190,12 +190,6 @@ def bench_profile(state, label: str, repeat: int) -> list[dict]:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 _READY_JS = (
     "() => { const f = []; const seen = new Set(); function w(v) { if (!v || seen.has(v)) return; "
     "seen.add(v); if (v.model && v.model.type === 'Figure' && v.frame && v.model.title && "
@@ -206,34 +200,19 @@ _READY_JS = (
 
 
 def _serve(extra: list[str]) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "panel",
-            "serve",
-            "app/main.py",
-            "--port",
-            str(port),
-            "--address",
-            "127.0.0.1",
-            f"--allow-websocket-origin=127.0.0.1:{port}",
-            *extra,
-        ],
+        serve_command(port, *extra),
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    t_end = time.monotonic() + 300
-    while True:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, port
-        if time.monotonic() > t_end or proc.poll() is not None:
-            proc.kill()
-            raise TimeoutError("panel serve did not start")
-        time.sleep(0.2)
+    try:
+        wait_listening(port, proc, timeout=300)
+    except (RuntimeError, TimeoutError):
+        proc.kill()
+        raise
+    return proc, port
 
 
 def bench_first_page() -> list[dict]:

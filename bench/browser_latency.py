@@ -75,7 +75,8 @@ def _row(what: str, ms: list[float]) -> str:
 
 
 def main() -> None:
-    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_port
+    from _server import free_port, serve_command, wait_listening, warm_default_frame
+    from conftest import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
     from test_app_browser import _PLOTS_JS, at_fraction, plot, wait_for_map, wait_text
 
@@ -97,31 +98,9 @@ def main() -> None:
     env = dict(
         os.environ, PYTHONUNBUFFERED="1", INSAR_AE_RESULT_CACHE="off", BOKEH_PY_LOG_LEVEL="warning"
     )
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
-            "open_catalog_frame(DEFAULT_FRAME)",
-        ],
-        env=env,
-        check=True,
-        cwd=REPO,
-    )
+    warm_default_frame(env)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "panel",
-            "serve",
-            "app/main.py",
-            "--port",
-            str(port),
-            "--address",
-            "127.0.0.1",
-            f"--allow-websocket-origin=127.0.0.1:{port}",
-            "--warm",
-        ],
+        serve_command(port, "--warm"),
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -129,7 +108,7 @@ def main() -> None:
     )
     url = f"http://127.0.0.1:{port}/main"
     try:
-        wait_for_port(port, proc, timeout=300)
+        wait_listening(port, proc, timeout=300)
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             firsts = []

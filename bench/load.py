@@ -37,7 +37,6 @@ import asyncio
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,18 +54,12 @@ sys.path.insert(0, str(HERE))
 
 from _bokeh_client import PageLoad, page_load  # noqa: E402
 from _report import append_section, cpu_model  # noqa: E402
+from _server import free_port, serve_command, wait_listening, warm_default_frame  # noqa: E402
 
 GB = 1024**3
 MB = 1024**2
 DASHBOARD_MARK = "insar-frame-info"  # a css class only the dashboard's Frame card has
 BUSY_MARK = "The server is busy"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Memory:
@@ -126,23 +119,9 @@ class Memory:
 
 def start_server(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
     """``panel serve app/main.py`` on 127.0.0.1:port, sessions ending 30-35 s after their tab."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "panel",
-        "serve",
-        "app/main.py",
-        "--address",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        f"--allow-websocket-origin=127.0.0.1:{port}",
-        "--warm",
-        "--unused-session-lifetime",
-        "30000",
-        "--check-unused-sessions",
-        "5000",
-    ]
+    cmd = serve_command(
+        port, "--warm", "--unused-session-lifetime", "30000", "--check-unused-sessions", "5000"
+    )
     log = log_path.open("w")
     return subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -160,17 +139,7 @@ def server_env(work: Path) -> dict[str, str]:
         OMP_NUM_THREADS="1",
     )
     print("making sure the default frame is in the frame cache ...", flush=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
-            "open_catalog_frame(DEFAULT_FRAME)",
-        ],
-        env=env,
-        check=True,
-        cwd=REPO,
-    )
+    warm_default_frame(env)
     return env
 
 
@@ -184,19 +153,6 @@ def stop_server(proc: subprocess.Popen, memory: Memory | None) -> None:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float) -> float:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"panel serve exited with code {proc.returncode}")
-        with socket.socket() as s:
-            s.settimeout(1.0)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return time.monotonic() - t0
-        time.sleep(0.5)
-    raise TimeoutError(f"panel serve did not listen within {timeout} s")
 
 
 def kind(load: PageLoad) -> str:

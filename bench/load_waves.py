@@ -35,17 +35,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _report import append_section, cpu_model  # noqa: E402
+from _server import free_port, wait_listening  # noqa: E402
 from load import (  # noqa: E402
     GB,
     MB,
     Memory,
-    free_port,
     kind,
     run_loads,
     server_env,
     start_server,
     stop_server,
-    wait_listening,
 )
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `app` is a top-level folder of the repository, not installed
     sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from _server import free_port, serve_command, wait_listening, warm_default_frame  # noqa: E402
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = REPO / "test-artifacts" / "app"
@@ -55,33 +56,12 @@ def _result_cache(
     return folder
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def test_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A catalog file with the small frame (used with INSAR_AE_CATALOG)."""
     path = tmp_path_factory.mktemp("app_catalog") / "test-catalog.yaml"
     path.write_text(TEST_CATALOG)
     return path
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    """Wait until the server accepts connections (it binds once ready; no session is opened)."""
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"panel serve exited with code {proc.returncode}")
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.settimeout(1.0)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.3)
-    raise TimeoutError(f"panel serve did not listen on 127.0.0.1:{port} within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -104,36 +84,13 @@ def served_app(test_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         BOKEH_PY_LOG_LEVEL="warning",
     )
     # Generate the default frame once up front (cached), so the page test times the page.
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from insar_ae.catalog import DEFAULT_FRAME, open_catalog_frame;"
-            "open_catalog_frame(DEFAULT_FRAME)",
-        ],
-        env=env,
-        check=True,
-        cwd=REPO,
-    )
+    warm_default_frame(env)
     log = (tmp_path_factory.mktemp("panel_log") / "panel.log").open("w")
-    cmd = [
-        sys.executable,
-        "-m",
-        "panel",
-        "serve",
-        "app/main.py",
-        "--port",
-        str(port),
-        "--address",
-        "127.0.0.1",
-        f"--allow-websocket-origin=127.0.0.1:{port}",
-        "--static-dirs",
-        f"exports={exports}",
-    ]
+    cmd = serve_command(port, "--static-dirs", f"exports={exports}")
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/main"
     try:
-        wait_for_port(port, proc, timeout=300)
+        wait_listening(port, proc, timeout=300)
         yield url
     finally:
         proc.terminate()
