@@ -21,6 +21,10 @@ registry forgets the session's widgets (``panel.links.Callback.registry`` holds 
 through their own arguments, which kept every session's whole dashboard alive), and after a
 garbage collection the C heap is trimmed so that the process really shrinks. Frames read from
 the catalog are shared by all sessions (:mod:`app.frames`) and stay.
+
+Before the first dashboard of the process, :func:`freeze_startup_heap` moves everything alive
+(the imported libraries) out of the garbage collector's reach: full collections then walk only
+what sessions made, and stop stalling date switches (decision 83).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ __all__ = [
     "ALLOW_REMOTE_ENV",
     "MAX_SESSIONS_ENV",
     "client_allowed",
+    "freeze_startup_heap",
     "live_sessions",
     "max_sessions",
     "serve",
@@ -70,6 +75,7 @@ class _Session:
 _lock = threading.Lock()
 _live: dict[str, _Session] = {}
 _trim_pending = False
+_heap_frozen = False
 
 
 def max_sessions() -> int:
@@ -147,6 +153,7 @@ def serve(make_dashboard: Callable[[], Any]) -> Any:
 
     from insar_ae.errors import InsarAEError
 
+    freeze_startup_heap()
     before = {id(k) for k in list(Callback.registry.keys())}
     try:
         dashboard = make_dashboard()
@@ -164,6 +171,24 @@ def serve(make_dashboard: Callable[[], Any]) -> Any:
             _live[ctx.id] = _Session(dashboard, links)
         pn.state.curdoc.on_session_destroyed(_ended)
     return dashboard
+
+
+def freeze_startup_heap() -> bool:
+    """Once per process: collect, then ``gc.freeze()`` every object still alive; True the first
+    time. Called before the first dashboard is made, when what is alive is the imported
+    libraries (Bokeh, HoloViews, Panel, xarray, torch): hundreds of thousands of objects that
+    live as long as the process. Left in the collector, each full collection walks them all and
+    holds the server for a few hundred milliseconds, which is what the slowest date switches
+    were (bench/results/app.md). Objects made later, every session's, are collected as before."""
+    global _heap_frozen
+    with _lock:
+        if _heap_frozen:
+            return False
+        _heap_frozen = True
+    gc.collect()
+    gc.freeze()
+    log.info("froze %d start-up objects out of the garbage collector", gc.get_freeze_count())
+    return True
 
 
 def _ended(session_context: Any) -> None:

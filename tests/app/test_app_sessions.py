@@ -253,6 +253,17 @@ def test_ended_session_frees_its_dashboard_and_state(served):
     )
 
 
+def test_start_up_heap_is_frozen_once_before_the_first_dashboard(monkeypatch):
+    """Full collections must not walk the libraries' objects (they stalled date switches)."""
+    monkeypatch.setattr(sessions, "_heap_frozen", False)
+    try:
+        assert sessions.freeze_startup_heap() is True
+        assert gc.get_freeze_count() > 10_000  # the imported libraries
+        assert sessions.freeze_startup_heap() is False  # once per process
+    finally:
+        gc.unfreeze()
+
+
 def test_release_drops_the_session_data():
     from app.state import DashboardState
 
