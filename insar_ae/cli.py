@@ -21,7 +21,6 @@ __all__ = [
     "Command",
     "add_batch_arguments",
     "add_denoise_arguments",
-    "build_batch_parser",
     "check_outputs",
     "main",
     "open_input",
@@ -553,18 +552,6 @@ def add_batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--status-file", default=None, metavar="FILE", help="status log (default DIR/status.jsonl)"
     )
-
-
-def build_batch_parser() -> argparse.ArgumentParser:
-    """A stand-alone parser for ``insar-ae batch`` (the same options as the subcommand)."""
-    p = argparse.ArgumentParser(
-        prog="insar-ae batch",
-        description="Denoise many frames on a Dask cluster into DIR/<frame>.zarr with a status "
-        "log DIR/status.jsonl; rerun the same command to redo only the frames that "
-        "failed or did not finish.",
-    )
-    add_batch_arguments(p)
-    return p
 
 
 def run_batch(args: argparse.Namespace) -> int:

@@ -104,12 +104,19 @@ def test_command_table_and_lazy_imports():
 
 def test_denoise_flags_are_generated_once_from_the_options():
     """``denoise`` and ``batch`` declare the same flags, from DenoiseOptions' fields."""
+    import argparse
     import dataclasses
 
-    from insar_ae.cli import build_batch_parser, options_from_args
+    from insar_ae.cli import add_batch_arguments, options_from_args
     from insar_ae.model import DenoiseOptions
 
     names = [f.name for f in dataclasses.fields(DenoiseOptions)]
+
+    def build_batch_parser() -> argparse.ArgumentParser:  # the `insar-ae batch` options
+        p = argparse.ArgumentParser()
+        add_batch_arguments(p)
+        return p
+
     den = build_parser().parse_args(["denoise", "in.nc", "-o", "o.nc"])
     bat = build_batch_parser().parse_args(["catalog", "--out", "r"])
     assert options_from_args(den) == options_from_args(bat) == DenoiseOptions()

@@ -2,13 +2,14 @@
 # Train campaign configs side by side on a lent GPU machine (issue 14).
 #
 # Usage (on the device, repo root): campaign/device/train_on_device.sh OUTDIR CONFIG.json...
-# Each CONFIG runs in its own process with `device: cuda` and its `out` replaced by OUTDIR/<name>
+# Each CONFIG runs in its own process on $TRAIN_DEVICE (default cuda; cpu to try the script
+# here first) with its `out` replaced by OUTDIR/<name>
 # (name = the config file's stem). A finished run keeps model.safetensors + sidecar + train.log +
 # console.log; its optimiser checkpoint is deleted (decision 69) unless the run did not finish, in
-# which case `insar-ae export` (insar_ae.model.train.export_checkpoint) can still recover it.
+# which case insar_ae.model.train.export_checkpoint(OUTDIR/<name>) still makes weights of it.
 set -u
 out=$1; shift
-export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+export TRAIN_DEVICE=${TRAIN_DEVICE:-cuda} PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 python3 - <<'PY' || exit 1
 import torch
 print("torch", torch.__version__, "cuda", torch.cuda.is_available(),
@@ -20,12 +21,10 @@ for cfg in "$@"; do
   name=$(basename "$cfg" .json)
   mkdir -p "$out/$name"
   python3 -c "
-import json, sys
-from insar_ae.model.train import train
-cfg = json.load(open(sys.argv[1]))
-cfg.update(out=sys.argv[2], device=cfg.get('device_run', 'cuda'))
-cfg.pop('device_run', None)
-print(train(cfg))
+import os, sys
+from insar_ae.model.train import TrainConfig, train
+cfg = TrainConfig.from_file(sys.argv[1])
+print(train(cfg.replace(out=sys.argv[2], device=os.environ['TRAIN_DEVICE'])))
 " "$cfg" "$out/$name" >"$out/$name/console.log" 2>&1 &
   pids+=($!)
 done

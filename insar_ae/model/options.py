@@ -22,10 +22,18 @@ from insar_ae._config import Config
 from insar_ae._config import meta as _meta
 from insar_ae.errors import ParameterError
 
-__all__ = ["DEVICE_PATTERN", "DenoiseOptions", "merge"]
+__all__ = ["DEVICE_PATTERN", "DenoiseOptions", "device_name", "merge"]
 
 #: Device names accepted by the options (availability is checked when a run starts).
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def device_name(value: Any) -> str:
+    """``value`` as a device name (lower case) of :data:`DEVICE_PATTERN`, or ParameterError;
+    the one check of the ``device`` field of :class:`DenoiseOptions` and ``TrainConfig``."""
+    if not isinstance(value, str) or not DEVICE_PATTERN.match(value.lower()):
+        raise ParameterError(f"device={value!r} is not one of 'auto', 'cpu', 'cuda[:N]', 'mps'")
+    return value.lower()
 
 
 @dataclass(frozen=True)
@@ -100,11 +108,7 @@ class DenoiseOptions(Config):
                 f"model={self.model!r} must be a weights name or a .safetensors path "
                 "(a loaded module is passed as model= to denoise)"
             )
-        if not isinstance(self.device, str) or not DEVICE_PATTERN.match(self.device.lower()):
-            raise ParameterError(
-                f"device={self.device!r} is not one of 'auto', 'cpu', 'cuda[:N]', 'mps'"
-            )
-        object.__setattr__(self, "device", self.device.lower())
+        object.__setattr__(self, "device", device_name(self.device))
         if self.overlap > self.tile // 2:
             raise ParameterError(
                 f"overlap={self.overlap} must be at most tile // 2 = {self.tile // 2} "

@@ -33,7 +33,7 @@ from insar_ae.atomic import atomic_path
 from insar_ae.errors import ParameterError
 from insar_ae.model.denoisers import Denoiser, SeriesDenoiser
 from insar_ae.model.devices import autocast_context, resolve_device
-from insar_ae.model.options import DEVICE_PATTERN
+from insar_ae.model.options import device_name
 from insar_ae.model.temporal_basis import reconstruct
 
 __all__ = [
@@ -144,10 +144,7 @@ class TrainConfig(Config):
                 not isinstance(value, str) or not value.strip()
             ):
                 raise ParameterError(f"{name}={value!r} must be a non-empty path or name")
-        if not isinstance(self.device, str) or not DEVICE_PATTERN.match(self.device.lower()):
-            raise ParameterError(
-                f"device={self.device!r} is not one of 'auto', 'cpu', 'cuda[:N]', 'mps'"
-            )
+        object.__setattr__(self, "device", device_name(self.device))
         if self.widths is None:
             object.__setattr__(self, "widths", _DEFAULT_WIDTHS[self.arch])
         if not isinstance(self.data, Mapping):
