@@ -634,7 +634,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Errors from ``insar_ae.errors`` (and OS errors such as a missing or unwritable file) are
     one line on stderr, exit 2; warnings are one line each. Ctrl-C (SIGINT) and SIGTERM remove
-    the temporary files of the write in progress and exit 130 / 143 with one line.
+    the temporary files of the write in progress and exit 130 / 143 with one line. A SIGINT the
+    parent ignores (a background job of a non-interactive shell) stays ignored, as it should.
     """
     import signal
     import warnings

@@ -345,8 +345,12 @@ def test_huge_claimed_shape_is_refused_in_one_line(weights, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- signals
+# The child restores Python's Ctrl-C handler first: started from a background job (a CI
+# runner, `nohup`, `make test &`) it inherits SIGINT *ignored*, and Python then keeps it
+# ignored, as a shell's background job should be. That made this test time out now and then.
 _CHILD = r"""
-import contextlib, sys, time
+import contextlib, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import insar_ae.io.netcdf as nc
 real = nc.atomic_path
 @contextlib.contextmanager
