@@ -67,8 +67,8 @@ def test_mexico_city_denoised_median_rate_within_10_percent_of_raw(real_data_dir
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 14 target not met: Sydney's injected creep comes back with gain 0.61 "
-    "(0.53-0.74 over strikes, series-v8; bench/real_noise.py). The frame is 3.6 x 6.7 km, so a "
+    reason="issue 14 target not met: Sydney's injected creep comes back with gain 0.63 "
+    "(0.57-0.73 over strikes, series-v10; series-v8 0.61; bench/real_noise.py). The frame is 3.6 x 6.7 km, so a "
     "creep with a 2 km locking depth spans it like a ramp",
 )
 def test_sydney_injected_creep_comes_back_with_its_amplitude(real_data_dir, model):
