@@ -16,9 +16,9 @@ HEADER = """# Benchmark results
 Every number here was measured by a script in `bench/` (command, machine and date in each section).
 Machine for all sections: this workplace's 2-core AMD EPYC (no GPU was lent to the founding session), often
 shared with other jobs while measuring, so wall times are upper bounds. Beside every RMSE there is an
-all-zeros row and the amplitude gain (slope of estimate on truth). The default weights since 2026-12-04 (series-v8) were
-trained on one lent NVIDIA H200 (6.5 minutes, `campaign/device/train_on_device.sh`); every number here was
-still measured on the CPU.
+all-zeros row and the amplitude gain (slope of estimate on truth). The default weights (series-v10, 2026-12-04) were
+trained mostly on one lent NVIDIA H200 (6.5 minutes, `campaign/device/train_on_device.sh`, series-v8) and then
+100 minutes on one CPU thread (series-v10); every number here was measured on the CPU.
 
 Generator vs training throughput (issue 2 asks for the ratio): the generator makes about 83-89 training
 samples/s (9 x 128 x 128, 1 thread, eager; up to ~350/s CPU-time with `compile=True`) while training consumes
