@@ -38,6 +38,12 @@ def profile_line(ds, length_m: float = 30_000.0, along_m: float = 0.0) -> np.nda
     return np.array([mid - 0.5 * length_m * normal, mid + 0.5 * length_m * normal])
 
 
+def last_date_layers(ds):
+    """(layers present, their last date minus the first): what every fit here reads."""
+    layers = [v for v in ("displacement", "deformation", "deformation_true") if v in ds]
+    return layers, ds[layers].isel(time=-1) - ds[layers].isel(time=0)
+
+
 def fault_offsets(
     ds, half_width_m: float = 2000.0, bin_m: float = 240.0, along_m: float = 0.0
 ) -> dict[str, dict[str, float]]:
@@ -46,8 +52,7 @@ def fault_offsets(
     from insar_ae.analysis import fit_creep, swath_profile
 
     line = profile_line(ds, along_m=along_m)
-    layers = [v for v in ("displacement", "deformation", "deformation_true") if v in ds]
-    last = ds[layers].isel(time=-1) - ds[layers].isel(time=0)
+    layers, last = last_date_layers(ds)
     prof = swath_profile(last, line, half_width=half_width_m, bin_size=bin_m, layers=layers)
     dist = prof["distance"].values
     x0 = 0.5 * float(dist.max() + dist.min())
@@ -72,14 +77,14 @@ def along_strike_offsets(ds, n: int = 9, span_m: float = 48_000.0) -> list[dict]
 def dashboard_offsets(ds) -> list[dict]:
     """What the dashboard shows for "Profiles across candidate faults" at the last date: the
     candidate profiles found on the raw layer, the default swath width, the crossing located
-    on the raw layer, the default model (a step) fitted to each layer; offsets in mm."""
+    on the raw layer, the dashboard's default model (a step) fitted to each layer; offsets in mm."""
     sys.path.insert(0, str(ROOT))
-    from app.profiles import default_swath
+    from app.profiles import ProfileAnalysis, default_swath
     from insar_ae.analysis import candidate_profiles, fit_offset, locate_crossing, swath_profile
 
-    layers = [v for v in ("displacement", "deformation", "deformation_true") if v in ds]
-    last = ds[layers].isel(time=-1) - ds[layers].isel(time=0)
+    layers, last = last_date_layers(ds)
     half = default_swath(ds) / 2
+    model = ProfileAnalysis.param.offset_model.default  # the dashboard's default fit
     rows = []
     for cand in candidate_profiles(ds):
         prof = swath_profile(last, cand.line, half_width=half, layers=layers)
@@ -87,7 +92,7 @@ def dashboard_offsets(ds) -> list[dict]:
         dist = prof["distance"].values
         row = {"rank": cand.rank + 1}
         for layer in layers:
-            fit = fit_offset(dist, prof["median"].sel(layer=layer).values, model="step", x0=x0)
+            fit = fit_offset(dist, prof["median"].sel(layer=layer).values, model=model, x0=x0)
             row[layer] = {"offset_mm": float(fit.offset_mm), "sigma_mm": float(fit.offset_sigma_mm)}
         rows.append(row)
     return rows

@@ -36,7 +36,8 @@ def load_scorer(path: Path = SCORER):
     """Import a shared scoring script as a module (it is a script, not a package)."""
     if not path.is_file():
         raise SystemExit(f"{path.name} not found at {path} (needs ../shared beside the checkout)")
-    sys.path.insert(0, str(path.parent))  # known_source_limit imports score from beside it
+    if str(path.parent) not in sys.path:  # known_source_limit imports score from beside it
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(f"insar_ae_external_{path.stem}", path)
     mod = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
@@ -53,8 +54,8 @@ def known_source_ceiling(setdir: str) -> dict[str, dict[str, float]]:
     print("\nknown-source ceiling (matched filter told each source's shape and history):")
     print(text, end="", flush=True)
     rates: dict[str, dict[str, float]] = {}
-    for line in text.splitlines():
-        kind, *cells = line.split()
+    for line in text.splitlines():  # "kind 2mm:0.25 3mm:0.00 ..."; other lines are skipped
+        kind, *cells = line.split() or [""]
         if cells and all(":" in c for c in cells):
             rates[kind] = {
                 c.split(":")[0].removesuffix("mm"): float(c.split(":")[1]) for c in cells
