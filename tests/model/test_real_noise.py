@@ -67,12 +67,24 @@ def test_mexico_city_denoised_median_rate_within_10_percent_of_raw(real_data_dir
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 14 target not met: Sydney's injected creep comes back with gain 0.63 "
-    "(0.57-0.73 over strikes, series-v10; series-v8 0.61; bench/real_noise.py). The frame is 3.6 x 6.7 km, so a "
-    "creep with a 2 km locking depth spans it like a ramp",
+    reason="issue 14 target not met: Sydney's injected 5 mm creep comes back with gain 0.63 "
+    "(0.57-0.73 over strikes, series-v10; series-v8 0.61; bench/real_noise.py). Sydney holds no "
+    "strong deformation of its own, and the model keeps less of a weak signal in a quiet scene: "
+    "with a 30 mm second fault in the scene the same 5 mm comes back at 0.83 "
+    "(bench/real_noise.py --sweep)",
 )
 def test_sydney_injected_creep_comes_back_with_its_amplitude(real_data_dir, model):
     gains = [
         g["gain"] for g in injection_gains(model, _frame(real_data_dir, "sydney-envisat"), 5.0)
     ]
     assert 0.8 <= np.median(gains) <= 1.2, gains
+
+
+def test_sydney_strong_injected_creep_comes_back_with_its_amplitude(real_data_dir, model):
+    """The shortfall above is the weak signal's: a 20 mm step in the same real noise comes back
+    whole (series-v10: 1.02, 0.96-1.07 over strikes)."""
+    gains = [
+        g["gain"] for g in injection_gains(model, _frame(real_data_dir, "sydney-envisat"), 20.0)
+    ]
+    assert 0.8 <= np.median(gains) <= 1.2, gains
+    assert min(gains) >= 0.7, gains
