@@ -26,6 +26,12 @@ _HINT = (
     "or use 'Profiles across candidate faults'."
 )
 _HINT_SHORT = "Draw a profile on the first map"
+#: Under the table when a denoised offset is in it (the model card's "Known limits").
+_WEAK_SIGNAL_NOTE = (
+    "*Denoised offsets of a few mm in an otherwise quiet frame are lower bounds: the model keeps "
+    "about 0.6 of a 5 mm creep step there and about 0.9 of a 10 mm one (model card, "
+    "bench/real_noise.py).*"
+)
 
 
 class ProfileView(pn.viewable.Viewer):
@@ -253,6 +259,7 @@ class ProfileView(pn.viewable.Viewer):
             f"| profile | series | {a.offset_model} offset on {s.date_label()} | crossing x0 |",
             "|---|---|---|---|",
         ]
+        denoised = False
         for k in range(len(a.profiles)):
             res = a.profile_at_date(k)
             x0 = f"{res['x0'] * a.km_per_distance(k):.2f} km" if res["x0"] is not None else "—"
@@ -260,7 +267,8 @@ class ProfileView(pn.viewable.Viewer):
                 rows.append(
                     f"| P{k + 1} | {LEGENDS[layer]} | {_fmt_fit(fit) if fit else 'no fit'} | {x0} |"
                 )
-        return "\n".join(rows)
+                denoised |= layer == "deformation"
+        return "\n".join([*rows, "", _WEAK_SIGNAL_NOTE] if denoised else rows)
 
     def profile_panel(self) -> pn.viewable.Viewable:
         """The swath profile at the current date and the table of offsets."""

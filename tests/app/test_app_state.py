@@ -611,3 +611,21 @@ def test_a_frame_switch_refreshes_the_offsets_plot_once(frames):
     dash.state.frame = "other"
     assert len(deferred) == 1
     deferred.pop()()
+
+
+def test_offsets_table_warns_that_weak_denoised_offsets_are_lower_bounds(frames):
+    import holoviews as hv
+
+    from app.views.profiles import ProfileView
+
+    hv.extension("bokeh", logo=False)
+
+    raw_only = DashboardState(datasets={"f": frames["tiny"]})
+    raw_only.analysis.add_profile(across_the_step(raw_only))
+    assert "lower bounds" not in ProfileView(analysis=raw_only.analysis)._summary()
+    ds = frames["tiny"].copy()
+    ds["deformation"] = ds["displacement"].copy()
+    s = DashboardState(datasets={"f": ds})
+    s.analysis.add_profile(across_the_step(s))
+    text = ProfileView(analysis=s.analysis)._summary()
+    assert "| P1 | denoised |" in text and "lower bounds" in text
