@@ -27,10 +27,11 @@ _HINT = (
 )
 _HINT_SHORT = "Draw a profile on the first map"
 #: Under the table when a denoised offset is in it (the model card's "Known limits").
+#: Kept free of numbers, which belong to one set of weights: the model card has them.
 _WEAK_SIGNAL_NOTE = (
     "*Denoised offsets of a few mm in an otherwise quiet frame are lower bounds: the model keeps "
-    "about 0.6 of a 5 mm creep step there and about 0.9 of a 10 mm one (model card, "
-    "bench/real_noise.py).*"
+    "less of a weak signal where the scene holds no strong one (measured gains in the model "
+    "card, `bench/real_noise.py --sweep`).*"
 )
 
 
