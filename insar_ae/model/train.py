@@ -97,6 +97,12 @@ class TrainConfig(Config):
     #: Series model: extra weight of the last date's error *along the truth* (shrinkage), see
     #: ``gain_penalty``. MSE alone trades amplitude for noise and so rewards shrinking.
     gain_weight: float = _f(0.0, "series model: weight of the gain penalty", min=0.0)
+    #: Series model: the gain penalty per sample as ``(gain - 1)^2`` rather than
+    #: ``(gain - 1)^2 rms(t)^2``, so a weak signal's shrinkage costs as much as a strong one's.
+    gain_relative: bool = _f(False, "series model: gain penalty scale-free, (gain - 1)^2")
+    #: Series model: a sample enters the gain penalty when its last-date truth has an RMS of
+    #: at least this many units of its atmospheric scale ``s``.
+    gain_min_signal: float = _f(0.3, "series model: least signal RMS in the gain penalty", gt=0.0)
     #: Series model: extra weight of the last date's *peak* smoothed error, see
     #: ``peak_penalty``: the scorer's detection statistic, so false alarms (atmosphere made
     #: into a blob on a map with no deformation) and missed peaks cost what they cost a user.
@@ -218,12 +224,16 @@ def run_model(model: Denoiser | SeriesDenoiser, b: Any) -> torch.Tensor:
 
 
 #: A sample enters the gain penalty when its last-date truth (centred) has an RMS of at least
-#: this many units of the sample's atmospheric scale ``s``.
+#: this many units of the sample's atmospheric scale ``s`` (``TrainConfig.gain_min_signal``).
 GAIN_MIN_SIGNAL = 0.3
 
 
 def gain_penalty(
-    pred_last: torch.Tensor, target_last: torch.Tensor, valid: torch.Tensor
+    pred_last: torch.Tensor,
+    target_last: torch.Tensor,
+    valid: torch.Tensor,
+    relative: bool = False,
+    min_signal: float = GAIN_MIN_SIGNAL,
 ) -> torch.Tensor:
     """Mean over samples with a visible signal of the squared last-date error along the truth.
 
@@ -232,7 +242,10 @@ def gain_penalty(
     median; the mean keeps this differentiable). Per sample, with n valid pixels,
     ``<p - t, t>^2 / (<t, t> n) = (gain - 1)^2 rms(t)^2``, gain = <p, t> / <t, t>: the part of
     the mean squared error that shrinking (or inflating) the truth causes, never more than the
-    MSE itself, so noise-dominated samples cannot blow it up. 0 when no sample qualifies."""
+    MSE itself, so noise-dominated samples cannot blow it up. With ``relative`` each sample's
+    term is divided by ``rms(t)^2``: ``(gain - 1)^2``, so a signal of ``min_signal`` counts as
+    much as one ten times stronger (never more than ``MSE / min_signal^2``). Samples enter when
+    ``rms(t) >= min_signal``. 0 when no sample qualifies."""
     w = valid.to(pred_last.dtype)
     n = w.sum(dim=(-2, -1)).clamp_min(1.0)
 
@@ -241,11 +254,14 @@ def gain_penalty(
 
     p, t = centred(pred_last), centred(target_last)
     tt = (t * t).sum(dim=(-2, -1))
-    use = tt / n >= GAIN_MIN_SIGNAL**2
+    use = tt / n >= min_signal**2
     if not bool(use.any()):
         return pred_last.sum() * 0.0
     along = ((p - t) * t).sum(dim=(-2, -1))[use]
-    return (along**2 / (tt[use] * n[use])).mean()
+    per_sample = along**2 / (tt[use] * n[use])
+    if relative:
+        per_sample = per_sample / (tt[use] / n[use])
+    return per_sample.mean()
 
 
 #: Smoothing (Gaussian sigma, pixels) of the peak penalty: the scorer's 250 m at 80 m pixels.
@@ -308,7 +324,9 @@ def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor
             pred[:, -2:], target[:, -2:], prep.valid, cfg.loss, cfg.huber_delta
         )
     if cfg.gain_weight > 0:
-        loss = loss + cfg.gain_weight * gain_penalty(pred[:, -1], target[:, -1], prep.valid)
+        loss = loss + cfg.gain_weight * gain_penalty(
+            pred[:, -1], target[:, -1], prep.valid, cfg.gain_relative, cfg.gain_min_signal
+        )
     if cfg.peak_weight > 0:
         loss = loss + cfg.peak_weight * peak_penalty(pred[:, -1], target[:, -1], prep.valid)
     return loss

@@ -163,6 +163,29 @@ def test_gain_penalty_is_zero_at_unit_gain_and_grows_with_shrinking():
     zero.backward()  # differentiable even when no sample qualifies
 
 
+def test_relative_gain_penalty_counts_weak_and_strong_signals_alike():
+    from insar_ae.model.train import gain_penalty
+
+    g = torch.Generator().manual_seed(1)
+    shape = torch.randn(2, 32, 32, generator=g)
+    shape = shape - shape.mean((-2, -1), keepdim=True)
+    shape = shape / shape.pow(2).mean((-2, -1), keepdim=True).sqrt()  # unit RMS each
+    valid = torch.ones(2, 32, 32, dtype=torch.bool)
+    truth = shape * torch.tensor([0.2, 3.0]).view(2, 1, 1)  # a weak and a strong signal
+    # both shrunk to gain 0.6: (1 - 0.6)^2 per sample, whatever the amplitude
+    both = gain_penalty(0.6 * truth, truth, valid, relative=True, min_signal=0.1)
+    assert float(both) == pytest.approx(0.16, rel=1e-4)
+    # the absolute penalty weights them by their mean square: the weak one hardly counts
+    absolute = gain_penalty(0.6 * truth, truth, valid, min_signal=0.1)
+    assert float(absolute) == pytest.approx(0.16 * (0.2**2 + 3.0**2) / 2, rel=1e-4)
+    # below min_signal a sample does not enter
+    strong_only = gain_penalty(0.6 * truth, truth, valid, relative=True, min_signal=0.5)
+    assert float(strong_only) == pytest.approx(0.16, rel=1e-4)
+    weak = truth.clone()
+    weak[1] = 0.0
+    assert float(gain_penalty(0.6 * weak, weak, valid, relative=True, min_signal=0.5)) == 0.0
+
+
 @pytest.mark.parametrize(("field", "weight"), [("gain_weight", 2.0), ("peak_weight", 0.5)])
 def test_penalty_weights_enter_the_loss_and_are_validated(tmp_path, field, weight):
     from insar_ae.model.train import build_model, series_loss
