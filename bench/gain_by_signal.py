@@ -12,6 +12,10 @@ network sees after normalisation. The table gives, per bin and model, the median
 share of samples kept below 0.5 of their amplitude: gating shows as a gain that falls with the
 ratio. Also the all-zeros and the model's last-date RMSE (mm) over all samples.
 
+``--dates LO,HI`` and ``--data FIELD=LO,HI`` (or ``FIELD=VALUE``, repeatable; ``BatchConfig``
+fields) restrict the samples, e.g. to the external set's acquisition (``--dates 24,24 --data
+pixel_m=80,80``): a gap between distributions is then located ingredient by ingredient.
+
 ``--validation-json OUT.json`` (a ``bench/validation.py --json`` output) adds the same ratio for the
 external set's scenes of 10 mm and more (truth and data read from ``--set``), beside the scorer's
 per-scene gain of that model: whether the model keeps the external signals as it keeps its own at
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", action="append", help="registry name or .safetensors (repeat)")
     ap.add_argument("--batches", type=int, default=12, help="batches of 8 samples")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dates", default="8,72", help="dates per batch, LO,HI (inclusive)")
+    ap.add_argument("--data", action="append", default=[], help="BatchConfig FIELD=LO,HI")
     ap.add_argument("--validation-json", type=Path, help="bench/validation.py --json output")
     ap.add_argument(
         "--set",
@@ -115,13 +121,23 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     from insar_ae.model import load_model
     from insar_ae.synthetic import sample_batch
+    from insar_ae.synthetic.batches import DEFAULT_BATCH_CONFIG
 
     names = a.model or ["default"]
+    lo_dates, hi_dates = (int(v) for v in a.dates.split(","))
+    overrides = {}
+    for item in a.data:
+        key, _, value = item.partition("=")
+        vals = tuple(float(v) for v in value.split(","))
+        overrides[key] = vals if len(vals) > 1 else vals[0]
+    config = DEFAULT_BATCH_CONFIG.replace(**overrides) if overrides else None
     g = torch.Generator().manual_seed(SEED)
     batches = []
     for _ in range(a.batches):
-        n_dates = int(torch.randint(8, 73, (1,), generator=g))
-        batches.append(sample_batch(8, n_dates, 128, g, "cpu", noise_only_fraction=0.2))
+        n_dates = int(torch.randint(lo_dates, hi_dates + 1, (1,), generator=g))
+        batches.append(
+            sample_batch(8, n_dates, 128, g, "cpu", noise_only_fraction=0.2, config=config)
+        )
     res = {}
     for name in names:
         model = load_model(name)
@@ -151,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     text = "\n".join(
         [
-            f"## Gain against signal strength, synthetic ({dt.date.today()})",
+            f"## Gain against signal strength, synthetic: {lo_dates}-{hi_dates} dates"
+            + "".join(f", {k} {v}" for k, v in overrides.items())
+            + f" ({dt.date.today()})",
             "",
             f"Command: `python bench/gain_by_signal.py {' '.join(argv or sys.argv[1:])}`; CPU, "
             f"{a.threads} threads; {len(first['ratio'])} samples (seed {SEED}), median last-date "
