@@ -103,6 +103,12 @@ class TrainConfig(Config):
     #: Series model: a sample enters the gain penalty when its last-date truth has an RMS of
     #: at least this many units of its atmospheric scale ``s``.
     gain_min_signal: float = _f(0.3, "series model: least signal RMS in the gain penalty", gt=0.0)
+    #: Series model: when set, ``gain_min_signal`` is compared with ``rms(t) sqrt(N / ref)`` for a
+    #: series of N dates: the signal's strength after averaging its dates, referred to a series of
+    #: ``ref`` dates, so the penalty counts the samples whose signal is recoverable.
+    gain_ref_dates: int | None = _f(
+        None, "series model: gain_min_signal holds for series of this many dates", min=2
+    )
     #: Series model: extra weight of the last date's *peak* smoothed error, see
     #: ``peak_penalty``: the scorer's detection statistic, so false alarms (atmosphere made
     #: into a blob on a map with no deformation) and missed peaks cost what they cost a user.
@@ -234,6 +240,7 @@ def gain_penalty(
     valid: torch.Tensor,
     relative: bool = False,
     min_signal: float = GAIN_MIN_SIGNAL,
+    date_factor: float = 1.0,
 ) -> torch.Tensor:
     """Mean over samples with a visible signal of the squared last-date error along the truth.
 
@@ -245,7 +252,8 @@ def gain_penalty(
     MSE itself, so noise-dominated samples cannot blow it up. With ``relative`` each sample's
     term is divided by ``rms(t)^2``: ``(gain - 1)^2``, so a signal of ``min_signal`` counts as
     much as one ten times stronger (never more than ``MSE / min_signal^2``). Samples enter when
-    ``rms(t) >= min_signal``. 0 when no sample qualifies."""
+    ``rms(t) x date_factor >= min_signal`` (``date_factor`` = sqrt(N / ref) compares series of
+    N dates with ``ref``-date ones, ``TrainConfig.gain_ref_dates``). 0 when no sample qualifies."""
     w = valid.to(pred_last.dtype)
     n = w.sum(dim=(-2, -1)).clamp_min(1.0)
 
@@ -254,7 +262,7 @@ def gain_penalty(
 
     p, t = centred(pred_last), centred(target_last)
     tt = (t * t).sum(dim=(-2, -1))
-    use = tt / n >= min_signal**2
+    use = tt / n * date_factor**2 >= min_signal**2
     if not bool(use.any()):
         return pred_last.sum() * 0.0
     along = ((p - t) * t).sum(dim=(-2, -1))[use]
@@ -324,8 +332,9 @@ def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor
             pred[:, -2:], target[:, -2:], prep.valid, cfg.loss, cfg.huber_delta
         )
     if cfg.gain_weight > 0:
+        factor = math.sqrt(b.windows.shape[1] / cfg.gain_ref_dates) if cfg.gain_ref_dates else 1.0
         loss = loss + cfg.gain_weight * gain_penalty(
-            pred[:, -1], target[:, -1], prep.valid, cfg.gain_relative, cfg.gain_min_signal
+            pred[:, -1], target[:, -1], prep.valid, cfg.gain_relative, cfg.gain_min_signal, factor
         )
     if cfg.peak_weight > 0:
         loss = loss + cfg.peak_weight * peak_penalty(pred[:, -1], target[:, -1], prep.valid)

@@ -184,6 +184,10 @@ def test_relative_gain_penalty_counts_weak_and_strong_signals_alike():
     weak = truth.clone()
     weak[1] = 0.0
     assert float(gain_penalty(0.6 * weak, weak, valid, relative=True, min_signal=0.5)) == 0.0
+    # a series of 4 x the reference dates lets a signal half as strong in: sqrt(4) = 2
+    assert float(
+        gain_penalty(0.6 * weak, weak, valid, relative=True, min_signal=0.35, date_factor=2.0)
+    ) == pytest.approx(0.16, rel=1e-4)
 
 
 @pytest.mark.parametrize(("field", "weight"), [("gain_weight", 2.0), ("peak_weight", 0.5)])
