@@ -38,6 +38,12 @@ EDGES = (0.03, 0.1, 0.2, 0.3, 0.6, 1.2, np.inf)
 SEED = 20261207
 
 
+def data_scale(d: np.ndarray) -> float:
+    """The sample's data scale ``s`` (mm): 1.4826 x the median |displacement| over dates 1..N-1
+    and finite pixels of a (time, y, x) array, as the model normalises (mostly atmosphere)."""
+    return max(float(1.4826 * np.nanmedian(np.abs(d[1:]))), 1e-3)
+
+
 def per_sample(model, batches: list) -> dict[str, np.ndarray]:
     """Per sample: signal-to-atmosphere ratio, last-date gain, squared errors (mm^2) and valid
     pixel count; ratio 0 for samples without deformation."""
@@ -48,8 +54,7 @@ def per_sample(model, batches: list) -> dict[str, np.ndarray]:
         with torch.no_grad():
             est = run_model(model, b).float()[:, -1]
         truth = b.truth.float()[:, -1]
-        d = torch.where(torch.isfinite(b.windows), b.windows, torch.nan).float()
-        s = (1.4826 * d[:, 1:].abs().flatten(1).nanmedian(dim=1).values).clamp_min(1e-3)
+        s = torch.tensor([data_scale(d) for d in b.windows.float().numpy()])
         w = (b.mask & torch.isfinite(b.windows).all(dim=1)).float()
         nv = w.sum(dim=(-2, -1)).clamp_min(1.0)
 
@@ -84,7 +89,7 @@ def external_rows(scored: Path, scenes: Path) -> list[str]:
         truth_path = scenes / r["scene"].replace("in_", "truth_", 1)
         with xr.open_dataset(truth_path, engine="h5netcdf") as ts:
             t = ts[next(iter(ts.data_vars))].values[-1]
-        s = 1.4826 * np.nanmedian(np.abs(d[1:]))
+        s = data_scale(d)
         ok = np.isfinite(t) & np.isfinite(d[-1])
         tl = t[ok] - t[ok].mean()
         by_kind.setdefault(r["kind"], []).append(
