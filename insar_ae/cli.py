@@ -130,8 +130,8 @@ def write_output(
 # ---------------------------------------------------------------- denoise options
 def add_denoise_arguments(p: argparse.ArgumentParser) -> None:
     """One flag per :class:`insar_ae.model.DenoiseOptions` field (``--model``, ``--device``,
-    ``--tile``, ``--overlap``, ``--batch-size``, ``--time-stride``), typed, defaulted and
-    described from the field and its metadata (no torch import)."""
+    ``--tile``, ``--overlap``, ``--batch-size``, ``--time-stride``, ``--symmetries``), typed,
+    defaulted and described from the field and its metadata (no torch import)."""
     import dataclasses
 
     from insar_ae.model.options import DenoiseOptions
@@ -142,7 +142,7 @@ def add_denoise_arguments(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
-            type=int if f.type in (int, "int") else str,
+            type=int if f.type in (int, "int", "int | None") else str,
             default=f.default,
             help=f"{meta['help']} (default {f.default}{units})",
         )

@@ -28,6 +28,7 @@ from torch.nn import functional as F
 
 from insar_ae.errors import ParameterError
 from insar_ae.model.network import SeriesUNet, SpaceTimeAE
+from insar_ae.model.options import SYMMETRIES
 from insar_ae.model.temporal_basis import date_weights, legendre_basis, project, reconstruct
 
 __all__ = ["Denoiser", "Prepared", "SeriesDenoiser", "SeriesPrepared"]
@@ -176,8 +177,9 @@ class SeriesDenoiser(nn.Module):
     """
 
     kind = "series"
-    #: Test-time symmetrisation choices: 1 (off), 2 (sign), 4 (sign x 2 flips), 8 (sign x 4 flips).
-    TTA_CHOICES = (1, 2, 4, 8)
+    #: Test-time symmetrisation choices (``insar_ae.model.options.SYMMETRIES``): 1 (off),
+    #: 2 (sign), 4 (sign x 2 flips), 8 (sign x 4 flips), 16 (sign x 4 flips x transposition).
+    TTA_CHOICES = SYMMETRIES
 
     def __init__(
         self,
@@ -315,21 +317,26 @@ class SeriesDenoiser(nn.Module):
 
     def _symmetrised(self, x: torch.Tensor) -> torch.Tensor:
         """The network, averaged (in eval mode, when ``tta`` > 1) over the symmetries the
-        problem has: the sign of the displacement (coefficients odd, residual/DEM/mask even)
-        and mirror flips of the map. In training, the plain network."""
+        problem has: the sign of the displacement (coefficients odd, residual/DEM/mask even),
+        mirror flips of the map and (``tta`` 16) its transposition, so the 8 rotations and
+        reflections of a square. In training, the plain network."""
         if self.training or self.tta == 1:
             return self.net(x)
         sign = torch.ones(x.shape[1], device=x.device, dtype=x.dtype)
         sign[: self.K] = -1.0
-        flips = [(), (-1,), (-2,), (-2, -1)][: max(1, self.tta // 2)]
+        flips = [(), (-1,), (-2,), (-2, -1)][: max(1, min(self.tta, 8) // 2)]
+        transposes = (False, True) if self.tta == 16 else (False,)
         acc = None
         for s in (1.0, -1.0):
             xs = x if s > 0 else x * sign.view(1, -1, 1, 1)
             for dims in flips:
-                o = self.net(xs.flip(dims) if dims else xs)
-                o = (o.flip(dims) if dims else o) * s
-                acc = o if acc is None else acc + o
-        return acc / (2 * len(flips))
+                xf = xs.flip(dims) if dims else xs
+                for tr in transposes:
+                    o = self.net(xf.transpose(-2, -1) if tr else xf)
+                    o = o.transpose(-2, -1) if tr else o
+                    o = (o.flip(dims) if dims else o) * s
+                    acc = o if acc is None else acc + o
+        return acc / (2 * len(flips) * len(transposes))
 
     def forward(
         self,

@@ -94,7 +94,7 @@ def denoise(
     validate(ds)
     tile, overlap, batch_size = opts.tile, opts.overlap, opts.batch_size
     dev = resolve_device(opts.device)
-    net = _prepare_model(opts.model if model is None else model, dev)
+    net = _with_symmetries(_prepare_model(opts.model if model is None else model, dev), opts)
     if isinstance(net, SeriesDenoiser):
         return _denoise_series(ds, net, dev, tile, overlap, batch_size, progress, cancel)
     T = net.T
@@ -249,6 +249,24 @@ def _prepare_model(
     return model
 
 
+def _with_symmetries(
+    net: Denoiser | SeriesDenoiser, opts: DenoiseOptions
+) -> Denoiser | SeriesDenoiser:
+    """``net`` averaging ``opts.symmetries`` passes (a copy when that changes it: the caller's
+    module is never modified); ``None`` keeps the weights' own."""
+    if opts.symmetries is None:
+        return net
+    if not isinstance(net, SeriesDenoiser):
+        raise ParameterError(
+            f"symmetries={opts.symmetries} applies to series models only; "
+            f"{getattr(net, 'weights_name', 'this model')!r} is a window model"
+        )
+    if net.tta != opts.symmetries:
+        net = copy.deepcopy(net)
+        net.tta = opts.symmetries
+    return net
+
+
 def _load_date(disp: xr.DataArray, i: int, ds: xr.Dataset) -> np.ndarray:
     a = np.asarray(disp.isel(time=i).values, dtype=np.float32)
     if np.isinf(a).any():
@@ -333,6 +351,8 @@ def _assemble(
         "overlap": overlap,
         "time_stride": time_stride,
     }
+    if isinstance(net, SeriesDenoiser):
+        attrs["symmetries"] = int(net.tta)
     deform = xr.DataArray(deformation, dims=disp.dims, coords=disp.coords, attrs=attrs)
     noise = (disp - deform).astype(np.float32)
     noise.attrs = output_attrs("noise")

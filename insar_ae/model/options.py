@@ -22,10 +22,14 @@ from insar_ae._config import Config
 from insar_ae._config import meta as _meta
 from insar_ae.errors import ParameterError
 
-__all__ = ["DEVICE_PATTERN", "DenoiseOptions", "device_name", "merge"]
+__all__ = ["DEVICE_PATTERN", "SYMMETRIES", "DenoiseOptions", "device_name", "merge"]
 
 #: Device names accepted by the options (availability is checked when a run starts).
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+#: Network passes a series model may average at inference: 1 (none), 2 (sign of the
+#: displacement), 4 (x 2 mirror flips), 8 (x 4 mirror flips), 16 (x transposition).
+SYMMETRIES = (1, 2, 4, 8, 16)
 
 
 def device_name(value: Any) -> str:
@@ -57,6 +61,10 @@ class DenoiseOptions(Config):
     time_stride
         Window models only: dates between the first dates of successive windows (>= 1; at most
         T - 1, checked against the model when it runs). The series model ignores it.
+    symmetries
+        Series models only: network passes averaged at inference, one of :data:`SYMMETRIES`
+        (16 adds the map's transposition to the 8 of sign x mirror flips: lower noise, twice
+        the time); ``None`` keeps the weights' own setting (8 for ``default``).
     """
 
     _label: ClassVar[str] = "denoise option"
@@ -98,9 +106,24 @@ class DenoiseOptions(Config):
             min=1,
         ),
     )
+    symmetries: int | None = field(
+        default=None,
+        metadata=_meta(
+            "series models only: network passes averaged at inference, 1, 2, 4, 8 or 16 "
+            "(16 adds the transposition: lower noise, twice the time); default: the weights' "
+            "own (8 for default)",
+            units="passes",
+            min=1,
+        ),
+    )
 
     def __post_init__(self) -> None:
         self._check_fields()
+        if self.symmetries is not None and self.symmetries not in SYMMETRIES:
+            raise ParameterError(
+                f"symmetries={self.symmetries!r} must be one of {SYMMETRIES} (or None: the "
+                "weights' own)"
+            )
         if isinstance(self.model, os.PathLike):
             object.__setattr__(self, "model", os.fspath(self.model))
         if not isinstance(self.model, str) or not self.model.strip():

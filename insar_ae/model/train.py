@@ -113,6 +113,13 @@ class TrainConfig(Config):
     #: ``peak_penalty``: the scorer's detection statistic, so false alarms (atmosphere made
     #: into a blob on a map with no deformation) and missed peaks cost what they cost a user.
     peak_weight: float = _f(0.0, "series model: weight of the peak penalty", min=0.0)
+    #: Series model: extra weight of the peak penalty on the samples without deformation
+    #: (truth 0 on the last date), where a peak is a false alarm; ``peak_weight`` applies to
+    #: every sample, this one adds to it there only, so false alarms can be weighed without
+    #: weighing the misses of real signals (which pull the gain down) as much.
+    peak_quiet_weight: float = _f(
+        0.0, "series model: extra peak-penalty weight on samples without deformation", min=0.0
+    )
     #: Series model: weighted projection, each date weighted by its atmospheric strength
     #: (``temporal_basis.date_weights``).
     date_weighting: bool = _f(False, "series model: dates weighted by atmospheric strength")
@@ -291,8 +298,10 @@ def peak_penalty(
     target_last: torch.Tensor,
     valid: torch.Tensor,
     sigma_px: float = PEAK_SIGMA_PX,
+    sample_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Mean over samples of the squared peak of the smoothed last-date error.
+    """Mean over samples (weighted by ``sample_weight``, (B,), when given) of the squared peak
+    of the smoothed last-date error.
 
     ``pred_last``, ``target_last``: (B, H, W) in units of ``s``; ``valid``: (B, H, W) bool.
     The error map is centred on its valid-pixel mean, smoothed by a Gaussian of ``sigma_px``
@@ -315,14 +324,15 @@ def peak_penalty(
     sm = smooth(err) / smooth(w).clamp_min(0.25)
     sm = (sm * w).flatten(1).abs()
     top = max(1, round(PEAK_TOP_FRACTION * sm.shape[1]))
-    return (sm.topk(top, dim=1).values.mean(dim=1) ** 2).mean()
+    per_sample = sm.topk(top, dim=1).values.mean(dim=1) ** 2
+    return (per_sample if sample_weight is None else per_sample * sample_weight).mean()
 
 
 def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor:
     """MSE over valid pixels and dates 1..N-1 of the reconstructed series, plus
     ``final_weight`` x the MSE of the last date's map (normalised units), plus
     ``gain_weight`` x ``gain_penalty`` and ``peak_weight`` x ``peak_penalty`` of the last
-    date's map."""
+    date's map (``peak_weight + peak_quiet_weight`` on samples without deformation)."""
     prep = model.prepare(b.windows, b.dem, b.mask, b.days)
     pred = reconstruct(model.forward_normalised(prep).float(), prep.basis)
     target = b.truth.float() / prep.scale.view(-1, 1, 1, 1)
@@ -336,8 +346,10 @@ def series_loss(model: SeriesDenoiser, b: Any, cfg: TrainConfig) -> torch.Tensor
         loss = loss + cfg.gain_weight * gain_penalty(
             pred[:, -1], target[:, -1], prep.valid, cfg.gain_relative, cfg.gain_min_signal, factor
         )
-    if cfg.peak_weight > 0:
-        loss = loss + cfg.peak_weight * peak_penalty(pred[:, -1], target[:, -1], prep.valid)
+    if cfg.peak_weight > 0 or cfg.peak_quiet_weight > 0:
+        quiet = (target[:, -1].abs() * prep.valid).flatten(1).amax(dim=1) == 0
+        weight = cfg.peak_weight + cfg.peak_quiet_weight * quiet.to(pred.dtype)
+        loss = loss + peak_penalty(pred[:, -1], target[:, -1], prep.valid, sample_weight=weight)
     return loss
 
 

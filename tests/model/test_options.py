@@ -22,6 +22,7 @@ def test_defaults_and_field_metadata():
         "overlap": 32,
         "batch_size": 8,
         "time_stride": 1,
+        "symmetries": None,
     }
     for f in dataclasses.fields(DenoiseOptions):
         assert f.metadata["help"], f.name  # every field carries its command-line help
@@ -43,6 +44,8 @@ def test_defaults_and_field_metadata():
         ({"overlap": -1}, "overlap"),
         ({"tile": 64, "overlap": 40}, "tile // 2 = 32"),
         ({"device": "gpu"}, "device"),
+        ({"symmetries": 3}, r"symmetries=3 must be one of \(1, 2, 4, 8, 16\)"),
+        ({"symmetries": 0}, "symmetries"),
         ({"model": ""}, "model"),
         ({"model": 3}, "model"),
     ],

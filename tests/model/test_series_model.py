@@ -114,17 +114,62 @@ def test_atmosphere_independent_in_time_spreads_evenly_over_the_coefficients():
     assert float(pt.coef[0, 0].abs().mean()) == pytest.approx(5.0 * np.sqrt(n / 12), rel=0.05)
 
 
-def test_symmetrised_inference_is_odd_and_mirror_equivariant():
+@pytest.mark.parametrize(
+    ("tta", "shape", "move"),
+    [
+        (8, (32, 32), lambda t: t.flip(-1)),  # a mirror flip
+        (16, (28, 44), lambda t: t.transpose(-2, -1)),  # the transposition, on any rectangle
+    ],
+)
+def test_symmetrised_inference_is_odd_and_equivariant(tta, shape, move):
+    """8 symmetries: sign x mirror flips; 16 adds the transposition (the map's whole dihedral
+    group x sign), also on a tile that is not square nor a multiple of the network's stride."""
     m = _tiny(4)
-    m.tta = 8
-    x = torch.randn(1, 12, 32, 32) * 4
-    dem = torch.randn(1, 32, 32) * 200
+    m.tta = tta
+    x = torch.randn(1, 12, *shape) * 4
+    dem = torch.randn(1, *shape) * 200
     with torch.no_grad():
         a = m(x, dem)
+        assert a.shape == x.shape
         torch.testing.assert_close(m(-x, dem), -a, rtol=1e-4, atol=1e-4)
-        torch.testing.assert_close(m(x.flip(-1), dem.flip(-1)), a.flip(-1), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(m(move(x), move(dem)), move(a), rtol=1e-4, atol=1e-4)
+
+
+def test_symmetry_choices():
+    m = _tiny(4)
+    x, dem = torch.randn(1, 12, 28, 44) * 4, torch.randn(1, 28, 44) * 200
+    with torch.no_grad():
+        m.tta = 16
+        a = m(x, dem)
+        m.tta = 8
+        assert not torch.allclose(a, m(x, dem))
     with pytest.raises(ParameterError, match="tta"):
         SeriesDenoiser(**TINY, tta=3)
+
+
+def test_symmetries_option_sets_the_passes_on_a_copy_and_is_recorded():
+    """``DenoiseOptions.symmetries`` overrides the weights' setting without touching the
+    caller's module, equals setting ``tta`` on the model, and lands in the output's attrs;
+    a window model refuses it."""
+    from model_helpers import tiny_model
+
+    ds = tiny_frame(6, n_time=7, ny=30, nx=33)
+    m = _tiny(5)
+    m.tta = 8
+    kw = dict(tile=32, overlap=8, device="cpu")
+    own = denoise(ds, model=m, **kw)
+    assert own["deformation"].attrs["symmetries"] == 8
+    out = denoise(ds, model=m, symmetries=16, **kw)
+    assert m.tta == 8  # the caller's module is not modified
+    assert out["deformation"].attrs["symmetries"] == 16
+    m16 = _tiny(5)
+    m16.tta = 16
+    np.testing.assert_allclose(
+        out["deformation"].values, denoise(ds, model=m16, **kw)["deformation"].values, atol=1e-5
+    )
+    assert not np.allclose(out["deformation"].values, own["deformation"].values)
+    with pytest.raises(ParameterError, match="series models only"):
+        denoise(tiny_frame(6, n_time=11), model=tiny_model(), symmetries=16, device="cpu")
 
 
 def test_every_tile_gets_the_whole_frames_date_weights(monkeypatch):

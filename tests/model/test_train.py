@@ -230,6 +230,30 @@ def test_peak_penalty_is_the_scorers_detection_statistic_of_the_error():
     assert float(p.grad.abs().sum()) > 0
 
 
+def test_quiet_peak_weight_counts_only_samples_without_deformation(tmp_path):
+    """``peak_quiet_weight`` adds to the peak penalty of the samples whose last-date truth is 0
+    (where a peak is a false alarm) and leaves a batch where every sample deforms unchanged."""
+    from insar_ae.model.train import build_model, peak_penalty, series_loss
+    from insar_ae.synthetic import sample_batch
+
+    err = torch.randn(2, 48, 48, generator=torch.Generator().manual_seed(4))
+    zero, valid = torch.zeros_like(err), torch.ones(2, 48, 48, dtype=torch.bool)
+    first = float(peak_penalty(err[:1], zero[:1], valid[:1]))
+    assert float(peak_penalty(err, zero, valid, sample_weight=torch.tensor([1.0, 0.0]))) == (
+        pytest.approx(first / 2, rel=1e-5)
+    )
+    cfg = TrainConfig(out=str(tmp_path / "r"), patch=32, widths=(8, 8, 8, 8)).validate()
+    model = build_model(cfg)
+    b = sample_batch(2, 10, 32, generator=torch.Generator().manual_seed(1))
+    assert bool((b.truth[:, -1].flatten(1).abs().amax(dim=1) > 0).all())  # both deform
+    quiet = cfg.replace(peak_quiet_weight=5.0)
+    assert float(series_loss(model, b, quiet)) == pytest.approx(float(series_loss(model, b, cfg)))
+    b = b._replace(truth=torch.cat([torch.zeros_like(b.truth[:1]), b.truth[1:]]))
+    assert float(series_loss(model, b, quiet)) > float(series_loss(model, b, cfg))
+    with pytest.raises(ParameterError, match="peak_quiet_weight"):
+        TrainConfig(out=str(tmp_path / "r"), peak_quiet_weight=-1.0).validate()
+
+
 def test_config_is_frozen_validated_on_creation_and_round_trips(tmp_path):
     import dataclasses
 
