@@ -1,6 +1,6 @@
 """The default dashboard frame (`anatolia-slow-slip`): is the creeping fault's offset kept?
 
-    .venv/bin/python bench/default_frame.py [--model default] [--write]
+    .venv/bin/python bench/default_frame.py [--model default] [--symmetries N] [--write]
 
 Denoises the catalog's default frame (512 x 512 x 80), draws a 30 km profile perpendicular to
 the known fault trace through the frame centre (swath half-width 2 km, 240 m bins; the same
@@ -116,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--model", default="default")
     ap.add_argument(
+        "--symmetries",
+        type=int,
+        default=None,
+        help="inference passes averaged (DenoiseOptions.symmetries; default: the weights' own, "
+        "1 for campaign weights)",
+    )
+    ap.add_argument(
         "--write", action="store_true", help="append the table to bench/results/model.md"
     )
     a = ap.parse_args(argv)
@@ -128,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         ["displacement", "height", "mask", "deformation_true"]
     ].load()
     t0 = time.perf_counter()
-    out = denoise(ds, model=model, device="cpu")
+    out = denoise(ds, model=model, device="cpu", symmetries=a.symmetries)
     sec = time.perf_counter() - t0
     fits = fault_offsets(out)
     truth = fits["deformation_true"]["offset_mm"]
