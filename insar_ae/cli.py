@@ -138,13 +138,15 @@ def add_denoise_arguments(p: argparse.ArgumentParser) -> None:
 
     for f in dataclasses.fields(DenoiseOptions):
         meta = f.metadata
-        units = f", {meta['units']}" if meta.get("units") else ""
+        # a None default ("the weights' own") is described by the field's help itself
+        said = [f"default {f.default}"] if f.default is not None else []
+        said += [meta["units"]] if meta.get("units") else []
         p.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
             type=int if f.type in (int, "int", "int | None") else str,
             default=f.default,
-            help=f"{meta['help']} (default {f.default}{units})",
+            help=f"{meta['help']} ({', '.join(said)})" if said else meta["help"],
         )
 
 
